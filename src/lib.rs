@@ -3,9 +3,19 @@
 //!
 //! Architecture, one line per module:
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
+//! - [`telemetry`]: tracing to stdout, plain or JSON, for the host to collect.
+//! - [`startup`]: the route tree, our own listener, graceful shutdown.
 //! - [`host`]: the custom-handler contract: route prefix, readiness, payload-mode envelope.
+//! - [`functions`]: one handler per function folder.
+//! - [`state`]: the shared, read-only state handed to handlers.
+//! - [`error`]: `ApiError`, the one place failures become HTTP responses.
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
 pub mod config;
+pub mod error;
+pub mod functions;
 pub mod host;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

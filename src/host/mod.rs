@@ -4,7 +4,14 @@
 //! Forwarding mode needs nothing here beyond the prefix: the host sends the original request to
 //! its original path, and the function routes answer it directly.
 
+pub mod envelope;
+pub mod invocation;
+pub mod route;
+
 use std::path::Path;
+
+use warp::Filter;
+use warp::reply::Response;
 
 /// `extensions.http.routePrefix` when host.json does not set it.
 pub const DEFAULT_ROUTE_PREFIX: &str = "api";
@@ -56,4 +63,15 @@ pub fn read_route_prefix(app_root: &Path) -> Result<String, HostJsonError> {
         Some(serde_json::Value::String(prefix)) => Ok(prefix.trim_matches('/').to_owned()),
         Some(_) => Err(HostJsonError::PrefixType { path: display }),
     }
+}
+
+/// `GET /`: the host's readiness probe (and its later pings). Any answer means ready, so it
+/// answers at once and touches nothing.
+pub fn readiness() -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path::end()
+        .and(warp::get().or(warp::head()).unify())
+        .map(|| {
+            use warp::Reply;
+            warp::reply::json(&serde_json::json!({ "status": "ready" })).into_response()
+        })
 }

@@ -1,0 +1,38 @@
+//! The `health` function: open to every caller (it is built without the client-certificate
+//! filter), answers `{"status":"ok"}` as the reference does, plus the version.
+//! It reports no secrets and no configuration values.
+
+use serde::Serialize;
+use warp::Filter;
+use warp::reply::Response;
+
+use crate::host::route;
+use crate::state::{AppState, with_state};
+
+/// The function folder's name.
+pub const NAME: &str = "health";
+
+#[derive(Debug, Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
+/// `GET /<prefix>/health`.
+pub fn route(
+    state: AppState,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
+    route::function(&state.route_prefix, NAME)
+        .and(warp::get())
+        .and(with_state(state))
+        .map(|state: AppState| handle(&state))
+}
+
+fn handle(state: &AppState) -> Response {
+    use warp::Reply;
+    warp::reply::json(&Health {
+        status: "ok",
+        version: state.version,
+    })
+    .into_response()
+}

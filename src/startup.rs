@@ -1,0 +1,151 @@
+//! Building and running the server: state from `Config`, the route tree, our own listener on
+//! 127.0.0.1 (port 0 is fine, for tests), and graceful shutdown.
+//!
+//! Route tree, in order: the readiness probe `GET /`, payload mode `POST /<Function>`, then the
+//! function routes of forwarding mode; one rejection handler on top.
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use crate::config::Config;
+use crate::error::handle_rejection;
+use crate::functions;
+use crate::host;
+use crate::state::AppState;
+
+/// A handler that has bound its port and is ready to run.
+pub struct App {
+    listener: tokio::net::TcpListener,
+    routes: BoxedFilter<(Response,)>,
+    shutdown_timeout: Duration,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Every route of the handler, with the one rejection handler on top.
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let functions = functions::routes(state.clone())
+        .recover(handle_rejection)
+        .unify()
+        .boxed();
+    let invocation =
+        host::invocation::route(&state.route_prefix, &functions::NAMES, functions.clone());
+    host::readiness()
+        .or(invocation)
+        .unify()
+        .or(functions)
+        .unify()
+        .with(warp::trace(request_span))
+        .map(warp::Reply::into_response)
+        .boxed()
+}
+
+/// One span per request: method, path (never the query, which may carry `code`), and the
+/// host's invocation id.
+fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
+    let invocation_id = info
+        .request_headers()
+        .get("x-azure-functions-invocationid")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %info.method(),
+        path = %info.path(),
+        invocation_id = %invocation_id,
+    )
+}
+
+/// Builds the state and binds `127.0.0.1:<port>`.
+///
+/// # Errors
+/// [`StartupError::Bind`] when the port cannot be bound (in use, or not permitted).
+pub async fn build(config: &Config) -> Result<App, StartupError> {
+    let state = AppState::new(&config.server.route_prefix);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.server.port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    Ok(App {
+        listener,
+        routes: routes(state),
+        shutdown_timeout: config.server.shutdown_timeout,
+    })
+}
+
+impl App {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
+    /// finish, for at most the configured shutdown timeout.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            started_tx.send(()).ok();
+        };
+        let server = warp::serve(self.routes)
+            .incoming(self.listener)
+            .graceful(signal)
+            .run();
+        tokio::pin!(server);
+        tokio::select! {
+            () = &mut server => return,
+            Ok(()) = started_rx => {}
+        }
+        tracing::info!("shutting down: draining in-flight requests");
+        if tokio::time::timeout(self.shutdown_timeout, server)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                timeout_ms = self.shutdown_timeout.as_millis() as u64,
+                "shutdown timeout reached with requests still in flight"
+            );
+        }
+    }
+}
+
+/// Completes on SIGTERM (what a platform sends to stop a process) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received Ctrl-C"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

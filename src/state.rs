@@ -1,0 +1,33 @@
+//! `AppState`: what every function handler may use, built once at startup and shared by
+//! cloning (it is a handful of `Arc`s).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use warp::Filter;
+
+/// Shared, read-only state of the running handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The crate version, reported by `health`.
+    pub version: &'static str,
+    /// `extensions.http.routePrefix` from host.json, without slashes.
+    pub route_prefix: Arc<str>,
+}
+
+impl AppState {
+    /// State for a handler whose routes live under `route_prefix`.
+    pub fn new(route_prefix: &str) -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION"),
+            route_prefix: Arc::from(route_prefix),
+        }
+    }
+}
+
+/// Injects a clone of the state into a route, after its path, method and auth filters.
+pub fn with_state(
+    state: AppState,
+) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}

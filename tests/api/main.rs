@@ -1,0 +1,6 @@
+//! End-to-end tests: the built `handler` binary driven by a stand-in for the Functions host.
+
+mod app_files;
+mod lifecycle;
+mod modes;
+mod support;

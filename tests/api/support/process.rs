@@ -1,0 +1,106 @@
+//! Starting the built `handler` binary the way the Functions host does (spec §1.2–1.4, §11):
+//! from the app root, with the host's variables, stdout and stderr captured.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running (or exited) handler process and everything it printed.
+pub struct HandlerProcess {
+    pub port: u16,
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+/// A free port on 127.0.0.1, picked as the host does: bind port 0, read it, release it.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+impl HandlerProcess {
+    /// Starts the handler on `port` with the host's variables plus `env`.
+    pub fn spawn(port: u16, env: &[(&str, &str)]) -> Self {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let worker_id = format!("{:032x}", Instant::now().elapsed().as_nanos() ^ u128::from(port));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_handler"));
+        command
+            .current_dir(root)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("FUNCTIONS_WORKER_RUNTIME", "custom")
+            .env("FUNCTIONS_HTTPWORKER_PORT", port.to_string())
+            .env("FUNCTIONS_HTTPWORKER_ID", &worker_id)
+            .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+            .env("FUNCTIONS_CUSTOMHANDLER_WORKER_ID", &worker_id)
+            .env("FUNCTIONS_APP_ROOT_PATH", root)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("start the handler binary");
+        let output = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let output = Arc::clone(&output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut output = output.lock().expect("output lock");
+                    output.push_str(&line);
+                    output.push('\n');
+                }
+            });
+        }
+        Self { port, child, output }
+    }
+
+    /// Everything the process printed so far, stdout and stderr interleaved.
+    pub fn output(&self) -> String {
+        self.output.lock().expect("output lock").clone()
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("query child status")
+    }
+
+    /// Waits for the process to exit, at most `timeout`; then gives it a moment to flush output.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_exit() {
+                std::thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "handler did not exit in {timeout:?}:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends SIGTERM, as a platform stopping the process would.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+}
+
+impl Drop for HandlerProcess {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}

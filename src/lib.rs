@@ -9,10 +9,12 @@
 //! - [`functions`]: one handler per function folder.
 //! - [`state`]: the shared, read-only state handed to handlers.
 //! - [`error`]: `ApiError`, the one place failures become HTTP responses.
+//! - [`dev`]: `handler dev`, the whole flow on a laptop: PKI, App Service-like front end, upstream.
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
 pub mod config;
+pub mod dev;
 pub mod error;
 pub mod functions;
 pub mod host;

@@ -13,10 +13,17 @@ fn host_json_names_the_handler_and_enables_forwarding() {
     assert!(app.forwarding, "enableForwardingHttpRequest must be true");
     let bundle = &app.host_json["extensionBundle"];
     assert_eq!(bundle["id"], "Microsoft.Azure.Functions.ExtensionBundle");
-    assert!(bundle["version"].as_str().unwrap_or_default().starts_with("[4."), "a v4 bundle range");
+    assert!(
+        bundle["version"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("[4."),
+        "a v4 bundle range"
+    );
     assert_eq!(
         app.route_prefix,
-        mtls_handler::host::read_route_prefix(&app.root).expect("the handler reads the same prefix"),
+        mtls_handler::host::read_route_prefix(&app.root)
+            .expect("the handler reads the same prefix"),
     );
 }
 
@@ -26,14 +33,25 @@ fn every_function_folder_is_an_http_in_out_function_the_handler_knows() {
     let folders: Vec<&str> = app.functions.iter().map(|f| f.name.as_str()).collect();
     let mut served: Vec<&str> = functions::NAMES.to_vec();
     served.sort_unstable();
-    assert_eq!(folders, served, "function folders and handler routes must be the same set");
+    assert_eq!(
+        folders, served,
+        "function folders and handler routes must be the same set"
+    );
     for function in &app.functions {
         let name = &function.name;
         assert_eq!(function.trigger_name, "req", "{name}: trigger binding name");
         assert_eq!(function.output_name, "res", "{name}: output binding name");
-        assert_eq!((function.input_bindings, function.output_bindings), (1, 1), "{name}: one in, one out, so forwarding applies");
+        assert_eq!(
+            (function.input_bindings, function.output_bindings),
+            (1, 1),
+            "{name}: one in, one out, so forwarding applies"
+        );
         assert_eq!(function.route, *name, "{name}: route is the folder name");
-        let expected_level = if name == "health" { "anonymous" } else { "function" };
+        let expected_level = if name == "health" {
+            "anonymous"
+        } else {
+            "function"
+        };
         assert_eq!(function.auth_level, expected_level, "{name}: authLevel");
         assert_eq!(function.methods, vec!["GET"], "{name}: methods");
     }
@@ -56,7 +74,10 @@ async fn every_function_route_reaches_a_handler_route_in_both_modes() {
         let path = format!("/{}/{}", host.app.route_prefix, function.route);
         for mode in MODES {
             let response = host.send(mode, ClientRequest::get(&path)).await;
-            assert_ne!(response.status, 404, "{mode:?} {path}: the handler has no route for it");
+            assert_ne!(
+                response.status, 404,
+                "{mode:?} {path}: the handler has no route for it"
+            );
             assert_ne!(response.status, 500, "{mode:?} {path}: {}", response.body);
         }
     }

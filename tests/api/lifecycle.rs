@@ -13,9 +13,15 @@ fn a_port_in_use_exits_non_zero_with_a_message() {
     let port = taken.local_addr().expect("addr").port();
     let mut handler = HandlerProcess::spawn(port, &[]);
     let status = handler.wait_exit(Duration::from_secs(10));
-    assert!(!status.success(), "the host never restarts a handler that exits 0");
+    assert!(
+        !status.success(),
+        "the host never restarts a handler that exits 0"
+    );
     let output = handler.output();
-    assert!(output.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{output}");
+    assert!(
+        output.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{output}"
+    );
 }
 
 #[test]
@@ -32,8 +38,16 @@ fn bad_settings_exit_64_naming_every_setting() {
     let status = handler.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(64), "configuration errors exit with 64");
     let output = handler.output();
-    for setting in ["FUNCTIONS_CUSTOMHANDLER_PORT", "LOG_FORMAT", "SHUTDOWN_TIMEOUT_MS", "RUST_LOG"] {
-        assert!(output.contains(setting), "{setting} is not named:\n{output}");
+    for setting in [
+        "FUNCTIONS_CUSTOMHANDLER_PORT",
+        "LOG_FORMAT",
+        "SHUTDOWN_TIMEOUT_MS",
+        "RUST_LOG",
+    ] {
+        assert!(
+            output.contains(setting),
+            "{setting} is not named:\n{output}"
+        );
     }
 }
 
@@ -43,17 +57,27 @@ fn a_malformed_host_json_is_a_configuration_error() {
     std::fs::create_dir_all(&root).expect("temp dir");
     std::fs::write(root.join("host.json"), "{ not json").expect("write host.json");
     let root_text = root.to_string_lossy().into_owned();
-    let mut handler = HandlerProcess::spawn(free_port(), &[("FUNCTIONS_APP_ROOT_PATH", &root_text)]);
+    let mut handler =
+        HandlerProcess::spawn(free_port(), &[("FUNCTIONS_APP_ROOT_PATH", &root_text)]);
     let status = handler.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(64));
-    assert!(handler.output().contains("host.json"), "{}", handler.output());
+    assert!(
+        handler.output().contains("host.json"),
+        "{}",
+        handler.output()
+    );
     std::fs::remove_dir_all(root).ok();
 }
 
 #[tokio::test]
 async fn json_logs_carry_the_invocation_id() {
     let host = FunctionsHost::start(&[("LOG_FORMAT", "json")]).await;
-    assert_eq!(host.send(Mode::Forwarding, ClientRequest::get("/api/health")).await.status, 200);
+    assert_eq!(
+        host.send(Mode::Forwarding, ClientRequest::get("/api/health"))
+            .await
+            .status,
+        200
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     let output = host.process.output();
     let line = output
@@ -62,8 +86,14 @@ async fn json_logs_carry_the_invocation_id() {
         .find_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .unwrap_or_else(|| panic!("no JSON log line for the request:\n{output}"));
     let invocation_id = line["span"]["invocation_id"].as_str().unwrap_or_default();
-    assert!(invocation_id.starts_with("5b0a6b8e-"), "span carries the invocation id: {line}");
-    assert!(!output.contains("\u{1b}["), "no ANSI colours when stdout is not a terminal");
+    assert!(
+        invocation_id.starts_with("5b0a6b8e-"),
+        "span carries the invocation id: {line}"
+    );
+    assert!(
+        !output.contains("\u{1b}["),
+        "no ANSI colours when stdout is not a terminal"
+    );
 }
 
 #[tokio::test]
@@ -71,7 +101,9 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
     let mut host = FunctionsHost::start(&[]).await;
     // A payload-mode request whose chunked body is still arriving when SIGTERM lands.
     let mut stream = TcpStream::connect(("127.0.0.1", host.process.port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let envelope = r#"{"Data":{"req":{"Url":"https://app/api/health","Method":"GET","Headers":{}}},"Metadata":{}}"#;
     let (first, rest) = envelope.split_at(20);
     write!(
@@ -85,24 +117,42 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
 
     host.process.terminate();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(host.process.try_exit().is_none(), "exited with a request in flight");
+    assert!(
+        host.process.try_exit().is_none(),
+        "exited with a request in flight"
+    );
 
     write!(stream, "{:x}\r\n{rest}\r\n0\r\n\r\n", rest.len()).expect("send the rest");
     let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read the response");
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#"\"status\":\"ok\""#), "{response}");
 
     let status = host.process.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "clean exit after draining, got {status}:\n{}", host.process.output());
+    assert!(
+        status.success(),
+        "clean exit after draining, got {status}:\n{}",
+        host.process.output()
+    );
 }
 
 #[test]
 fn help_and_version_describe_the_binary() {
-    let help = Command::new(env!("CARGO_BIN_EXE_handler")).arg("--help").output().expect("run --help");
+    let help = Command::new(env!("CARGO_BIN_EXE_handler"))
+        .arg("--help")
+        .output()
+        .expect("run --help");
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("serve"), "{text}");
-    let version = Command::new(env!("CARGO_BIN_EXE_handler")).arg("--version").output().expect("run --version");
-    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("handler {}", env!("CARGO_PKG_VERSION")));
+    let version = Command::new(env!("CARGO_BIN_EXE_handler"))
+        .arg("--version")
+        .output()
+        .expect("run --version");
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("handler {}", env!("CARGO_PKG_VERSION"))
+    );
 }

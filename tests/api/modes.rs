@@ -5,7 +5,12 @@ use crate::support::{ClientRequest, FunctionsHost, MODES, Mode};
 #[tokio::test]
 async fn readiness_probe_answers_at_the_root() {
     let host = FunctionsHost::start(&[]).await;
-    let response = host.client().get(format!("{}/", host.base_url())).send().await.expect("GET /");
+    let response = host
+        .client()
+        .get(format!("{}/", host.base_url()))
+        .send()
+        .await
+        .expect("GET /");
     assert_eq!(response.status(), 200);
 }
 
@@ -16,7 +21,10 @@ async fn health_answers_ok_with_the_version_in_both_modes() {
         let response = host.send(mode, ClientRequest::get("/api/health")).await;
         assert_eq!(response.status, 200, "{mode:?}: {}", response.body);
         assert!(
-            response.header("content-type").unwrap_or_default().starts_with("application/json"),
+            response
+                .header("content-type")
+                .unwrap_or_default()
+                .starts_with("application/json"),
             "{mode:?}: JSON content type, got {:?}",
             response.header("content-type")
         );
@@ -29,16 +37,27 @@ async fn health_answers_ok_with_the_version_in_both_modes() {
 #[tokio::test]
 async fn the_host_spelling_of_the_path_does_not_matter() {
     let host = FunctionsHost::start(&[]).await;
-    let response = host.send(Mode::Forwarding, ClientRequest::get("/API/Health")).await;
-    assert_eq!(response.status, 200, "the host matches routes case-insensitively and forwards the original path");
+    let response = host
+        .send(Mode::Forwarding, ClientRequest::get("/API/Health"))
+        .await;
+    assert_eq!(
+        response.status, 200,
+        "the host matches routes case-insensitively and forwards the original path"
+    );
 }
 
 #[tokio::test]
 async fn unknown_paths_get_a_json_404() {
     let host = FunctionsHost::start(&[]).await;
-    let direct = host.client().get(format!("{}/api/nope", host.base_url())).send().await.expect("request");
+    let direct = host
+        .client()
+        .get(format!("{}/api/nope", host.base_url()))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(direct.status(), 404);
-    let body: serde_json::Value = serde_json::from_str(&direct.text().await.expect("body")).expect("JSON body");
+    let body: serde_json::Value =
+        serde_json::from_str(&direct.text().await.expect("body")).expect("JSON body");
     assert_eq!(body["code"], "not_found");
 
     let payload = host
@@ -59,7 +78,10 @@ async fn a_malformed_envelope_gets_a_json_envelope_with_a_400() {
         ("", "empty body"),
         ("not json", "not JSON"),
         ("{\"Data\":{}}", "no Data.req"),
-        ("{\"Data\":{\"req\":{\"Method\":\"GET\",\"Headers\":{\"X\":[1]}}}}", "non-string header value"),
+        (
+            "{\"Data\":{\"req\":{\"Method\":\"GET\",\"Headers\":{\"X\":[1]}}}}",
+            "non-string header value",
+        ),
         ("null", "JSON null"),
     ] {
         let response = host
@@ -70,9 +92,19 @@ async fn a_malformed_envelope_gets_a_json_envelope_with_a_400() {
             .send()
             .await
             .expect("request");
-        assert_eq!(response.status(), 200, "{reason}: the host fails on any non-2xx");
-        let content_type = response.headers()["content-type"].to_str().expect("ascii").to_owned();
-        assert!(content_type.starts_with("application/json"), "{reason}: {content_type}");
+        assert_eq!(
+            response.status(),
+            200,
+            "{reason}: the host fails on any non-2xx"
+        );
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{reason}: {content_type}"
+        );
         let rendered = crate::support::host::render_invocation_result(response, "res").await;
         assert_eq!(rendered.status, 400, "{reason}: {}", rendered.body);
         assert_eq!(rendered.json()["code"], "invalid_invocation", "{reason}");
@@ -102,12 +134,21 @@ async fn an_oversized_envelope_gets_a_413_envelope() {
 async fn two_hundred_concurrent_requests_all_succeed() {
     let host = FunctionsHost::start(&[]).await;
     let requests = (0..200).map(|i| {
-        let mode = if i % 2 == 0 { Mode::Forwarding } else { Mode::Payload };
+        let mode = if i % 2 == 0 {
+            Mode::Forwarding
+        } else {
+            Mode::Payload
+        };
         host.send(mode, ClientRequest::get("/api/health"))
     });
     let responses = futures_util::future::join_all(requests).await;
     let failures: Vec<_> = responses.iter().filter(|r| r.status != 200).collect();
-    assert!(failures.is_empty(), "{} of 200 failed: {:?}", failures.len(), failures.first());
+    assert!(
+        failures.is_empty(),
+        "{} of 200 failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
 }
 
 #[tokio::test]
@@ -122,6 +163,12 @@ async fn function_keys_and_query_strings_are_never_logged() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let output = host.process.output();
-    assert!(output.contains("invocation_id"), "requests are logged with their invocation id:\n{output}");
-    assert!(!output.contains(secret), "a function key reached the log:\n{output}");
+    assert!(
+        output.contains("invocation_id"),
+        "requests are logged with their invocation id:\n{output}"
+    );
+    assert!(
+        !output.contains(secret),
+        "a function key reached the log:\n{output}"
+    );
 }

@@ -58,7 +58,11 @@ impl FunctionApp {
             let path = entry.expect("directory entry").path();
             let function_json = path.join("function.json");
             if path.is_dir() && function_json.is_file() {
-                let name = path.file_name().expect("folder name").to_string_lossy().into_owned();
+                let name = path
+                    .file_name()
+                    .expect("folder name")
+                    .to_string_lossy()
+                    .into_owned();
                 functions.push(FunctionDef::parse(name, &read_json(&function_json)));
             }
         }
@@ -89,7 +93,9 @@ impl FunctionApp {
 
 impl FunctionDef {
     fn parse(name: String, json: &Value) -> Self {
-        let bindings = json["bindings"].as_array().expect("function.json has bindings");
+        let bindings = json["bindings"]
+            .as_array()
+            .expect("function.json has bindings");
         let trigger = bindings
             .iter()
             .find(|binding| binding["type"] == "httpTrigger")
@@ -98,7 +104,12 @@ impl FunctionDef {
             .iter()
             .find(|binding| binding["type"] == "http" && binding["direction"] == "out")
             .expect("an http output binding");
-        let count = |direction: &str| bindings.iter().filter(|b| b["direction"] == direction).count();
+        let count = |direction: &str| {
+            bindings
+                .iter()
+                .filter(|b| b["direction"] == direction)
+                .count()
+        };
         Self {
             route: trigger["route"].as_str().unwrap_or(&name).to_owned(),
             methods: trigger["methods"]
@@ -110,7 +121,10 @@ impl FunctionDef {
                         .collect()
                 })
                 .unwrap_or_default(),
-            auth_level: trigger["authLevel"].as_str().unwrap_or("function").to_owned(),
+            auth_level: trigger["authLevel"]
+                .as_str()
+                .unwrap_or("function")
+                .to_owned(),
             trigger_name: trigger["name"].as_str().expect("trigger name").to_owned(),
             output_name: output["name"].as_str().expect("output name").to_owned(),
             input_bindings: count("in"),
@@ -126,6 +140,7 @@ impl FunctionDef {
 }
 
 fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }

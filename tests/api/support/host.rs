@@ -40,7 +40,10 @@ impl ClientRequest {
             method: "GET".into(),
             path: path.into(),
             query: Vec::new(),
-            headers: vec![("User-Agent".into(), "curl/8.5.0".into()), ("Accept".into(), "*/*".into())],
+            headers: vec![
+                ("User-Agent".into(), "curl/8.5.0".into()),
+                ("Accept".into(), "*/*".into()),
+            ],
             body: None,
         }
     }
@@ -83,7 +86,11 @@ impl HostResponse {
     }
 
     fn host_error(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: String::new() }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
     }
 }
 
@@ -100,12 +107,19 @@ impl FunctionsHost {
     pub async fn start(env: &[(&str, &str)]) -> Self {
         let process = HandlerProcess::spawn(free_port(), env);
         // The test client speaks plain HTTP to the handler; reqwest still wants a provider.
-        rustls::crypto::ring::default_provider().install_default().ok();
+        rustls::crypto::ring::default_provider()
+            .install_default()
+            .ok();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client");
-        let mut host = Self { app: FunctionApp::load(), process, client, invocations: AtomicU64::new(0) };
+        let mut host = Self {
+            app: FunctionApp::load(),
+            process,
+            client,
+            invocations: AtomicU64::new(0),
+        };
         host.wait_ready(Duration::from_secs(30)).await;
         host
     }
@@ -123,21 +137,36 @@ impl FunctionsHost {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.process.try_exit() {
-                panic!("handler exited with {status} before it was ready:\n{}", self.process.output());
+                panic!(
+                    "handler exited with {status} before it was ready:\n{}",
+                    self.process.output()
+                );
             }
-            match self.client.get(format!("{}/", self.base_url())).send().await {
+            match self
+                .client
+                .get(format!("{}/", self.base_url()))
+                .send()
+                .await
+            {
                 Ok(_) => return,
                 Err(error) if error.is_connect() => {}
                 Err(error) => panic!("readiness probe failed: {error}"),
             }
-            assert!(Instant::now() < deadline, "handler not ready in {timeout:?}:\n{}", self.process.output());
+            assert!(
+                Instant::now() < deadline,
+                "handler not ready in {timeout:?}:\n{}",
+                self.process.output()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 
     fn invocation_id(&self) -> String {
         let n = self.invocations.fetch_add(1, Ordering::Relaxed);
-        format!("5b0a6b8e-3f0e-4a57-9c8e-{:012x}", n + u64::from(self.process.port) * 1_000_000)
+        format!(
+            "5b0a6b8e-3f0e-4a57-9c8e-{:012x}",
+            n + u64::from(self.process.port) * 1_000_000
+        )
     }
 
     /// Routes `request` as the host does and hands it to the handler in `mode`.
@@ -194,7 +223,11 @@ impl FunctionsHost {
                     .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
                     .collect();
                 let body = response.text().await.expect("forwarded response body");
-                HostResponse { status, headers, body }
+                HostResponse {
+                    status,
+                    headers,
+                    body,
+                }
             }
             Err(_) => HostResponse::host_error(500),
         }
@@ -215,7 +248,9 @@ impl FunctionsHost {
             .body(reqwest::Body::wrap_stream(stream))
             .send()
             .await;
-        let Ok(response) = response else { return HostResponse::host_error(500) };
+        let Ok(response) = response else {
+            return HostResponse::host_error(500);
+        };
         render_invocation_result(response, &function.output_name).await
     }
 }
@@ -237,8 +272,17 @@ fn joined_query(query: &[(String, String)]) -> Vec<(String, String)> {
 
 fn is_entity_header(name: &str) -> bool {
     [
-        "content-encoding", "content-language", "content-location", "content-md5", "content-range",
-        "content-disposition", "expires", "last-modified", "allow", "content-type", "content-length",
+        "content-encoding",
+        "content-language",
+        "content-location",
+        "content-md5",
+        "content-range",
+        "content-disposition",
+        "expires",
+        "last-modified",
+        "allow",
+        "content-type",
+        "content-length",
     ]
     .iter()
     .any(|entity| name.eq_ignore_ascii_case(entity))
@@ -249,19 +293,40 @@ pub fn envelope(function: &FunctionDef, request: &ClientRequest) -> Value {
     let query = joined_query(&request.query);
     let mut url = format!("https://{APP_HOST}{}", request.path);
     if !query.is_empty() {
-        let raw: Vec<String> = request.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let raw: Vec<String> = request
+            .query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         url = format!("{url}?{}", raw.join("&"));
     }
-    let query_object: Map<String, Value> =
-        query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let query_object: Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     let mut headers = Map::new();
     let mut metadata_headers = Map::new();
-    for (name, value) in request.headers.iter().chain([("Host".to_owned(), APP_HOST.to_owned())].iter()) {
-        let entry = headers.entry(name.clone()).or_insert_with(|| Value::Array(Vec::new()));
-        entry.as_array_mut().expect("array").push(Value::String(value.clone()));
-        let joined = metadata_headers.entry(name.clone()).or_insert_with(|| Value::String(String::new()));
+    for (name, value) in request
+        .headers
+        .iter()
+        .chain([("Host".to_owned(), APP_HOST.to_owned())].iter())
+    {
+        let entry = headers
+            .entry(name.clone())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        entry
+            .as_array_mut()
+            .expect("array")
+            .push(Value::String(value.clone()));
+        let joined = metadata_headers
+            .entry(name.clone())
+            .or_insert_with(|| Value::String(String::new()));
         let text = joined.as_str().expect("string").to_owned();
-        *joined = Value::String(if text.is_empty() { value.clone() } else { format!("{text},{value}") });
+        *joined = Value::String(if text.is_empty() {
+            value.clone()
+        } else {
+            format!("{text},{value}")
+        });
     }
     let mut req = json!({
         "Url": url,
@@ -282,10 +347,16 @@ pub fn envelope(function: &FunctionDef, request: &ClientRequest) -> Value {
     let mut metadata = Map::new();
     for (key, value) in &query {
         if key != "code" {
-            metadata.insert(key.clone(), Value::String(serde_json::to_string(value).expect("json")));
+            metadata.insert(
+                key.clone(),
+                Value::String(serde_json::to_string(value).expect("json")),
+            );
         }
     }
-    metadata.insert("Query".into(), Value::Object(query_object_last(&request.query)));
+    metadata.insert(
+        "Query".into(),
+        Value::Object(query_object_last(&request.query)),
+    );
     metadata.insert("Headers".into(), Value::Object(metadata_headers));
     metadata.insert(
         "sys".into(),
@@ -297,12 +368,18 @@ pub fn envelope(function: &FunctionDef, request: &ClientRequest) -> Value {
 }
 
 fn query_object_last(query: &[(String, String)]) -> Map<String, Value> {
-    query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()
+    query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect()
 }
 
 /// §5.4: 2xx, a JSON content type and a non-null JSON body are required; §5.5A renders
 /// `Outputs.<name>` into the client's response.
-pub async fn render_invocation_result(response: reqwest::Response, output_name: &str) -> HostResponse {
+pub async fn render_invocation_result(
+    response: reqwest::Response,
+    output_name: &str,
+) -> HostResponse {
     if !response.status().is_success() {
         return HostResponse::host_error(500);
     }
@@ -312,7 +389,12 @@ pub async fn render_invocation_result(response: reqwest::Response, output_name: 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_ascii_lowercase();
-    let media = content_type.split(';').next().unwrap_or_default().trim().to_owned();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     if !["application/json", "text/json"].contains(&media.as_str()) {
         return HostResponse::host_error(500);
     }
@@ -321,16 +403,27 @@ pub async fn render_invocation_result(response: reqwest::Response, output_name: 
         Ok(value) => value,
         Err(_) => return HostResponse::host_error(500),
     };
-    assert!(!result.is_null(), "an empty or null invocation result makes the real host hang (§5.4)");
+    assert!(
+        !result.is_null(),
+        "an empty or null invocation result makes the real host hang (§5.4)"
+    );
     let outputs = field_ci(&result, "Outputs");
     let Some(output) = outputs.and_then(|outputs| outputs.get(output_name)) else {
-        return HostResponse { status: 200, headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())], body: "{}".into() };
+        return HostResponse {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+            body: "{}".into(),
+        };
     };
     render_output(output)
 }
 
 fn field_ci<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    value.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    value
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 fn render_output(output: &Value) -> HostResponse {
@@ -343,7 +436,10 @@ fn render_output(output: &Value) -> HostResponse {
         _ => return HostResponse::host_error(500),
     };
     let status = match field_ci(&output, "statusCode") {
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()).unwrap_or(200),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .unwrap_or(200),
         Some(Value::String(s)) => s.trim().parse().unwrap_or(200),
         _ => 200,
     };
@@ -368,8 +464,16 @@ fn render_output(output: &Value) -> HostResponse {
     let body = match field_ci(&output, "body") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(value @ (Value::Object(_) | Value::Array(_))) => serde_json::to_string_pretty(value).expect("json"),
-        Some(Value::Bool(b)) => if *b { "True".into() } else { "False".into() },
+        Some(value @ (Value::Object(_) | Value::Array(_))) => {
+            serde_json::to_string_pretty(value).expect("json")
+        }
+        Some(Value::Bool(b)) => {
+            if *b {
+                "True".into()
+            } else {
+                "False".into()
+            }
+        }
         Some(Value::Number(n)) => n.to_string(),
     };
     let content_type = match content_type {
@@ -380,5 +484,9 @@ fn render_output(output: &Value) -> HostResponse {
         }
     };
     headers.push(("Content-Type".into(), content_type));
-    HostResponse { status, headers, body }
+    HostResponse {
+        status,
+        headers,
+        body,
+    }
 }

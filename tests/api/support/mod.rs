@@ -8,3 +8,4 @@ pub mod process;
 pub use app::FunctionApp;
 pub use host::{ClientRequest, FunctionsHost, MODES, Mode};
 pub use process::{HandlerProcess, free_port};
+pub mod pki;

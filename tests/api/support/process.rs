@@ -23,7 +23,10 @@ impl HandlerProcess {
     /// Starts the handler on `port` with the host's variables plus `env`.
     pub fn spawn(port: u16, env: &[(&str, &str)]) -> Self {
         let root = env!("CARGO_MANIFEST_DIR");
-        let worker_id = format!("{:032x}", Instant::now().elapsed().as_nanos() ^ u128::from(port));
+        let worker_id = format!(
+            "{:032x}",
+            Instant::now().elapsed().as_nanos() ^ u128::from(port)
+        );
         let mut command = Command::new(env!("CARGO_BIN_EXE_handler"));
         command
             .current_dir(root)
@@ -45,8 +48,14 @@ impl HandlerProcess {
         let mut child = command.spawn().expect("start the handler binary");
         let output = Arc::new(Mutex::new(String::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -60,7 +69,11 @@ impl HandlerProcess {
                 }
             });
         }
-        Self { port, child, output }
+        Self {
+            port,
+            child,
+            output,
+        }
     }
 
     /// Everything the process printed so far, stdout and stderr interleaved.
@@ -81,7 +94,11 @@ impl HandlerProcess {
                 std::thread::sleep(Duration::from_millis(50));
                 return status;
             }
-            assert!(Instant::now() < deadline, "handler did not exit in {timeout:?}:\n{}", self.output());
+            assert!(
+                Instant::now() < deadline,
+                "handler did not exit in {timeout:?}:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }

@@ -56,7 +56,8 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     pub fn read(reader: &mut Reader<'_>) -> Self {
-        let port_setting = if reader.string(PORT).is_none() && reader.string(PORT_LEGACY).is_some() {
+        let port_setting = if reader.string(PORT).is_none() && reader.string(PORT_LEGACY).is_some()
+        {
             PORT_LEGACY
         } else {
             PORT

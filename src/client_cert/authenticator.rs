@@ -293,3 +293,7 @@ fn log_decision(decision: &Result<Authorized, Denied>, cert: Option<&ClientCert>
         }
     }
 }
+
+#[cfg(test)]
+#[path = "authenticator_tests.rs"]
+mod tests;

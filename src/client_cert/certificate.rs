@@ -321,3 +321,80 @@ pub(crate) fn rfc3339(seconds: u64) -> String {
         rem % 60
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use rcgen::DnType;
+
+    use super::*;
+    use crate::client_cert::test_pki::{BASE, DAY, Leaf};
+
+    #[test]
+    fn fields_are_read_structurally() {
+        let mut leaf = Leaf::cn("svc, \"quoted\"")
+            .attr(DnType::OrganizationName, "Contoso")
+            .valid(-DAY, 30 * DAY)
+            .serial(0x1234);
+        leaf.dns_names = vec!["svc.example".into()];
+        leaf.emails = vec!["ops@example.com".into()];
+        let der = leaf.self_signed();
+
+        let cert = ClientCert::parse(der.clone()).expect("rcgen cert parses");
+
+        assert_eq!(
+            cert.common_name.as_deref(),
+            Some("svc, \"quoted\""),
+            "cn read by oid"
+        );
+        assert_eq!(
+            cert.subject.rfc4514, "O=Contoso,CN=svc\\, \\\"quoted\\\"",
+            "rfc 4514 order and escaping"
+        );
+        assert_eq!(cert.dns_names, vec!["svc.example"], "dns san");
+        assert_eq!(cert.emails, vec!["ops@example.com"], "email san");
+        assert_eq!(cert.serial_hex, "1234", "serial as uppercase hex");
+        assert_eq!(cert.not_before, BASE - 86_400, "notBefore in unix seconds");
+        assert_eq!(
+            cert.not_before_rfc3339, "2024-12-31T00:00:00Z",
+            "rfc 3339 rendering"
+        );
+        assert_eq!(
+            cert.not_after_rfc3339, "2025-01-31T00:00:00Z",
+            "rfc 3339 rendering"
+        );
+        assert_eq!(cert.sha1_thumbprint.len(), 40, "sha-1 thumbprint is 40 hex");
+        assert_eq!(
+            cert.sha256_thumbprint,
+            hex_upper(&Sha256::digest(&der)),
+            "sha-256 of the der"
+        );
+        assert_eq!(
+            cert.spki_sha256_base64.len(),
+            44,
+            "spki pin is base64 of 32 bytes"
+        );
+        assert!(
+            cert.allows_client_auth() && !cert.is_ca,
+            "client leaf, not a ca"
+        );
+    }
+
+    #[test]
+    fn rfc3339_handles_leap_years_and_epoch() {
+        for (seconds, expected, reason) in [
+            (0, "1970-01-01T00:00:00Z", "epoch"),
+            (
+                951_782_400,
+                "2000-02-29T00:00:00Z",
+                "leap day of a 400-year leap year",
+            ),
+            (
+                BASE + 3_661,
+                "2025-01-01T01:01:01Z",
+                "hours, minutes, seconds",
+            ),
+        ] {
+            assert_eq!(rfc3339(seconds), expected, "{reason}");
+        }
+    }
+}

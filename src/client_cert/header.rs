@@ -238,3 +238,200 @@ pub(crate) fn check_single_der(der: &[u8]) -> Result<(), Denied> {
         std::cmp::Ordering::Greater => Err(Denied::malformed("trailing bytes after certificate")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_cert::test_pki::Leaf;
+
+    fn der() -> Vec<u8> {
+        Leaf::cn("header-test").self_signed()
+    }
+
+    fn pem_lines(der: &[u8]) -> String {
+        let body = STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|chunk| std::str::from_utf8(chunk).expect("base64 is ascii"))
+            .collect();
+        format!("{PEM_BEGIN}\n{}\n{PEM_END}\n", lines.join("\n"))
+    }
+
+    fn url_encode(text: &str) -> String {
+        text.bytes()
+            .map(|byte| match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'+' => {
+                    char::from(byte).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_format_decodes_its_own_encoding() {
+        let der = der();
+        let b64 = STANDARD.encode(&der);
+        let pem = pem_lines(&der);
+        let cases: Vec<(&str, HeaderFormat, String)> = vec![
+            ("app service base64", HeaderFormat::Base64Der, b64.clone()),
+            (
+                "base64 with whitespace around",
+                HeaderFormat::Base64Der,
+                format!("  {b64}\t"),
+            ),
+            (
+                "pem with armour on one line",
+                HeaderFormat::Pem,
+                pem.replace('\n', " "),
+            ),
+            ("pem with newlines", HeaderFormat::Pem, pem.clone()),
+            ("pem without armour", HeaderFormat::Pem, b64.clone()),
+            (
+                "nginx escaped pem (+ kept)",
+                HeaderFormat::UrlPem,
+                url_encode(&pem),
+            ),
+            (
+                "rfc9440 byte sequence",
+                HeaderFormat::Rfc9440,
+                format!(":{b64}:"),
+            ),
+            (
+                "envoy xfcc with quoted subject containing commas",
+                HeaderFormat::Xfcc,
+                format!(
+                    "By=spiffe://a/b;Hash=abc;Subject=\"CN=x,O=y\";Cert=\"{}\";URI=spiffe://c",
+                    url_encode(&pem)
+                ),
+            ),
+        ];
+        for (reason, format, value) in cases {
+            let decoded = decode(&[value.as_bytes()], format, DEFAULT_MAX_HEADER_BYTES);
+            assert_eq!(decoded.as_ref(), Ok(&der), "{reason}");
+        }
+    }
+
+    #[test]
+    fn bad_headers_are_refused_with_their_code() {
+        let der = der();
+        let b64 = STANDARD.encode(&der);
+        let mut trailing = der.clone();
+        trailing.extend_from_slice(&[0x05, 0x00]);
+        let pem = pem_lines(&der);
+        let xfcc = format!("Cert=\"{}\"", url_encode(&pem));
+        let cases: Vec<(&str, HeaderFormat, Vec<String>, &str)> = vec![
+            (
+                "no header at all",
+                HeaderFormat::Base64Der,
+                vec![],
+                "cert_missing",
+            ),
+            (
+                "blank header",
+                HeaderFormat::Base64Der,
+                vec!["  ".into()],
+                "cert_missing",
+            ),
+            (
+                "garbage",
+                HeaderFormat::Base64Der,
+                vec!["not base64!".into()],
+                "cert_malformed",
+            ),
+            (
+                "truncated der",
+                HeaderFormat::Base64Der,
+                vec![STANDARD.encode(&der[..der.len() - 10])],
+                "cert_malformed",
+            ),
+            (
+                "trailing bytes after the certificate",
+                HeaderFormat::Base64Der,
+                vec![STANDARD.encode(&trailing)],
+                "cert_malformed",
+            ),
+            (
+                "oversized value",
+                HeaderFormat::Base64Der,
+                vec!["A".repeat(DEFAULT_MAX_HEADER_BYTES + 4)],
+                "cert_malformed",
+            ),
+            (
+                "two header values",
+                HeaderFormat::Base64Der,
+                vec![b64.clone(), b64.clone()],
+                "cert_ambiguous",
+            ),
+            (
+                "comma-joined repeats (payload mode)",
+                HeaderFormat::Base64Der,
+                vec![format!("{b64},{b64}")],
+                "cert_ambiguous",
+            ),
+            (
+                "two pem blocks",
+                HeaderFormat::Pem,
+                vec![format!("{pem}{pem}").replace('\n', " ")],
+                "cert_ambiguous",
+            ),
+            (
+                "rfc9440 without colons",
+                HeaderFormat::Rfc9440,
+                vec![b64.clone()],
+                "cert_malformed",
+            ),
+            (
+                "url-pem with a broken escape",
+                HeaderFormat::UrlPem,
+                vec!["%ZZ".into()],
+                "cert_malformed",
+            ),
+            (
+                "xfcc with two elements",
+                HeaderFormat::Xfcc,
+                vec![format!("{xfcc},{xfcc}")],
+                "cert_ambiguous",
+            ),
+            (
+                "xfcc without Cert",
+                HeaderFormat::Xfcc,
+                vec!["Hash=abc".into()],
+                "cert_missing",
+            ),
+            (
+                "a different format than configured is not guessed",
+                HeaderFormat::Rfc9440,
+                vec![pem.replace('\n', " ")],
+                "cert_malformed",
+            ),
+        ];
+        for (reason, format, values, code) in cases {
+            let values: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+            let result = decode(&values, format, DEFAULT_MAX_HEADER_BYTES);
+            assert_eq!(result.map_err(|e| e.code()), Err(code), "{reason}");
+        }
+    }
+
+    #[test]
+    fn formats_parse_from_their_setting_values() {
+        for (value, format) in [
+            ("base64-der", HeaderFormat::Base64Der),
+            ("pem", HeaderFormat::Pem),
+            ("url-pem", HeaderFormat::UrlPem),
+            ("rfc9440", HeaderFormat::Rfc9440),
+            ("XFCC", HeaderFormat::Xfcc),
+        ] {
+            assert_eq!(value.parse(), Ok(format), "setting value {value}");
+            assert!(
+                format.to_string().eq_ignore_ascii_case(value),
+                "display round-trips {value}"
+            );
+        }
+        assert!(
+            "der".parse::<HeaderFormat>().is_err(),
+            "unknown formats are refused"
+        );
+    }
+}

@@ -14,6 +14,8 @@ pub mod load;
 pub mod policy;
 pub mod policy_file;
 pub mod revocation;
+#[cfg(test)]
+pub(crate) mod test_pki;
 pub mod trust;
 
 mod authenticator;

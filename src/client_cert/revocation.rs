@@ -47,15 +47,7 @@ impl CrlSet {
         let mut errors = Vec::new();
         for path in paths {
             match load_file(path) {
-                Ok(loaded) => {
-                    for (crl, next_update) in loaded {
-                        set.crls.push(CertRevocationList::Owned(crl));
-                        set.earliest_next_update = Some(
-                            set.earliest_next_update
-                                .map_or(next_update, |earliest| earliest.min(next_update)),
-                        );
-                    }
-                }
+                Ok(loaded) => loaded.into_iter().for_each(|crl| set.push(crl)),
                 Err(error) => errors.push(error),
             }
         }
@@ -64,6 +56,26 @@ impl CrlSet {
         } else {
             Err(errors)
         }
+    }
+
+    /// CRLs from DER bytes (tests, and callers that already hold the bytes).
+    ///
+    /// # Errors
+    /// The first CRL that webpki or x509-parser cannot use, as text.
+    pub fn from_ders(ders: &[&[u8]]) -> Result<Self, String> {
+        let mut set = Self::default();
+        for der in ders {
+            set.push(parse_crl(der)?);
+        }
+        Ok(set)
+    }
+
+    fn push(&mut self, (crl, next_update): (OwnedCertRevocationList, u64)) {
+        self.crls.push(CertRevocationList::Owned(crl));
+        self.earliest_next_update = Some(
+            self.earliest_next_update
+                .map_or(next_update, |earliest| earliest.min(next_update)),
+        );
     }
 
     pub fn is_empty(&self) -> bool {
@@ -85,24 +97,26 @@ impl CrlSet {
 }
 
 fn load_file(path: &Path) -> Result<Vec<(OwnedCertRevocationList, u64)>, CrlError> {
-    let invalid = |detail: String| CrlError::Invalid {
-        path: path.to_owned(),
-        detail,
-    };
     read_crls(path)?
         .iter()
         .map(|der| {
-            let crl = OwnedCertRevocationList::from_der(der.as_ref())
-                .map_err(|error| invalid(format!("{error:?}")))?;
-            let (_, parsed) = x509_parser::parse_x509_crl(der.as_ref())
-                .map_err(|error| invalid(error.to_string()))?;
-            let next_update = parsed
-                .next_update()
-                .ok_or_else(|| invalid("no nextUpdate".to_owned()))?
-                .timestamp();
-            Ok((crl, u64::try_from(next_update).unwrap_or(0)))
+            parse_crl(der.as_ref()).map_err(|detail| CrlError::Invalid {
+                path: path.to_owned(),
+                detail,
+            })
         })
         .collect()
+}
+
+/// A CRL webpki can use, and its nextUpdate (unix seconds).
+fn parse_crl(der: &[u8]) -> Result<(OwnedCertRevocationList, u64), String> {
+    let crl = OwnedCertRevocationList::from_der(der).map_err(|error| format!("{error:?}"))?;
+    let (_, parsed) = x509_parser::parse_x509_crl(der).map_err(|error| error.to_string())?;
+    let next_update = parsed
+        .next_update()
+        .ok_or_else(|| "no nextUpdate".to_owned())?
+        .timestamp();
+    Ok((crl, u64::try_from(next_update).unwrap_or(0)))
 }
 
 /// Remembers each CRL file's modification time and length, to notice replacements.

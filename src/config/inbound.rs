@@ -159,6 +159,32 @@ impl InboundConfig {
     }
 }
 
+impl Default for InboundConfig {
+    /// Every setting at its default: no CA, no allowlist (so every request is refused).
+    fn default() -> Self {
+        Self {
+            header_name: DEFAULT_CLIENT_CERT_HEADER.to_owned(),
+            header_format: HeaderFormat::Base64Der,
+            max_header_bytes: crate::client_cert::header::DEFAULT_MAX_HEADER_BYTES,
+            trusted_cas: Vec::new(),
+            intermediates: Vec::new(),
+            crl_paths: Vec::new(),
+            crls: Arc::new(CrlSet::default()),
+            crl_reload: Duration::from_secs(DEFAULT_CRL_RELOAD_SECONDS),
+            clock_skew_seconds: DEFAULT_CLOCK_SKEW_SECONDS,
+            thumbprints: Vec::new(),
+            common_names: Vec::new(),
+            dns_names: Vec::new(),
+            uris: Vec::new(),
+            emails: Vec::new(),
+            allow_unverified_names: false,
+            policy_path: None,
+            policy_rules: Vec::new(),
+            cert_info_enabled: true,
+        }
+    }
+}
+
 impl fmt::Debug for InboundConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InboundConfig")

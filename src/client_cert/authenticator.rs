@@ -1,13 +1,12 @@
 //! `Authenticator`: the facade the warp filter calls. Decodes the header, consults the cache,
 //! runs the checks in order (usage, validity, chain and revocation, allowlist), logs one line
-//! per decision, and reloads CRLs in the background.
+//! per decision. CRL reloading lives in `reload.rs`.
 //!
 //! Order of checks: a CA certificate is refused as a client, then the validity window (with
 //! clock skew) and EKU apply to every certificate, pinned or not; then webpki verifies the chain
 //! when CAs are configured (a hard failure such as revocation refuses even a pinned certificate;
 //! "no CA vouches" only means names cannot count); then the allowlist decides.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -30,10 +29,10 @@ pub struct Authenticator {
     max_header_bytes: usize,
     trust: TrustStore,
     policy: Policy,
-    crls: RwLock<Arc<CrlSet>>,
-    crl_reload: Duration,
-    watcher: Mutex<CrlWatcher>,
-    cache: DecisionCache,
+    pub(super) crls: RwLock<Arc<CrlSet>>,
+    pub(super) crl_reload: Duration,
+    pub(super) watcher: Mutex<CrlWatcher>,
+    pub(super) cache: DecisionCache,
 }
 
 impl Authenticator {
@@ -147,63 +146,7 @@ impl Authenticator {
         }
     }
 
-    /// Starts the background CRL reloader; `None` when no CRL file is configured.
-    pub fn spawn_crl_reloader(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
-        if self.crl_paths().is_empty() {
-            return None;
-        }
-        let weak = Arc::downgrade(self);
-        let period = self.crl_reload.max(Duration::from_secs(1));
-        Some(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(period);
-            interval.tick().await;
-            loop {
-                interval.tick().await;
-                let Some(this) = weak.upgrade() else { return };
-                if let Err(error) =
-                    tokio::task::spawn_blocking(move || this.reload_crls_if_changed()).await
-                {
-                    tracing::error!(%error, "crl reload task failed");
-                }
-            }
-        }))
-    }
-
-    /// Reloads every CRL if any file changed; a failed reload keeps the last good set.
-    /// Returns whether a new set was installed (the decision cache is then cleared).
-    pub fn reload_crls_if_changed(&self) -> bool {
-        let paths = {
-            let mut watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
-            if !watcher.changed() {
-                return false;
-            }
-            watcher.paths()
-        };
-        match CrlSet::load(&paths) {
-            Ok(set) => {
-                let count = set.len();
-                *self.crls.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
-                self.cache.clear();
-                tracing::info!(crls = count, "client certificate crls reloaded");
-                true
-            }
-            Err(errors) => {
-                for error in errors {
-                    tracing::error!(%error, "crl reload failed; keeping the last good crls");
-                }
-                false
-            }
-        }
-    }
-
-    fn crl_paths(&self) -> Vec<PathBuf> {
-        self.watcher
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .paths()
-    }
-
-    fn current_crls(&self) -> Arc<CrlSet> {
+    pub(super) fn current_crls(&self) -> Arc<CrlSet> {
         Arc::clone(&self.crls.read().unwrap_or_else(PoisonError::into_inner))
     }
 

@@ -473,3 +473,49 @@ fn malformed_headers_are_not_cached() {
         "malformed headers never reach the cache"
     );
 }
+
+#[test]
+fn crl_reload_installs_a_changed_file_and_keeps_the_last_good_set_on_errors() {
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!("mtls-crl-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    let path = dir.join("root.crl");
+    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
+    let config = InboundConfig {
+        crl_paths: vec![path.clone()],
+        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
+        ..pki.config()
+    };
+    let authenticator = Arc::new(Authenticator::new(&config));
+    let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
+    let header = STANDARD.encode(&der);
+    let code = |offset| {
+        authenticator
+            .authorize(&[header.as_bytes()], at(offset))
+            .map(|a| a.matched_rule)
+            .map_err(|d| d.code())
+    };
+
+    let before = code(0);
+    std::fs::write(&path, pki.root.crl(&[42], -DAY, 7 * DAY)).expect("replace crl");
+    let reloaded = authenticator.reload_crls_if_changed();
+    let after = code(1);
+    std::fs::write(&path, b"garbage").expect("break crl");
+    let reloaded_garbage = authenticator.reload_crls_if_changed();
+    let after_garbage = code(2);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(before, Ok("common_name".to_owned()), "not revoked at first");
+    assert!(reloaded, "a changed file is reloaded");
+    assert_eq!(
+        after,
+        Err("cert_revoked"),
+        "the reload cleared the cached accept"
+    );
+    assert!(!reloaded_garbage, "an unparsable file is not installed");
+    assert_eq!(
+        after_garbage,
+        Err("cert_revoked"),
+        "the last good crls stay in force"
+    );
+}

@@ -16,6 +16,7 @@ use x509_parser::oid_registry::OID_X509_COMMON_NAME;
 use x509_parser::x509::X509Name;
 
 use super::Denied;
+pub use super::name::{Name, NameAttribute};
 
 /// A parsed client certificate. Thumbprints are uppercase hex of the DER's digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,22 +45,6 @@ pub struct ClientCert {
     /// basicConstraints `cA = TRUE`.
     pub is_ca: bool,
     pub der: Vec<u8>,
-}
-
-/// A distinguished name: its RDNs in DER order, and an RFC 4514 rendering for display.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Name {
-    pub rdns: Vec<Vec<NameAttribute>>,
-    /// RFC 4514 order (last RDN first), `,` between RDNs, `+` inside one; e.g. `CN=a,O=b,C=DE`.
-    pub rfc4514: String,
-}
-
-/// One attribute of a name. `value` is the string, or `#<hex>` when it is not a string type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameAttribute {
-    /// Dotted OID, e.g. `2.5.4.3`.
-    pub oid: String,
-    pub value: String,
 }
 
 /// The extendedKeyUsage extension's purposes.
@@ -123,39 +108,6 @@ impl ClientCert {
         self.extended_key_usage
             .as_ref()
             .is_none_or(|eku| eku.client_auth)
-    }
-}
-
-// === impl Name ===
-
-impl Name {
-    fn read(name: &X509Name<'_>) -> Self {
-        let rdns: Vec<Vec<NameAttribute>> = name
-            .iter()
-            .map(|rdn| {
-                rdn.iter()
-                    .map(|attr| NameAttribute {
-                        oid: attr.attr_type().to_id_string(),
-                        value: match attr.as_str() {
-                            Ok(text) => text.to_owned(),
-                            Err(_) => format!("#{}", hex_upper(attr.as_slice())),
-                        },
-                    })
-                    .collect()
-            })
-            .collect();
-        let rfc4514 = rdns
-            .iter()
-            .rev()
-            .map(|rdn| {
-                rdn.iter()
-                    .map(|attr| format!("{}={}", short_name(&attr.oid), escape(&attr.value)))
-                    .collect::<Vec<_>>()
-                    .join("+")
-            })
-            .collect::<Vec<_>>()
-            .join(",");
-        Self { rdns, rfc4514 }
     }
 }
 
@@ -253,43 +205,6 @@ fn read_eku(cert: &X509Certificate<'_>) -> Result<Option<ExtendedKeyUsage>, Deni
             oids,
         }
     }))
-}
-
-fn short_name(oid: &str) -> &str {
-    match oid {
-        "2.5.4.3" => "CN",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.9" => "STREET",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        other => other,
-    }
-}
-
-/// RFC 4514 section 2.4 escaping (values already in `#hex` form are left alone).
-fn escape(value: &str) -> String {
-    if value.starts_with('#')
-        && value.len() > 1
-        && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return value.to_owned();
-    }
-    let last = value.chars().count().saturating_sub(1);
-    let mut out = String::with_capacity(value.len());
-    for (index, c) in value.chars().enumerate() {
-        let special = matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
-            || (index == 0 && matches!(c, '#' | ' '))
-            || (index == last && c == ' ');
-        if special {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn unix_seconds(timestamp: i64) -> u64 {

@@ -1,8 +1,9 @@
 //! Inbound authentication by the client certificate the front end forwards in a header.
 //!
 //! Pure functions over bytes and values: header -> DER (`header`), DER -> [`ClientCert`]
-//! (`certificate`), chain/validity/usage/revocation (`trust`, `revocation`), allowlist
-//! (`policy`, `policy_file`), and a decision cache (`cache`). [`Authenticator`] ties them
+//! (`certificate`, `name`), chain/validity/usage/revocation (`trust`, `revocation`, with
+//! files read by `load` and reloaded by `reload`), allowlist (`policy`, `policy_file`), and a
+//! decision cache (`cache`). [`Authenticator`] ties them
 //! together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
 //! `error.rs`'s job.
 
@@ -11,8 +12,10 @@ pub mod certificate;
 mod denied;
 pub mod header;
 pub mod load;
+pub mod name;
 pub mod policy;
 pub mod policy_file;
+mod reload;
 pub mod revocation;
 #[cfg(test)]
 pub(crate) mod test_pki;

@@ -184,3 +184,39 @@ fn normalize_serial(value: &str) -> Option<String> {
         trimmed.to_owned()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_files_are_validated_at_startup() {
+        let sha1 = "AB".repeat(20);
+        let valid = format!(
+            r#"{{"rules":[{{"name":"partner","issuer_thumbprint":"{sha1}","dns_name":"a.example","serial":"00:1a"}}]}}"#
+        );
+        let rules = parse_policy_file(&valid).expect("a valid file parses");
+        assert_eq!(rules[0].serial.as_deref(), Some("1A"), "serial normalised");
+
+        for (reason, text) in [
+            ("not json", "{"),
+            ("unknown field", r#"{"rules":[{"name":"x","cn":"y"}]}"#),
+            ("rule without match fields", r#"{"rules":[{"name":"x"}]}"#),
+            ("empty name", r#"{"rules":[{"name":" ","uri":"u"}]}"#),
+            (
+                "bad thumbprint",
+                r#"{"rules":[{"name":"x","thumbprint":"zz"}]}"#,
+            ),
+            (
+                "bad spki pin",
+                r#"{"rules":[{"name":"x","spki_sha256":"abc"}]}"#,
+            ),
+            (
+                "duplicate names",
+                r#"{"rules":[{"name":"x","uri":"a"},{"name":"x","uri":"b"}]}"#,
+            ),
+        ] {
+            assert!(parse_policy_file(text).is_err(), "{reason} is refused");
+        }
+    }
+}

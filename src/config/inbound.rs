@@ -280,3 +280,140 @@ fn read_policy(reader: &mut Reader<'_>, path: Option<&PathBuf>) -> Vec<IdentityR
         Vec::new()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::client_cert::test_pki::Ca;
+
+    /// A fresh directory for one test's files (removed first if left over).
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mtls-inbound-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir is writable");
+        dir
+    }
+
+    fn pem(der: &[u8]) -> String {
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
+    }
+
+    fn read(pairs: &[(&str, &str)]) -> (InboundConfig, Vec<&'static str>) {
+        let env: HashMap<&str, &str> = pairs.iter().copied().collect();
+        let mut reader = Reader::new(&env);
+        let config = InboundConfig::read(&mut reader);
+        let settings = reader.into_errors().iter().map(|e| e.setting).collect();
+        (config, settings)
+    }
+
+    fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write test file");
+        path.display().to_string()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let (config, errors) = read(&[]);
+        assert!(errors.is_empty(), "no setting is required: {errors:?}");
+        assert_eq!(
+            config.header_name, "X-ARR-ClientCert",
+            "app service header by default"
+        );
+        assert_eq!(
+            config.header_format,
+            HeaderFormat::Base64Der,
+            "base64 der by default"
+        );
+        assert_eq!(config.max_header_bytes, 16_384, "16 KiB cap by default");
+        assert!(config.cert_info_enabled, "cert-info is served by default");
+        assert!(!config.allow_unverified_names, "names need a ca by default");
+    }
+
+    #[test]
+    fn ca_files_load_as_pem_or_der_and_names_are_then_accepted() {
+        let dir = scratch("cas");
+        let root = Ca::root("Root");
+        let intermediate = root.intermediate("Issuing", 2);
+        let pem_path = write(&dir, "root.pem", pem(&root.der));
+        let der_path = write(&dir, "issuing.der", &intermediate.der);
+        let crl_path = write(&dir, "root.crl", root.crl(&[], -86_400, 86_400));
+        let cas = format!("{pem_path},{der_path}");
+        let (config, errors) = read(&[
+            (CLIENT_CERT_TRUSTED_CA_PATHS, &cas),
+            (CLIENT_CERT_CRL_PATHS, &crl_path),
+            (ALLOWED_CLIENT_CERT_COMMON_NAMES, " a , b ,"),
+            (ALLOWED_CLIENT_CERT_THUMBPRINTS, &"ab:".repeat(20)[..59]),
+            (CERT_INFO_ENABLED, "false"),
+        ]);
+        assert!(errors.is_empty(), "valid files and names load: {errors:?}");
+        assert_eq!(config.trusted_cas.len(), 2, "one pem and one der anchor");
+        assert_eq!(config.crls.len(), 1, "one crl loaded at startup");
+        assert_eq!(
+            config.common_names,
+            vec!["a", "b"],
+            "names trimmed, empties dropped"
+        );
+        assert_eq!(
+            config.thumbprints.len(),
+            1,
+            "colon-separated sha-1 accepted"
+        );
+        assert!(!config.cert_info_enabled, "cert-info can be switched off");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_setting() {
+        let dir = scratch("bad");
+        let policy = write(&dir, "policy.json", r#"{"rules":[{"name":"empty"}]}"#);
+        let garbage = write(&dir, "garbage.pem", "not a certificate");
+        let (_, errors) = read(&[
+            (CLIENT_CERT_HEADER_FORMAT, "der"),
+            (CLIENT_CERT_CLOCK_SKEW_SECONDS, "900"),
+            (ALLOWED_CLIENT_CERT_THUMBPRINTS, "xyz"),
+            (CLIENT_CERT_TRUSTED_CA_PATHS, "/nonexistent/ca.pem"),
+            (CLIENT_CERT_INTERMEDIATE_CA_PATHS, &garbage),
+            (CLIENT_CERT_POLICY_PATH, &policy),
+            (ALLOWED_CLIENT_CERT_DNS_NAMES, "svc.example"),
+        ]);
+        for setting in [
+            CLIENT_CERT_HEADER_FORMAT,
+            CLIENT_CERT_CLOCK_SKEW_SECONDS,
+            ALLOWED_CLIENT_CERT_THUMBPRINTS,
+            CLIENT_CERT_TRUSTED_CA_PATHS,
+            CLIENT_CERT_INTERMEDIATE_CA_PATHS,
+            CLIENT_CERT_POLICY_PATH,
+            ALLOWED_CLIENT_CERT_DNS_NAMES,
+        ] {
+            assert!(
+                errors.contains(&setting),
+                "{setting} is reported: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_without_a_ca_are_a_config_error_unless_unverified_names_are_allowed() {
+        let (_, errors) = read(&[(ALLOWED_CLIENT_CERT_COMMON_NAMES, "client.example")]);
+        assert_eq!(
+            errors,
+            vec![ALLOWED_CLIENT_CERT_COMMON_NAMES],
+            "a cn without a ca is refused"
+        );
+        let (config, errors) = read(&[
+            (ALLOWED_CLIENT_CERT_COMMON_NAMES, "client.example"),
+            (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES, "true"),
+        ]);
+        assert!(
+            errors.is_empty(),
+            "the migration switch allows it: {errors:?}"
+        );
+        assert!(config.allow_unverified_names, "switch recorded");
+    }
+}

@@ -2,6 +2,7 @@
 //! certificate the App Service front end forwards, and calls upstreams over mutual TLS.
 //!
 //! Architecture, one line per module:
+//! - [`client_cert`]: inbound authentication: forwarded client certificate -> `Authorized` | `Denied`.
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
 //! - [`telemetry`]: tracing to stdout, plain or JSON, for the host to collect.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
+pub mod client_cert;
 pub mod config;
 pub mod dev;
 pub mod error;

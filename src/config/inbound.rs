@@ -1,13 +1,419 @@
-//! Inbound client-certificate settings (placeholder until the authentication issue lands).
+//! Inbound client-certificate settings: the header, trust anchors, CRLs, clock skew and the
+//! allowlist, all read and checked (files included) before the port is bound.
+//!
+//! What the settings mean at request time lives in `client_cert`; this module only parses
+//! them into its domain types and reports every problem, naming the setting (and the file).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
 
 use super::Reader;
+use crate::client_cert::HeaderFormat;
+use crate::client_cert::load::read_certificates;
+use crate::client_cert::policy::Thumbprint;
+use crate::client_cert::policy_file::{IdentityRule, parse_policy_file};
+use crate::client_cert::revocation::CrlSet;
+use crate::client_cert::trust::{MAX_CLOCK_SKEW_SECONDS, TrustedCa};
 
-/// Settings of the client-certificate filter.
-#[derive(Debug, Default)]
-pub struct InboundConfig {}
+/// The header the front end forwards the certificate in.
+pub const CLIENT_CERT_HEADER: &str = "CLIENT_CERT_HEADER";
+pub const DEFAULT_CLIENT_CERT_HEADER: &str = "X-ARR-ClientCert";
+/// `base64-der` (default), `pem`, `url-pem`, `rfc9440` or `xfcc`.
+pub const CLIENT_CERT_HEADER_FORMAT: &str = "CLIENT_CERT_HEADER_FORMAT";
+/// Cap on the raw header value, bytes.
+pub const CLIENT_CERT_MAX_HEADER_BYTES: &str = "CLIENT_CERT_MAX_HEADER_BYTES";
+pub const DEFAULT_MAX_HEADER_BYTES: u64 = 16_384;
+/// Comma-separated PEM or DER files of trusted CA certificates (no default; never the OS store).
+pub const CLIENT_CERT_TRUSTED_CA_PATHS: &str = "CLIENT_CERT_TRUSTED_CA_PATHS";
+/// Comma-separated PEM or DER files of intermediate CA certificates.
+pub const CLIENT_CERT_INTERMEDIATE_CA_PATHS: &str = "CLIENT_CERT_INTERMEDIATE_CA_PATHS";
+/// Comma-separated PEM or DER CRL files.
+pub const CLIENT_CERT_CRL_PATHS: &str = "CLIENT_CERT_CRL_PATHS";
+/// How often CRL files are checked for changes, seconds.
+pub const CLIENT_CERT_CRL_RELOAD_SECONDS: &str = "CLIENT_CERT_CRL_RELOAD_SECONDS";
+pub const DEFAULT_CRL_RELOAD_SECONDS: u64 = 30;
+/// Tolerated clock skew on certificate validity, seconds (0 to 300).
+pub const CLIENT_CERT_CLOCK_SKEW_SECONDS: &str = "CLIENT_CERT_CLOCK_SKEW_SECONDS";
+pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 0;
+/// SHA-1 or SHA-256 thumbprints, any case, `:` or spaces allowed.
+pub const ALLOWED_CLIENT_CERT_THUMBPRINTS: &str = "ALLOWED_CLIENT_CERT_THUMBPRINTS";
+pub const ALLOWED_CLIENT_CERT_COMMON_NAMES: &str = "ALLOWED_CLIENT_CERT_COMMON_NAMES";
+pub const ALLOWED_CLIENT_CERT_DNS_NAMES: &str = "ALLOWED_CLIENT_CERT_DNS_NAMES";
+pub const ALLOWED_CLIENT_CERT_URIS: &str = "ALLOWED_CLIENT_CERT_URIS";
+pub const ALLOWED_CLIENT_CERT_EMAILS: &str = "ALLOWED_CLIENT_CERT_EMAILS";
+/// Accept names without a verified chain (migration only). Default false.
+pub const CLIENT_CERT_ALLOW_UNVERIFIED_NAMES: &str = "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES";
+/// Optional JSON file of identity rules.
+pub const CLIENT_CERT_POLICY_PATH: &str = "CLIENT_CERT_POLICY_PATH";
+/// Whether the cert-info function is served. Default true.
+pub const CERT_INFO_ENABLED: &str = "CERT_INFO_ENABLED";
+
+/// Settings of the client-certificate authenticator, parsed into domain types.
+pub struct InboundConfig {
+    pub header_name: String,
+    pub header_format: HeaderFormat,
+    pub max_header_bytes: usize,
+    pub trusted_cas: Vec<TrustedCa>,
+    pub intermediates: Vec<CertificateDer<'static>>,
+    pub crl_paths: Vec<PathBuf>,
+    pub crls: Arc<CrlSet>,
+    pub crl_reload: Duration,
+    pub clock_skew_seconds: u64,
+    pub thumbprints: Vec<Thumbprint>,
+    pub common_names: Vec<String>,
+    pub dns_names: Vec<String>,
+    pub uris: Vec<String>,
+    pub emails: Vec<String>,
+    pub allow_unverified_names: bool,
+    pub policy_path: Option<PathBuf>,
+    pub policy_rules: Vec<IdentityRule>,
+    pub cert_info_enabled: bool,
+}
 
 impl InboundConfig {
-    pub fn read(_reader: &mut Reader<'_>) -> Self {
-        Self {}
+    /// Reads every inbound setting; files are read and parsed now. Problems go to `reader`.
+    pub fn read(reader: &mut Reader<'_>) -> Self {
+        let header_name = reader
+            .string(CLIENT_CERT_HEADER)
+            .unwrap_or_else(|| DEFAULT_CLIENT_CERT_HEADER.to_owned());
+        if !header_name.bytes().all(is_header_name_byte) {
+            reader.invalid(
+                CLIENT_CERT_HEADER,
+                format!("{header_name:?} is not a valid header name"),
+            );
+        }
+        let max_header_bytes = reader.number(
+            CLIENT_CERT_MAX_HEADER_BYTES,
+            DEFAULT_MAX_HEADER_BYTES,
+            1_024..=1_048_576,
+        );
+        let trusted_cas = read_cas(reader);
+        let intermediates = read_cert_files(reader, CLIENT_CERT_INTERMEDIATE_CA_PATHS);
+        let crl_paths = paths(reader, CLIENT_CERT_CRL_PATHS);
+        let crls = CrlSet::load(&crl_paths).unwrap_or_else(|errors| {
+            for error in errors {
+                reader.invalid(CLIENT_CERT_CRL_PATHS, error.to_string());
+            }
+            CrlSet::default()
+        });
+        if !crl_paths.is_empty() && trusted_cas.is_empty() {
+            reader.invalid(CLIENT_CERT_CRL_PATHS, format!("crls need {CLIENT_CERT_TRUSTED_CA_PATHS}: revocation is checked on a verified chain"));
+        }
+        let mut config = Self {
+            header_name,
+            header_format: reader.parse(CLIENT_CERT_HEADER_FORMAT, HeaderFormat::Base64Der),
+            max_header_bytes: usize::try_from(max_header_bytes).unwrap_or(usize::MAX),
+            trusted_cas,
+            intermediates,
+            crl_paths,
+            crls: Arc::new(crls),
+            crl_reload: Duration::from_secs(reader.number(
+                CLIENT_CERT_CRL_RELOAD_SECONDS,
+                DEFAULT_CRL_RELOAD_SECONDS,
+                1..=86_400,
+            )),
+            clock_skew_seconds: reader.number(
+                CLIENT_CERT_CLOCK_SKEW_SECONDS,
+                DEFAULT_CLOCK_SKEW_SECONDS,
+                0..=MAX_CLOCK_SKEW_SECONDS,
+            ),
+            thumbprints: read_thumbprints(reader),
+            common_names: reader.list(ALLOWED_CLIENT_CERT_COMMON_NAMES),
+            dns_names: reader.list(ALLOWED_CLIENT_CERT_DNS_NAMES),
+            uris: reader.list(ALLOWED_CLIENT_CERT_URIS),
+            emails: reader.list(ALLOWED_CLIENT_CERT_EMAILS),
+            allow_unverified_names: reader.bool(CLIENT_CERT_ALLOW_UNVERIFIED_NAMES, false),
+            policy_path: reader.string(CLIENT_CERT_POLICY_PATH).map(PathBuf::from),
+            policy_rules: Vec::new(),
+            cert_info_enabled: reader.bool(CERT_INFO_ENABLED, true),
+        };
+        config.policy_rules = read_policy(reader, config.policy_path.as_ref());
+        config.check_names_need_ca(reader);
+        config
+    }
+
+    fn check_names_need_ca(&self, reader: &mut Reader<'_>) {
+        if !self.trusted_cas.is_empty() || self.allow_unverified_names {
+            return;
+        }
+        let name_settings = [
+            (
+                ALLOWED_CLIENT_CERT_COMMON_NAMES,
+                self.common_names.is_empty(),
+            ),
+            (ALLOWED_CLIENT_CERT_DNS_NAMES, self.dns_names.is_empty()),
+            (ALLOWED_CLIENT_CERT_URIS, self.uris.is_empty()),
+            (ALLOWED_CLIENT_CERT_EMAILS, self.emails.is_empty()),
+        ];
+        for (setting, empty) in name_settings {
+            if !empty {
+                reader.invalid(setting, format!(
+                    "names only count when a trusted CA vouches for the certificate: set {CLIENT_CERT_TRUSTED_CA_PATHS} (or {CLIENT_CERT_ALLOW_UNVERIFIED_NAMES}=true, migration only)"
+                ));
+            }
+        }
+    }
+}
+
+impl Default for InboundConfig {
+    /// Every setting at its default: no CA, no allowlist (so every request is refused).
+    fn default() -> Self {
+        Self {
+            header_name: DEFAULT_CLIENT_CERT_HEADER.to_owned(),
+            header_format: HeaderFormat::Base64Der,
+            max_header_bytes: crate::client_cert::header::DEFAULT_MAX_HEADER_BYTES,
+            trusted_cas: Vec::new(),
+            intermediates: Vec::new(),
+            crl_paths: Vec::new(),
+            crls: Arc::new(CrlSet::default()),
+            crl_reload: Duration::from_secs(DEFAULT_CRL_RELOAD_SECONDS),
+            clock_skew_seconds: DEFAULT_CLOCK_SKEW_SECONDS,
+            thumbprints: Vec::new(),
+            common_names: Vec::new(),
+            dns_names: Vec::new(),
+            uris: Vec::new(),
+            emails: Vec::new(),
+            allow_unverified_names: false,
+            policy_path: None,
+            policy_rules: Vec::new(),
+            cert_info_enabled: true,
+        }
+    }
+}
+
+impl fmt::Debug for InboundConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboundConfig")
+            .field("header_name", &self.header_name)
+            .field("header_format", &self.header_format)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("trusted_cas", &self.trusted_cas)
+            .field("intermediates", &self.intermediates.len())
+            .field("crl_paths", &self.crl_paths)
+            .field("crls", &self.crls)
+            .field("crl_reload", &self.crl_reload)
+            .field("clock_skew_seconds", &self.clock_skew_seconds)
+            .field("thumbprints", &self.thumbprints)
+            .field("common_names", &self.common_names)
+            .field("dns_names", &self.dns_names)
+            .field("uris", &self.uris)
+            .field("emails", &self.emails)
+            .field("allow_unverified_names", &self.allow_unverified_names)
+            .field("policy_path", &self.policy_path)
+            .field("policy_rules", &self.policy_rules.len())
+            .field("cert_info_enabled", &self.cert_info_enabled)
+            .finish()
+    }
+}
+
+fn is_header_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+fn paths(reader: &Reader<'_>, setting: &str) -> Vec<PathBuf> {
+    reader
+        .list(setting)
+        .into_iter()
+        .map(PathBuf::from)
+        .collect()
+}
+
+fn read_cert_files(reader: &mut Reader<'_>, setting: &'static str) -> Vec<CertificateDer<'static>> {
+    let mut certs = Vec::new();
+    for path in paths(reader, setting) {
+        match read_certificates(&path) {
+            Ok(mut found) => certs.append(&mut found),
+            Err(error) => reader.invalid(setting, error.to_string()),
+        }
+    }
+    certs
+}
+
+fn read_cas(reader: &mut Reader<'_>) -> Vec<TrustedCa> {
+    let mut cas = Vec::new();
+    for der in read_cert_files(reader, CLIENT_CERT_TRUSTED_CA_PATHS) {
+        match TrustedCa::from_der(&der) {
+            Ok(ca) => cas.push(ca),
+            Err(error) => reader.invalid(CLIENT_CERT_TRUSTED_CA_PATHS, error),
+        }
+    }
+    cas
+}
+
+fn read_thumbprints(reader: &mut Reader<'_>) -> Vec<Thumbprint> {
+    let mut thumbprints = Vec::new();
+    for entry in reader.list(ALLOWED_CLIENT_CERT_THUMBPRINTS) {
+        match entry.parse() {
+            Ok(thumbprint) => thumbprints.push(thumbprint),
+            Err(error) => reader.invalid(
+                ALLOWED_CLIENT_CERT_THUMBPRINTS,
+                format!("{entry:?}: {error}"),
+            ),
+        }
+    }
+    thumbprints
+}
+
+fn read_policy(reader: &mut Reader<'_>, path: Option<&PathBuf>) -> Vec<IdentityRule> {
+    let Some(path) = path else { return Vec::new() };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            reader.invalid(
+                CLIENT_CERT_POLICY_PATH,
+                format!("cannot read {}: {error}", path.display()),
+            );
+            return Vec::new();
+        }
+    };
+    parse_policy_file(&text).unwrap_or_else(|errors| {
+        for error in errors {
+            reader.invalid(
+                CLIENT_CERT_POLICY_PATH,
+                format!("{}: {error}", path.display()),
+            );
+        }
+        Vec::new()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::client_cert::test_pki::Ca;
+
+    /// A fresh directory for one test's files (removed first if left over).
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mtls-inbound-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir is writable");
+        dir
+    }
+
+    fn pem(der: &[u8]) -> String {
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
+    }
+
+    fn read(pairs: &[(&str, &str)]) -> (InboundConfig, Vec<&'static str>) {
+        let env: HashMap<&str, &str> = pairs.iter().copied().collect();
+        let mut reader = Reader::new(&env);
+        let config = InboundConfig::read(&mut reader);
+        let settings = reader.into_errors().iter().map(|e| e.setting).collect();
+        (config, settings)
+    }
+
+    fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write test file");
+        path.display().to_string()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let (config, errors) = read(&[]);
+        assert!(errors.is_empty(), "no setting is required: {errors:?}");
+        assert_eq!(
+            config.header_name, "X-ARR-ClientCert",
+            "app service header by default"
+        );
+        assert_eq!(
+            config.header_format,
+            HeaderFormat::Base64Der,
+            "base64 der by default"
+        );
+        assert_eq!(config.max_header_bytes, 16_384, "16 KiB cap by default");
+        assert!(config.cert_info_enabled, "cert-info is served by default");
+        assert!(!config.allow_unverified_names, "names need a ca by default");
+    }
+
+    #[test]
+    fn ca_files_load_as_pem_or_der_and_names_are_then_accepted() {
+        let dir = scratch("cas");
+        let root = Ca::root("Root");
+        let intermediate = root.intermediate("Issuing", 2);
+        let pem_path = write(&dir, "root.pem", pem(&root.der));
+        let der_path = write(&dir, "issuing.der", &intermediate.der);
+        let crl_path = write(&dir, "root.crl", root.crl(&[], -86_400, 86_400));
+        let cas = format!("{pem_path},{der_path}");
+        let (config, errors) = read(&[
+            (CLIENT_CERT_TRUSTED_CA_PATHS, &cas),
+            (CLIENT_CERT_CRL_PATHS, &crl_path),
+            (ALLOWED_CLIENT_CERT_COMMON_NAMES, " a , b ,"),
+            (ALLOWED_CLIENT_CERT_THUMBPRINTS, &"ab:".repeat(20)[..59]),
+            (CERT_INFO_ENABLED, "false"),
+        ]);
+        assert!(errors.is_empty(), "valid files and names load: {errors:?}");
+        assert_eq!(config.trusted_cas.len(), 2, "one pem and one der anchor");
+        assert_eq!(config.crls.len(), 1, "one crl loaded at startup");
+        assert_eq!(
+            config.common_names,
+            vec!["a", "b"],
+            "names trimmed, empties dropped"
+        );
+        assert_eq!(
+            config.thumbprints.len(),
+            1,
+            "colon-separated sha-1 accepted"
+        );
+        assert!(!config.cert_info_enabled, "cert-info can be switched off");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_setting() {
+        let dir = scratch("bad");
+        let policy = write(&dir, "policy.json", r#"{"rules":[{"name":"empty"}]}"#);
+        let garbage = write(&dir, "garbage.pem", "not a certificate");
+        let (_, errors) = read(&[
+            (CLIENT_CERT_HEADER_FORMAT, "der"),
+            (CLIENT_CERT_CLOCK_SKEW_SECONDS, "900"),
+            (ALLOWED_CLIENT_CERT_THUMBPRINTS, "xyz"),
+            (CLIENT_CERT_TRUSTED_CA_PATHS, "/nonexistent/ca.pem"),
+            (CLIENT_CERT_INTERMEDIATE_CA_PATHS, &garbage),
+            (CLIENT_CERT_POLICY_PATH, &policy),
+            (ALLOWED_CLIENT_CERT_DNS_NAMES, "svc.example"),
+        ]);
+        for setting in [
+            CLIENT_CERT_HEADER_FORMAT,
+            CLIENT_CERT_CLOCK_SKEW_SECONDS,
+            ALLOWED_CLIENT_CERT_THUMBPRINTS,
+            CLIENT_CERT_TRUSTED_CA_PATHS,
+            CLIENT_CERT_INTERMEDIATE_CA_PATHS,
+            CLIENT_CERT_POLICY_PATH,
+            ALLOWED_CLIENT_CERT_DNS_NAMES,
+        ] {
+            assert!(
+                errors.contains(&setting),
+                "{setting} is reported: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_without_a_ca_are_a_config_error_unless_unverified_names_are_allowed() {
+        let (_, errors) = read(&[(ALLOWED_CLIENT_CERT_COMMON_NAMES, "client.example")]);
+        assert_eq!(
+            errors,
+            vec![ALLOWED_CLIENT_CERT_COMMON_NAMES],
+            "a cn without a ca is refused"
+        );
+        let (config, errors) = read(&[
+            (ALLOWED_CLIENT_CERT_COMMON_NAMES, "client.example"),
+            (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES, "true"),
+        ]);
+        assert!(
+            errors.is_empty(),
+            "the migration switch allows it: {errors:?}"
+        );
+        assert!(config.allow_unverified_names, "switch recorded");
     }
 }

@@ -1,0 +1,242 @@
+//! `Authenticator`: the facade the warp filter calls. Decodes the header, consults the cache,
+//! runs the checks in order (usage, validity, chain and revocation, allowlist), logs one line
+//! per decision. CRL reloading lives in `reload.rs`.
+//!
+//! Order of checks: a CA certificate is refused as a client, then the validity window (with
+//! clock skew) and EKU apply to every certificate, pinned or not; then webpki verifies the chain
+//! when CAs are configured (a hard failure such as revocation refuses even a pinned certificate;
+//! "no CA vouches" only means names cannot count); then the allowlist decides.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use rustls_pki_types::UnixTime;
+use sha2::{Digest, Sha256};
+
+use super::cache::{DEFAULT_CAPACITY, DecisionCache, MAX_ENTRY_SECONDS};
+use super::header::{self, HeaderFormat};
+use super::policy::{NameRules, Policy};
+use super::revocation::{CrlSet, CrlWatcher};
+use super::trust::TrustStore;
+use super::{Authorized, ClientCert, Denied};
+use crate::config::InboundConfig;
+
+/// Authenticates requests by their forwarded client certificate.
+#[derive(Debug)]
+pub struct Authenticator {
+    header_name: String,
+    format: HeaderFormat,
+    max_header_bytes: usize,
+    trust: TrustStore,
+    policy: Policy,
+    pub(super) crls: RwLock<Arc<CrlSet>>,
+    pub(super) crl_reload: Duration,
+    pub(super) watcher: Mutex<CrlWatcher>,
+    pub(super) cache: DecisionCache,
+}
+
+impl Authenticator {
+    /// Builds the authenticator from already-validated settings (files were read at startup).
+    pub fn new(config: &InboundConfig) -> Self {
+        Self {
+            header_name: config.header_name.clone(),
+            format: config.header_format,
+            max_header_bytes: config.max_header_bytes,
+            trust: TrustStore::new(
+                config.trusted_cas.clone(),
+                config.intermediates.clone(),
+                config.clock_skew_seconds,
+            ),
+            policy: Policy {
+                pins: config.thumbprints.clone(),
+                names: NameRules {
+                    common_names: config.common_names.clone(),
+                    dns_names: config.dns_names.clone(),
+                    uris: config.uris.clone(),
+                    emails: config.emails.clone(),
+                },
+                rules: config.policy_rules.clone(),
+                allow_unverified_names: config.allow_unverified_names,
+            },
+            crls: RwLock::new(Arc::clone(&config.crls)),
+            crl_reload: config.crl_reload,
+            watcher: Mutex::new(CrlWatcher::new(&config.crl_paths)),
+            cache: DecisionCache::new(DEFAULT_CAPACITY),
+        }
+    }
+
+    /// The header that carries the certificate, as configured.
+    pub fn header_name(&self) -> &str {
+        &self.header_name
+    }
+
+    /// Decides on every occurrence of the header (`header_values`; empty = missing) at `now`.
+    ///
+    /// # Errors
+    /// [`Denied`] with the reason; its `code()` and `public_message()` are safe to return.
+    pub fn authorize(&self, header_values: &[&[u8]], now: UnixTime) -> Result<Authorized, Denied> {
+        let now = now.as_secs();
+        let der = match header::decode(header_values, self.format, self.max_header_bytes) {
+            Ok(der) => der,
+            Err(denied) => {
+                log_decision(&Err(denied.clone()), None, false);
+                return Err(denied);
+            }
+        };
+        let key: [u8; 32] = Sha256::digest(&der).into();
+        if let Some((decision, cert)) = self.cache.get(&key, now) {
+            log_decision(&decision, cert.as_deref(), true);
+            return decision;
+        }
+        let crls = self.current_crls();
+        let (decision, cert) = match ClientCert::parse(der) {
+            Ok(cert) => {
+                let cert = Arc::new(cert);
+                (self.decide(&cert, now, &crls), Some(cert))
+            }
+            Err(denied) => (Err(denied), None),
+        };
+        log_decision(&decision, cert.as_deref(), false);
+        if !matches!(decision, Err(Denied::Malformed { .. })) {
+            let expires_at = self.expires_at(cert.as_deref(), now, &crls);
+            self.cache
+                .insert(key, (decision.clone(), cert), now, expires_at);
+        }
+        decision
+    }
+
+    /// Logs the trust posture once at startup; weakening settings at warn level.
+    pub fn log_posture(&self) {
+        let crls = self.current_crls();
+        let trust_mode = match (self.trust.anchor_count(), crls.len()) {
+            (0, _) => "pins-only",
+            (_, 0) => "ca",
+            _ => "ca+crl",
+        };
+        tracing::info!(
+            trust_mode,
+            anchors = self.trust.anchor_count(),
+            intermediates = self.trust.intermediate_count(),
+            pins = self.policy.pins.len(),
+            name_rules = self.policy.names.count(),
+            policy_rules = self.policy.rules.len(),
+            crls = crls.len(),
+            crl_reload_seconds = self.crl_reload.as_secs(),
+            clock_skew_seconds = self.trust.clock_skew(),
+            header = %self.header_name,
+            header_format = %self.format,
+            max_header_bytes = self.max_header_bytes,
+            "client certificate authentication posture"
+        );
+        if self.policy.allow_unverified_names {
+            tracing::warn!(
+                "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true: names are accepted without a verified chain (migration only)"
+            );
+        }
+        if self.policy.is_empty() {
+            tracing::warn!(
+                "no client certificate allowlist configured: every protected request is refused"
+            );
+        }
+        if self.trust.clock_skew() > 0 {
+            tracing::warn!(
+                clock_skew_seconds = self.trust.clock_skew(),
+                "certificate validity windows are widened by the clock skew"
+            );
+        }
+    }
+
+    pub(super) fn current_crls(&self) -> Arc<CrlSet> {
+        Arc::clone(&self.crls.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn decide(
+        &self,
+        cert: &Arc<ClientCert>,
+        now: u64,
+        crls: &CrlSet,
+    ) -> Result<Authorized, Denied> {
+        if cert.is_ca {
+            return Err(Denied::WrongUsage {
+                reason: "ca certificate presented as a client".to_owned(),
+            });
+        }
+        self.trust.check_validity(cert, now)?;
+        if !cert.allows_client_auth() {
+            return Err(Denied::WrongUsage {
+                reason: "extended key usage lacks clientAuth".to_owned(),
+            });
+        }
+        let (chain, untrusted) = if self.trust.anchor_count() == 0 {
+            (None, None)
+        } else {
+            match self.trust.verify(cert, now, crls) {
+                Ok(chain) => (Some(chain), None),
+                Err(denied @ Denied::Untrusted { .. }) => (None, Some(denied)),
+                Err(denied) => return Err(denied),
+            }
+        };
+        match self.policy.evaluate(cert, chain.as_ref()) {
+            Some(matched) => Ok(Authorized {
+                cert: Arc::clone(cert),
+                matched_rule: matched.rule,
+                verified_chain: chain.is_some(),
+            }),
+            None => Err(untrusted.unwrap_or_else(|| Denied::NotAllowed {
+                cn: cert.common_name.clone(),
+                thumbprint: cert.sha256_thumbprint.clone(),
+            })),
+        }
+    }
+
+    /// When a decision stops being reusable: 5 minutes at most, never past notAfter (+ skew),
+    /// the earliest CRL nextUpdate, or notBefore (- skew) for a not-yet-valid certificate.
+    fn expires_at(&self, cert: Option<&ClientCert>, now: u64, crls: &CrlSet) -> u64 {
+        let skew = self.trust.clock_skew();
+        let mut expires_at = now.saturating_add(MAX_ENTRY_SECONDS);
+        if let Some(cert) = cert {
+            expires_at = expires_at.min(cert.not_after.saturating_add(skew).saturating_add(1));
+            let starts = cert.not_before.saturating_sub(skew);
+            if now < starts {
+                expires_at = expires_at.min(starts);
+            }
+        }
+        if let Some(next_update) = crls.earliest_next_update() {
+            expires_at = expires_at.min(next_update);
+        }
+        expires_at
+    }
+}
+
+fn log_decision(decision: &Result<Authorized, Denied>, cert: Option<&ClientCert>, cached: bool) {
+    let field = |read: fn(&ClientCert) -> &str| cert.map(read).unwrap_or("-").to_owned();
+    let sha256 = field(|c| &c.sha256_thumbprint);
+    let subject = field(|c| &c.subject.rfc4514);
+    let issuer = field(|c| &c.issuer.rfc4514);
+    let serial = field(|c| &c.serial_hex);
+    match decision {
+        Ok(authorized) => {
+            let unverified_name = !authorized.verified_chain
+                && !authorized.matched_rule.starts_with("thumbprint:")
+                && !authorized.matched_rule.starts_with("policy:");
+            if unverified_name {
+                tracing::warn!(code = "ok", %sha256, %subject, %issuer, %serial,
+                    matched_rule = %authorized.matched_rule, cached,
+                    "client certificate accepted on an unverified name (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES)");
+            } else {
+                tracing::info!(code = "ok", %sha256, %subject, %issuer, %serial,
+                    matched_rule = %authorized.matched_rule,
+                    verified_chain = authorized.verified_chain, cached,
+                    "client certificate accepted");
+            }
+        }
+        Err(denied) => {
+            tracing::warn!(code = denied.code(), %sha256, %subject, %issuer, %serial,
+                matched_rule = "-", detail = %denied, cached, "client certificate refused");
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "authenticator_tests.rs"]
+mod tests;

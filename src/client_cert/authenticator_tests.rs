@@ -1,0 +1,521 @@
+//! Decision tests for `Authenticator`: trust, validity, usage, revocation, allowlist, cache.
+//! Every certificate is generated with rcgen at test time; `now` is injected.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rcgen::{DnType, ExtendedKeyUsagePurpose};
+use rustls_pki_types::CertificateDer;
+
+use super::*;
+use crate::client_cert::policy_file::IdentityRule;
+use crate::client_cert::test_pki::{Ca, DAY, Leaf, at, merge_first_two_subject_rdns};
+use crate::client_cert::trust::TrustedCa;
+
+const ALLOWED: &str = "client.example";
+
+type Expect = Result<&'static str, &'static str>;
+
+struct Pki {
+    root: Ca,
+    intermediate: Ca,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let root = Ca::root("Test Root CA");
+        let intermediate = root.intermediate("Test Issuing CA", 2);
+        Self { root, intermediate }
+    }
+
+    /// Trusts the root; allows `CN=client.example`.
+    fn config(&self) -> InboundConfig {
+        InboundConfig {
+            trusted_cas: vec![ca(&self.root.der)],
+            common_names: vec![ALLOWED.to_owned()],
+            ..InboundConfig::default()
+        }
+    }
+}
+
+fn ca(der: &[u8]) -> TrustedCa {
+    TrustedCa::from_der(&CertificateDer::from(der.to_vec())).expect("test ca is an anchor")
+}
+
+fn crls(ders: &[&[u8]]) -> Arc<CrlSet> {
+    Arc::new(CrlSet::from_ders(ders).expect("test crls parse"))
+}
+
+fn decide(config: &InboundConfig, der: &[u8], offset: i64) -> Result<Authorized, Denied> {
+    let header = STANDARD.encode(der);
+    Authenticator::new(config).authorize(&[header.as_bytes()], at(offset))
+}
+
+fn check(reason: &str, config: &InboundConfig, der: &[u8], offset: i64, expect: Expect) {
+    let outcome = decide(config, der, offset);
+    let got = outcome
+        .as_ref()
+        .map(|a| a.matched_rule.as_str())
+        .map_err(|d| d.code());
+    assert_eq!(got, expect, "{reason}: {outcome:?}");
+}
+
+#[test]
+fn impostors_and_invalid_certificates_are_refused() {
+    let pki = Pki::new();
+    let config = pki.config();
+    let leaf = Leaf::cn(ALLOWED);
+    let two_cns = Leaf::cn(ALLOWED).attr(DnType::CustomDnType(vec![2, 5, 4, 3]), "other");
+    let multi_valued = merge_first_two_subject_rdns(
+        &pki.root
+            .issue(&Leaf::cn(ALLOWED).attr(DnType::OrganizationName, "Org")),
+    );
+    let cases: Vec<(&str, Vec<u8>, i64, Expect)> = vec![
+        (
+            "a root-issued leaf with the allowed CN",
+            pki.root.issue(&leaf),
+            0,
+            Ok("common_name"),
+        ),
+        (
+            "a self-signed cert with an allowed CN",
+            leaf.self_signed(),
+            0,
+            Err("cert_untrusted"),
+        ),
+        (
+            "an O value reading CN=<allowed> is not a CN",
+            pki.root
+                .issue(&Leaf::cn("mallory").attr(DnType::OrganizationName, "CN=client.example")),
+            0,
+            Err("cert_not_allowed"),
+        ),
+        (
+            "an OU value reading CN=<allowed> is not a CN",
+            pki.root.issue(
+                &Leaf::cn("mallory").attr(DnType::OrganizationalUnitName, "CN=client.example"),
+            ),
+            0,
+            Err("cert_not_allowed"),
+        ),
+        (
+            "two CNs are ambiguous",
+            pki.root.issue(&two_cns),
+            0,
+            Err("cert_ambiguous"),
+        ),
+        (
+            "a CN in a multi-valued RDN is ambiguous",
+            multi_valued,
+            0,
+            Err("cert_ambiguous"),
+        ),
+        (
+            "attributes after the CN are fine",
+            pki.root.issue(
+                &Leaf::cn(ALLOWED)
+                    .attr(DnType::OrganizationName, "Contoso")
+                    .attr(DnType::OrganizationalUnitName, "Ops"),
+            ),
+            0,
+            Ok("common_name"),
+        ),
+        (
+            "expired",
+            pki.root.issue(&leaf.clone().valid(-2 * DAY, -3600)),
+            0,
+            Err("cert_expired"),
+        ),
+        (
+            "not yet valid",
+            pki.root.issue(&leaf.clone().valid(3600, 2 * DAY)),
+            0,
+            Err("cert_not_yet_valid"),
+        ),
+        (
+            "server-auth-only EKU",
+            pki.root
+                .issue(&leaf.clone().eku(vec![ExtendedKeyUsagePurpose::ServerAuth])),
+            0,
+            Err("cert_wrong_usage"),
+        ),
+        (
+            "a CA certificate presented as a client",
+            pki.intermediate.der.clone(),
+            0,
+            Err("cert_wrong_usage"),
+        ),
+        (
+            "a leaf under an intermediate without intermediates configured",
+            pki.intermediate.issue(&leaf),
+            0,
+            Err("cert_untrusted"),
+        ),
+        (
+            "an unknown issuer's leaf even with a name match",
+            Ca::root("Other Root").issue(&leaf),
+            0,
+            Err("cert_untrusted"),
+        ),
+    ];
+    for (reason, der, offset, expect) in cases {
+        check(reason, &config, &der, offset, expect);
+    }
+}
+
+#[test]
+fn clock_skew_widens_the_validity_window_by_at_most_the_setting() {
+    let pki = Pki::new();
+    let expired_a_minute_ago = pki.root.issue(&Leaf::cn(ALLOWED).valid(-DAY, -60));
+    let valid_in_a_minute = pki.root.issue(&Leaf::cn(ALLOWED).valid(60, DAY));
+    let cases: Vec<(&str, u64, &Vec<u8>, Expect)> = vec![
+        (
+            "no skew: expired a minute ago",
+            0,
+            &expired_a_minute_ago,
+            Err("cert_expired"),
+        ),
+        (
+            "120 s skew covers a minute",
+            120,
+            &expired_a_minute_ago,
+            Ok("common_name"),
+        ),
+        (
+            "30 s skew does not cover a minute",
+            30,
+            &expired_a_minute_ago,
+            Err("cert_expired"),
+        ),
+        (
+            "no skew: valid in a minute",
+            0,
+            &valid_in_a_minute,
+            Err("cert_not_yet_valid"),
+        ),
+        (
+            "120 s skew covers notBefore",
+            120,
+            &valid_in_a_minute,
+            Ok("common_name"),
+        ),
+    ];
+    for (reason, skew, der, expect) in cases {
+        let config = InboundConfig {
+            clock_skew_seconds: skew,
+            ..pki.config()
+        };
+        check(reason, &config, der, 0, expect);
+    }
+}
+
+#[test]
+fn revocation_and_intermediates_follow_the_documented_rule() {
+    let pki = Pki::new();
+    let direct = pki.root.issue(&Leaf::cn(ALLOWED).serial(7));
+    let revoked = pki.root.issue(&Leaf::cn(ALLOWED).serial(8));
+    let via_intermediate = pki.intermediate.issue(&Leaf::cn(ALLOWED).serial(9));
+    let root_crl = pki.root.crl(&[8], -DAY, 7 * DAY);
+    let stale_root_crl = pki.root.crl(&[], -2 * DAY, -3600);
+    let intermediate_crl = pki.intermediate.crl(&[], -DAY, 7 * DAY);
+    let with = |crl_list: &[&[u8]], intermediates: bool| InboundConfig {
+        crls: crls(crl_list),
+        intermediates: if intermediates {
+            vec![CertificateDer::from(pki.intermediate.der.clone())]
+        } else {
+            Vec::new()
+        },
+        ..pki.config()
+    };
+    let cases: Vec<(&str, InboundConfig, &Vec<u8>, Expect)> = vec![
+        (
+            "not on the crl",
+            with(&[&root_crl], false),
+            &direct,
+            Ok("common_name"),
+        ),
+        (
+            "a revoked serial",
+            with(&[&root_crl], false),
+            &revoked,
+            Err("cert_revoked"),
+        ),
+        (
+            "a crl past nextUpdate",
+            with(&[&stale_root_crl], false),
+            &direct,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "intermediate configured, no crls",
+            with(&[], true),
+            &via_intermediate,
+            Ok("common_name"),
+        ),
+        (
+            "crls configured but none from the intermediate",
+            with(&[&root_crl], true),
+            &via_intermediate,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "current crls from every issuing CA",
+            with(&[&root_crl, &intermediate_crl], true),
+            &via_intermediate,
+            Ok("common_name"),
+        ),
+    ];
+    for (reason, config, der, expect) in cases {
+        check(reason, &config, der, 0, expect);
+    }
+}
+
+#[test]
+fn thumbprint_pins_match_in_every_spelling_without_a_ca() {
+    let der = Leaf::cn("pinned").self_signed();
+    let cert = ClientCert::parse(der.clone()).expect("test cert parses");
+    let colons = |hex: &str| -> Vec<String> {
+        hex.as_bytes()
+            .chunks(2)
+            .map(|pair| String::from_utf8_lossy(pair).into_owned())
+            .collect()
+    };
+    for (hex, rule) in [
+        (&cert.sha1_thumbprint, "thumbprint:SHA1"),
+        (&cert.sha256_thumbprint, "thumbprint:SHA256"),
+    ] {
+        for (spelling, value) in [
+            ("lower case", hex.to_lowercase()),
+            ("upper case", hex.clone()),
+            ("colon-separated", colons(hex).join(":")),
+            ("space-separated", colons(hex).join(" ")),
+        ] {
+            let config = InboundConfig {
+                thumbprints: vec![value.parse().expect("valid thumbprint")],
+                ..InboundConfig::default()
+            };
+            let outcome = decide(&config, &der, 0);
+            assert_eq!(
+                outcome
+                    .as_ref()
+                    .map(|a| (a.matched_rule.as_str(), a.verified_chain)),
+                Ok((rule, false)),
+                "{rule} pin, {spelling}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pins_still_need_validity_and_client_usage() {
+    let pin = |der: &[u8]| InboundConfig {
+        thumbprints: vec![
+            ClientCert::parse(der.to_vec())
+                .expect("parses")
+                .sha256_thumbprint
+                .parse()
+                .expect("valid"),
+        ],
+        ..InboundConfig::default()
+    };
+    let expired = Leaf::cn("pinned").valid(-2 * DAY, -60).self_signed();
+    let server_only = Leaf::cn("pinned")
+        .eku(vec![ExtendedKeyUsagePurpose::ServerAuth])
+        .self_signed();
+    check(
+        "pinned but expired",
+        &pin(&expired),
+        &expired,
+        0,
+        Err("cert_expired"),
+    );
+    check(
+        "pinned but server-only",
+        &pin(&server_only),
+        &server_only,
+        0,
+        Err("cert_wrong_usage"),
+    );
+}
+
+#[test]
+fn names_need_a_verified_chain_unless_explicitly_allowed() {
+    let pki = Pki::new();
+    let mut leaf = Leaf::cn("svc");
+    leaf.dns_names = vec!["svc.example".into()];
+    leaf.uris = vec!["spiffe://example/svc".into()];
+    leaf.emails = vec!["ops@example.com".into()];
+    let issued = pki.root.issue(&leaf);
+    let self_signed = leaf.self_signed();
+    let base = || InboundConfig {
+        trusted_cas: vec![ca(&pki.root.der)],
+        ..InboundConfig::default()
+    };
+    let cases: Vec<(&str, InboundConfig, &Vec<u8>, Expect)> = vec![
+        (
+            "no allowlist at all fails closed",
+            base(),
+            &issued,
+            Err("cert_not_allowed"),
+        ),
+        (
+            "dns rule, case-insensitive",
+            InboundConfig {
+                dns_names: vec!["SVC.example".into()],
+                ..base()
+            },
+            &issued,
+            Ok("dns_name"),
+        ),
+        (
+            "uri rule",
+            InboundConfig {
+                uris: vec!["spiffe://example/svc".into()],
+                ..base()
+            },
+            &issued,
+            Ok("uri"),
+        ),
+        (
+            "email rule",
+            InboundConfig {
+                emails: vec!["ops@example.com".into()],
+                ..base()
+            },
+            &issued,
+            Ok("email"),
+        ),
+        (
+            "unverified names allowed (migration) without a CA",
+            InboundConfig {
+                common_names: vec!["svc".into()],
+                allow_unverified_names: true,
+                ..InboundConfig::default()
+            },
+            &self_signed,
+            Ok("common_name"),
+        ),
+        (
+            "identity rule: issuer thumbprint and dns name",
+            InboundConfig {
+                policy_rules: vec![IdentityRule {
+                    name: "partner".into(),
+                    issuer_thumbprint: Some(
+                        ca(&pki.root.der).sha256_thumbprint.parse().expect("hex"),
+                    ),
+                    dns_name: Some("svc.example".into()),
+                    ..IdentityRule::default()
+                }],
+                ..base()
+            },
+            &issued,
+            Ok("policy:partner"),
+        ),
+        (
+            "identity rule without a pin needs a chain",
+            InboundConfig {
+                policy_rules: vec![IdentityRule {
+                    name: "partner".into(),
+                    dns_name: Some("svc.example".into()),
+                    ..IdentityRule::default()
+                }],
+                ..base()
+            },
+            &self_signed,
+            Err("cert_untrusted"),
+        ),
+    ];
+    for (reason, config, der, expect) in cases {
+        check(reason, &config, der, 0, expect);
+    }
+}
+
+#[test]
+fn the_cache_repeats_decisions_until_the_certificate_expires() {
+    let pki = Pki::new();
+    let authenticator = Authenticator::new(&pki.config());
+    let der = pki.root.issue(&Leaf::cn(ALLOWED).valid(-DAY, 100));
+    let header = STANDARD.encode(&der);
+    let values: [&[u8]; 1] = [header.as_bytes()];
+
+    let first = authenticator.authorize(&values, at(0));
+    let second = authenticator.authorize(&values, at(10));
+    let entries_after_hit = authenticator.cache.len();
+    let after_not_after = authenticator.authorize(&values, at(101));
+
+    assert!(
+        first.is_ok(),
+        "a valid allowlisted cert is accepted: {first:?}"
+    );
+    assert_eq!(first, second, "a cache hit returns the same decision");
+    assert_eq!(entries_after_hit, 1, "one entry per certificate");
+    assert_eq!(
+        after_not_after
+            .map_err(|d| d.code())
+            .map(|a| a.matched_rule),
+        Err("cert_expired"),
+        "the cached accept does not outlive notAfter"
+    );
+}
+
+#[test]
+fn malformed_headers_are_not_cached() {
+    let authenticator = Authenticator::new(&InboundConfig::default());
+    let outcome = authenticator.authorize(&[b"garbage!"], at(0));
+    assert_eq!(
+        outcome.map_err(|d| d.code()).map(|_| ()),
+        Err("cert_malformed"),
+        "garbage is malformed"
+    );
+    assert!(
+        authenticator.cache.is_empty(),
+        "malformed headers never reach the cache"
+    );
+}
+
+#[test]
+fn crl_reload_installs_a_changed_file_and_keeps_the_last_good_set_on_errors() {
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!("mtls-crl-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    let path = dir.join("root.crl");
+    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
+    let config = InboundConfig {
+        crl_paths: vec![path.clone()],
+        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
+        ..pki.config()
+    };
+    let authenticator = Arc::new(Authenticator::new(&config));
+    let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
+    let header = STANDARD.encode(&der);
+    let code = |offset| {
+        authenticator
+            .authorize(&[header.as_bytes()], at(offset))
+            .map(|a| a.matched_rule)
+            .map_err(|d| d.code())
+    };
+
+    let before = code(0);
+    std::fs::write(&path, pki.root.crl(&[42], -DAY, 7 * DAY)).expect("replace crl");
+    let reloaded = authenticator.reload_crls_if_changed();
+    let after = code(1);
+    std::fs::write(&path, b"garbage").expect("break crl");
+    let reloaded_garbage = authenticator.reload_crls_if_changed();
+    let after_garbage = code(2);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(before, Ok("common_name".to_owned()), "not revoked at first");
+    assert!(reloaded, "a changed file is reloaded");
+    assert_eq!(
+        after,
+        Err("cert_revoked"),
+        "the reload cleared the cached accept"
+    );
+    assert!(!reloaded_garbage, "an unparsable file is not installed");
+    assert_eq!(
+        after_garbage,
+        Err("cert_revoked"),
+        "the last good crls stay in force"
+    );
+}

@@ -1,0 +1,315 @@
+//! `ClientCert`: the owned, parsed fields of one client certificate, and its thumbprints.
+//!
+//! Fields are read structurally with x509-parser: the CN by its OID, names from the SAN
+//! extension, never by matching rendered strings. Parsing refuses ambiguity (two CNs, a CN in a
+//! multi-valued RDN) and never exposes parser text to callers (only the log sees the detail).
+//! Trust, validity and allowlisting are decided elsewhere (`trust.rs`, `policy.rs`).
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+use x509_parser::oid_registry::OID_X509_COMMON_NAME;
+use x509_parser::x509::X509Name;
+
+use super::Denied;
+pub use super::name::{Name, NameAttribute};
+
+/// A parsed client certificate. Thumbprints are uppercase hex of the DER's digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    pub subject: Name,
+    pub issuer: Name,
+    /// The subject's single CN, read by OID (`2.5.4.3`).
+    pub common_name: Option<String>,
+    pub dns_names: Vec<String>,
+    pub uris: Vec<String>,
+    pub emails: Vec<String>,
+    pub ip_addresses: Vec<IpAddr>,
+    /// The serial's DER content bytes, uppercase hex without separators.
+    pub serial_hex: String,
+    /// notBefore / notAfter, unix seconds (certificates before 1970 are clamped to 0).
+    pub not_before: u64,
+    pub not_after: u64,
+    pub not_before_rfc3339: String,
+    pub not_after_rfc3339: String,
+    pub sha1_thumbprint: String,
+    pub sha256_thumbprint: String,
+    /// SHA-256 of the DER SubjectPublicKeyInfo, standard base64: the HPKP / APIM `pin-sha256` form.
+    pub spki_sha256_base64: String,
+    /// `None` when the certificate has no extendedKeyUsage extension.
+    pub extended_key_usage: Option<ExtendedKeyUsage>,
+    /// basicConstraints `cA = TRUE`.
+    pub is_ca: bool,
+    pub der: Vec<u8>,
+}
+
+/// The extendedKeyUsage extension's purposes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtendedKeyUsage {
+    pub client_auth: bool,
+    pub server_auth: bool,
+    pub any: bool,
+    /// Every purpose OID, dotted.
+    pub oids: Vec<String>,
+}
+
+impl ClientCert {
+    /// Parses exactly one DER certificate.
+    ///
+    /// # Errors
+    /// [`Denied::Malformed`] if it does not parse (or has trailing bytes, duplicate or invalid
+    /// extensions); [`Denied::Ambiguous`] if the subject has several CNs or a CN inside a
+    /// multi-valued RDN.
+    pub fn parse(der: Vec<u8>) -> Result<Self, Denied> {
+        let (rest, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|error| Denied::malformed(format!("x509 parse error: {error}")))?;
+        if !rest.is_empty() {
+            return Err(Denied::malformed("trailing bytes after certificate"));
+        }
+        let common_name = single_common_name(cert.subject())?;
+        let sans = SubjectAltNames::read(&cert)?;
+        let extended_key_usage = read_eku(&cert)?;
+        let is_ca = cert
+            .basic_constraints()
+            .map_err(|error| Denied::malformed(format!("basicConstraints: {error}")))?
+            .is_some_and(|extension| extension.value.ca);
+        let validity = cert.validity();
+        let not_before = unix_seconds(validity.not_before.timestamp());
+        let not_after = unix_seconds(validity.not_after.timestamp());
+        Ok(Self {
+            subject: Name::read(cert.subject()),
+            issuer: Name::read(cert.issuer()),
+            common_name,
+            dns_names: sans.dns_names,
+            uris: sans.uris,
+            emails: sans.emails,
+            ip_addresses: sans.ip_addresses,
+            serial_hex: hex_upper(cert.raw_serial()),
+            not_before,
+            not_after,
+            not_before_rfc3339: rfc3339(not_before),
+            not_after_rfc3339: rfc3339(not_after),
+            sha1_thumbprint: hex_upper(&Sha1::digest(&der)),
+            sha256_thumbprint: hex_upper(&Sha256::digest(&der)),
+            spki_sha256_base64: base64::engine::general_purpose::STANDARD
+                .encode(Sha256::digest(cert.public_key().raw)),
+            extended_key_usage,
+            is_ca,
+            der,
+        })
+    }
+
+    /// Whether an EKU extension, if present, allows clientAuth (absent EKU = any usage).
+    pub fn allows_client_auth(&self) -> bool {
+        self.extended_key_usage
+            .as_ref()
+            .is_none_or(|eku| eku.client_auth)
+    }
+}
+
+fn single_common_name(subject: &X509Name<'_>) -> Result<Option<String>, Denied> {
+    let mut found = None;
+    for rdn in subject.iter() {
+        let attrs: Vec<_> = rdn.iter().collect();
+        for attr in &attrs {
+            if *attr.attr_type() != OID_X509_COMMON_NAME {
+                continue;
+            }
+            if attrs.len() > 1 {
+                return Err(Denied::ambiguous("cn inside a multi-valued rdn"));
+            }
+            if found.is_some() {
+                return Err(Denied::ambiguous("subject has more than one cn"));
+            }
+            let value = attr
+                .as_str()
+                .map_err(|_| Denied::malformed("cn is not a supported string type"))?;
+            found = Some(value.to_owned());
+        }
+    }
+    Ok(found)
+}
+
+#[derive(Default)]
+struct SubjectAltNames {
+    dns_names: Vec<String>,
+    uris: Vec<String>,
+    emails: Vec<String>,
+    ip_addresses: Vec<IpAddr>,
+}
+
+impl SubjectAltNames {
+    fn read(cert: &X509Certificate<'_>) -> Result<Self, Denied> {
+        let mut sans = Self::default();
+        let extension = cert
+            .subject_alternative_name()
+            .map_err(|error| Denied::malformed(format!("subjectAltName: {error}")))?;
+        let Some(extension) = extension else {
+            return Ok(sans);
+        };
+        for name in &extension.value.general_names {
+            match name {
+                GeneralName::DNSName(dns) => sans.dns_names.push((*dns).to_owned()),
+                GeneralName::URI(uri) => sans.uris.push((*uri).to_owned()),
+                GeneralName::RFC822Name(email) => sans.emails.push((*email).to_owned()),
+                GeneralName::IPAddress(bytes) => sans.ip_addresses.push(ip_address(bytes)?),
+                GeneralName::Invalid(..) => return Err(Denied::malformed("invalid san entry")),
+                _ => {}
+            }
+        }
+        Ok(sans)
+    }
+}
+
+fn ip_address(bytes: &[u8]) -> Result<IpAddr, Denied> {
+    if let Ok(octets) = <[u8; 4]>::try_from(bytes) {
+        Ok(IpAddr::from(octets))
+    } else if let Ok(octets) = <[u8; 16]>::try_from(bytes) {
+        Ok(IpAddr::from(octets))
+    } else {
+        Err(Denied::malformed("invalid ip address san"))
+    }
+}
+
+fn read_eku(cert: &X509Certificate<'_>) -> Result<Option<ExtendedKeyUsage>, Denied> {
+    let extension = cert
+        .extended_key_usage()
+        .map_err(|error| Denied::malformed(format!("extendedKeyUsage: {error}")))?;
+    Ok(extension.map(|extension| {
+        let eku = extension.value;
+        let mut oids: Vec<String> = Vec::new();
+        let known = [
+            (eku.server_auth, "1.3.6.1.5.5.7.3.1"),
+            (eku.client_auth, "1.3.6.1.5.5.7.3.2"),
+            (eku.code_signing, "1.3.6.1.5.5.7.3.3"),
+            (eku.email_protection, "1.3.6.1.5.5.7.3.4"),
+            (eku.time_stamping, "1.3.6.1.5.5.7.3.8"),
+            (eku.ocsp_signing, "1.3.6.1.5.5.7.3.9"),
+            (eku.any, "2.5.29.37.0"),
+        ];
+        oids.extend(
+            known
+                .iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, oid)| (*oid).to_owned()),
+        );
+        oids.extend(eku.other.iter().map(|oid| oid.to_id_string()));
+        ExtendedKeyUsage {
+            client_auth: eku.client_auth,
+            server_auth: eku.server_auth,
+            any: eku.any,
+            oids,
+        }
+    }))
+}
+
+fn unix_seconds(timestamp: i64) -> u64 {
+    u64::try_from(timestamp).unwrap_or(0)
+}
+
+/// Uppercase hex without separators.
+pub(crate) fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02X}")).collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for unix seconds (civil-from-days, proleptic Gregorian).
+pub(crate) fn rfc3339(seconds: u64) -> String {
+    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
+    let rem = seconds % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::DnType;
+
+    use super::*;
+    use crate::client_cert::test_pki::{BASE, DAY, Leaf};
+
+    #[test]
+    fn fields_are_read_structurally() {
+        let mut leaf = Leaf::cn("svc, \"quoted\"")
+            .attr(DnType::OrganizationName, "Contoso")
+            .valid(-DAY, 30 * DAY)
+            .serial(0x1234);
+        leaf.dns_names = vec!["svc.example".into()];
+        leaf.emails = vec!["ops@example.com".into()];
+        let der = leaf.self_signed();
+
+        let cert = ClientCert::parse(der.clone()).expect("rcgen cert parses");
+
+        assert_eq!(
+            cert.common_name.as_deref(),
+            Some("svc, \"quoted\""),
+            "cn read by oid"
+        );
+        assert_eq!(
+            cert.subject.rfc4514, "O=Contoso,CN=svc\\, \\\"quoted\\\"",
+            "rfc 4514 order and escaping"
+        );
+        assert_eq!(cert.dns_names, vec!["svc.example"], "dns san");
+        assert_eq!(cert.emails, vec!["ops@example.com"], "email san");
+        assert_eq!(cert.serial_hex, "1234", "serial as uppercase hex");
+        assert_eq!(cert.not_before, BASE - 86_400, "notBefore in unix seconds");
+        assert_eq!(
+            cert.not_before_rfc3339, "2024-12-31T00:00:00Z",
+            "rfc 3339 rendering"
+        );
+        assert_eq!(
+            cert.not_after_rfc3339, "2025-01-31T00:00:00Z",
+            "rfc 3339 rendering"
+        );
+        assert_eq!(cert.sha1_thumbprint.len(), 40, "sha-1 thumbprint is 40 hex");
+        assert_eq!(
+            cert.sha256_thumbprint,
+            hex_upper(&Sha256::digest(&der)),
+            "sha-256 of the der"
+        );
+        assert_eq!(
+            cert.spki_sha256_base64.len(),
+            44,
+            "spki pin is base64 of 32 bytes"
+        );
+        assert!(
+            cert.allows_client_auth() && !cert.is_ca,
+            "client leaf, not a ca"
+        );
+    }
+
+    #[test]
+    fn rfc3339_handles_leap_years_and_epoch() {
+        for (seconds, expected, reason) in [
+            (0, "1970-01-01T00:00:00Z", "epoch"),
+            (
+                951_782_400,
+                "2000-02-29T00:00:00Z",
+                "leap day of a 400-year leap year",
+            ),
+            (
+                BASE + 3_661,
+                "2025-01-01T01:01:01Z",
+                "hours, minutes, seconds",
+            ),
+        ] {
+            assert_eq!(rfc3339(seconds), expected, "{reason}");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Inbound authentication by the client certificate the front end forwards in a header.
+//!
+//! Pure functions over bytes and values: header -> DER (`header`), DER -> [`ClientCert`]
+//! (`certificate`, `name`), chain/validity/usage/revocation (`trust`, `revocation`, with
+//! files read by `load` and reloaded by `reload`), allowlist (`policy`, `policy_file`), and a
+//! decision cache (`cache`). [`Authenticator`] ties them
+//! together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
+//! `error.rs`'s job.
+
+pub mod cache;
+pub mod certificate;
+mod denied;
+pub mod header;
+pub mod load;
+pub mod name;
+pub mod policy;
+pub mod policy_file;
+mod reload;
+pub mod revocation;
+#[cfg(test)]
+pub(crate) mod test_pki;
+pub mod trust;
+
+mod authenticator;
+
+use std::sync::Arc;
+
+pub use authenticator::Authenticator;
+pub use certificate::ClientCert;
+pub use denied::Denied;
+pub use header::HeaderFormat;
+
+/// A request's certificate passed the checks and matched an allowlist rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorized {
+    pub cert: Arc<ClientCert>,
+    /// e.g. `thumbprint:SHA1`, `common_name`, `dns_name`, `uri`, `email`, `policy:<rule name>`.
+    pub matched_rule: String,
+    /// A configured CA vouched for the certificate (webpki verified the chain).
+    pub verified_chain: bool,
+}

@@ -1,0 +1,169 @@
+//! The allowlist: exact matches on parsed certificate values, rules OR'ed.
+//!
+//! - Thumbprint pins (`ALLOWED_CLIENT_CERT_THUMBPRINTS`) name one exact certificate, so they
+//!   need no CA (validity and usage are still checked elsewhere).
+//! - Name rules (CN, DNS, URI, email) count only when a trusted CA vouched for the certificate,
+//!   unless unverified names are explicitly allowed (a migration aid, logged on every use).
+//! - Identity rules from the JSON policy file AND their fields; a rule needs a verified chain
+//!   unless it pins the certificate (`thumbprint`) or its key (`spki_sha256`).
+//!
+//! No allowlist at all means nothing matches (fail closed). Trust is decided in `trust.rs`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::ClientCert;
+use super::trust::VerifiedChain;
+
+pub use super::policy_file::{IdentityRule, parse_policy_file};
+
+/// A certificate thumbprint: SHA-1 (40 hex) or SHA-256 (64 hex), stored uppercase.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Thumbprint {
+    hex: String,
+}
+
+/// Name rules: exact values to compare with the certificate's CN and SANs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameRules {
+    pub common_names: Vec<String>,
+    /// Compared ASCII-case-insensitively (DNS names are case-insensitive).
+    pub dns_names: Vec<String>,
+    pub uris: Vec<String>,
+    pub emails: Vec<String>,
+}
+
+/// Every allowlist rule of a deployment.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub pins: Vec<Thumbprint>,
+    pub names: NameRules,
+    pub rules: Vec<IdentityRule>,
+    pub allow_unverified_names: bool,
+}
+
+/// Which rule admitted a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// e.g. `thumbprint:SHA1`, `common_name`, `dns_name`, `policy:<rule name>`.
+    pub rule: String,
+    /// The match relied on a name without a verified chain (`CLIENT_CERT_ALLOW_UNVERIFIED_NAMES`).
+    pub unverified_name: bool,
+}
+
+// === impl Thumbprint ===
+
+impl FromStr for Thumbprint {
+    type Err = &'static str;
+
+    /// Strips `:` and spaces, uppercases, and checks for 40 or 64 hex characters.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let hex: String = value
+            .chars()
+            .filter(|c| *c != ':' && !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err("a thumbprint is hex digits, optionally separated by ':' or spaces");
+        }
+        match hex.len() {
+            40 | 64 => Ok(Self { hex }),
+            _ => Err("expected 40 (SHA-1) or 64 (SHA-256) hex digits"),
+        }
+    }
+}
+
+impl fmt::Display for Thumbprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.hex)
+    }
+}
+
+impl Thumbprint {
+    /// `SHA1` or `SHA256`.
+    pub fn algorithm(&self) -> &'static str {
+        if self.hex.len() == 40 {
+            "SHA1"
+        } else {
+            "SHA256"
+        }
+    }
+
+    /// Whether these are the thumbprints of this thumbprint's certificate.
+    pub fn matches(&self, sha1: &str, sha256: &str) -> bool {
+        self.hex == sha1 || self.hex == sha256
+    }
+}
+
+// === impl NameRules ===
+
+impl NameRules {
+    pub fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+
+    pub fn count(&self) -> usize {
+        self.common_names.len() + self.dns_names.len() + self.uris.len() + self.emails.len()
+    }
+
+    /// The first name rule the certificate satisfies.
+    pub fn matches(&self, cert: &ClientCert) -> Option<&'static str> {
+        if let Some(cn) = &cert.common_name {
+            if self.common_names.iter().any(|allowed| allowed == cn) {
+                return Some("common_name");
+            }
+        }
+        if cert
+            .dns_names
+            .iter()
+            .any(|dns| self.dns_names.iter().any(|a| a.eq_ignore_ascii_case(dns)))
+        {
+            return Some("dns_name");
+        }
+        if cert.uris.iter().any(|uri| self.uris.contains(uri)) {
+            return Some("uri");
+        }
+        if cert.emails.iter().any(|email| self.emails.contains(email)) {
+            return Some("email");
+        }
+        None
+    }
+}
+
+// === impl Policy ===
+
+impl Policy {
+    /// No rule of any kind: every certificate is refused.
+    pub fn is_empty(&self) -> bool {
+        self.pins.is_empty() && self.names.is_empty() && self.rules.is_empty()
+    }
+
+    /// The first rule that admits `cert`; `chain` is `Some` when a trusted CA vouched for it.
+    pub fn evaluate(&self, cert: &ClientCert, chain: Option<&VerifiedChain>) -> Option<Match> {
+        let matched = |rule: String| Match {
+            rule,
+            unverified_name: false,
+        };
+        if let Some(pin) = self
+            .pins
+            .iter()
+            .find(|pin| pin.matches(&cert.sha1_thumbprint, &cert.sha256_thumbprint))
+        {
+            return Some(matched(format!("thumbprint:{}", pin.algorithm())));
+        }
+        if let Some(rule) = self.rules.iter().find(|rule| rule.matches(cert, chain)) {
+            return Some(matched(format!("policy:{}", rule.name)));
+        }
+        let name_rule = self.names.matches(cert)?;
+        if chain.is_some() {
+            Some(matched(name_rule.to_owned()))
+        } else if self.allow_unverified_names {
+            Some(Match {
+                rule: name_rule.to_owned(),
+                unverified_name: true,
+            })
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Background CRL reloading for [`Authenticator`]: a polling task over the files'
+//! modification times. CRLs are never fetched on the request path; a replaced file that fails
+//! to parse keeps the last good set (and logs an error). A new set clears the decision cache.
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use super::Authenticator;
+use super::revocation::CrlSet;
+
+impl Authenticator {
+    /// Starts the background CRL reloader; `None` when no CRL file is configured.
+    pub fn spawn_crl_reloader(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        if self.crl_paths().is_empty() {
+            return None;
+        }
+        let weak = Arc::downgrade(self);
+        let period = self.crl_reload.max(Duration::from_secs(1));
+        Some(tokio::spawn(async move {
+            let mut interval = tokio::time::interval(period);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                let Some(this) = weak.upgrade() else { return };
+                if let Err(error) =
+                    tokio::task::spawn_blocking(move || this.reload_crls_if_changed()).await
+                {
+                    tracing::error!(%error, "crl reload task failed");
+                }
+            }
+        }))
+    }
+
+    /// Reloads every CRL if any file changed; a failed reload keeps the last good set.
+    /// Returns whether a new set was installed (the decision cache is then cleared).
+    pub fn reload_crls_if_changed(&self) -> bool {
+        let paths = {
+            let mut watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
+            if !watcher.changed() {
+                return false;
+            }
+            watcher.paths()
+        };
+        match CrlSet::load(&paths) {
+            Ok(set) => {
+                let count = set.len();
+                *self.crls.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
+                self.cache.clear();
+                tracing::info!(crls = count, "client certificate crls reloaded");
+                true
+            }
+            Err(errors) => {
+                for error in errors {
+                    tracing::error!(%error, "crl reload failed; keeping the last good crls");
+                }
+                false
+            }
+        }
+    }
+
+    fn crl_paths(&self) -> Vec<PathBuf> {
+        self.watcher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .paths()
+    }
+}

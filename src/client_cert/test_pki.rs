@@ -1,0 +1,258 @@
+//! Test PKI generated with rcgen at test time: a root CA, intermediates, leaves with chosen
+//! names, EKUs and validity, and CRLs. No key is ever written to the repository.
+//!
+//! Times are offsets in seconds from [`BASE`] (2025-01-01T00:00:00Z), the tests' `now`.
+
+use std::ops::{Add, Sub};
+use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevokedCertParams, SanType, SerialNumber,
+};
+use rustls_pki_types::UnixTime;
+
+/// 2025-01-01T00:00:00Z, unix seconds: the tests' "now".
+pub const BASE: u64 = 1_735_689_600;
+pub const DAY: i64 = 86_400;
+
+/// `BASE + offset` as the `UnixTime` handed to `authorize`.
+pub fn at(offset: i64) -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(BASE.saturating_add_signed(offset)))
+}
+
+fn shift<T: Add<Duration, Output = T> + Sub<Duration, Output = T>>(base: T, offset: i64) -> T {
+    let magnitude = Duration::from_secs(offset.unsigned_abs());
+    if offset >= 0 {
+        base + magnitude
+    } else {
+        base - magnitude
+    }
+}
+
+/// What a leaf certificate should contain.
+#[derive(Clone)]
+pub struct Leaf {
+    pub subject: Vec<(DnType, String)>,
+    pub dns_names: Vec<String>,
+    pub uris: Vec<String>,
+    pub emails: Vec<String>,
+    pub eku: Vec<ExtendedKeyUsagePurpose>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub serial: u64,
+}
+
+impl Leaf {
+    /// A client leaf with `CN=<cn>`, clientAuth EKU, valid from a day ago for 30 days.
+    pub fn cn(cn: &str) -> Self {
+        Self {
+            subject: vec![(DnType::CommonName, cn.to_owned())],
+            dns_names: Vec::new(),
+            uris: Vec::new(),
+            emails: Vec::new(),
+            eku: vec![ExtendedKeyUsagePurpose::ClientAuth],
+            not_before: -DAY,
+            not_after: 30 * DAY,
+            serial: 1000,
+        }
+    }
+
+    pub fn attr(mut self, ty: DnType, value: &str) -> Self {
+        self.subject.push((ty, value.to_owned()));
+        self
+    }
+
+    pub fn valid(mut self, not_before: i64, not_after: i64) -> Self {
+        self.not_before = not_before;
+        self.not_after = not_after;
+        self
+    }
+
+    pub fn serial(mut self, serial: u64) -> Self {
+        self.serial = serial;
+        self
+    }
+
+    pub fn eku(mut self, eku: Vec<ExtendedKeyUsagePurpose>) -> Self {
+        self.eku = eku;
+        self
+    }
+
+    fn params(&self) -> CertificateParams {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        for (ty, value) in &self.subject {
+            params.distinguished_name.push(ty.clone(), value.as_str());
+        }
+        let ia5 = |v: &String| v.clone().try_into().expect("test names are ASCII");
+        params.subject_alt_names = (self.dns_names.iter().map(|v| SanType::DnsName(ia5(v))))
+            .chain(self.uris.iter().map(|v| SanType::URI(ia5(v))))
+            .chain(self.emails.iter().map(|v| SanType::Rfc822Name(ia5(v))))
+            .collect();
+        params.extended_key_usages = self.eku.clone();
+        params.not_before = shift(rcgen::date_time_ymd(2025, 1, 1), self.not_before);
+        params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), self.not_after);
+        params.serial_number = Some(SerialNumber::from(self.serial));
+        params
+    }
+
+    /// This leaf, self-signed.
+    pub fn self_signed(&self) -> Vec<u8> {
+        let key = KeyPair::generate().expect("key generation");
+        let cert = self.params().self_signed(&key).expect("self-signed leaf");
+        cert.der().to_vec()
+    }
+}
+
+/// A certificate authority: its parameters, key and certificate.
+pub struct Ca {
+    params: CertificateParams,
+    key: KeyPair,
+    pub der: Vec<u8>,
+}
+
+impl Ca {
+    /// A self-signed root valid from a year before `BASE` for ten years.
+    pub fn root(cn: &str) -> Self {
+        let params = ca_params(cn, 1);
+        let key = KeyPair::generate().expect("key generation");
+        let der = params.self_signed(&key).expect("root").der().to_vec();
+        Self { params, key, der }
+    }
+
+    /// An intermediate CA issued by this CA.
+    pub fn intermediate(&self, cn: &str, serial: u64) -> Self {
+        let params = ca_params(cn, serial);
+        let key = KeyPair::generate().expect("key generation");
+        let der = params
+            .signed_by(&key, &self.issuer())
+            .expect("intermediate")
+            .der()
+            .to_vec();
+        Self { params, key, der }
+    }
+
+    /// A leaf issued by this CA.
+    pub fn issue(&self, leaf: &Leaf) -> Vec<u8> {
+        let key = KeyPair::generate().expect("key generation");
+        let cert = leaf.params().signed_by(&key, &self.issuer()).expect("leaf");
+        cert.der().to_vec()
+    }
+
+    /// A DER CRL revoking `serials`, valid from `this_update` to `next_update` (offsets).
+    pub fn crl(&self, serials: &[u64], this_update: i64, next_update: i64) -> Vec<u8> {
+        let revoked_at = shift(rcgen::date_time_ymd(2025, 1, 1), this_update);
+        let params = CertificateRevocationListParams {
+            this_update: revoked_at,
+            next_update: shift(rcgen::date_time_ymd(2025, 1, 1), next_update),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: serials
+                .iter()
+                .map(|serial| RevokedCertParams {
+                    serial_number: SerialNumber::from(*serial),
+                    revocation_time: revoked_at,
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params
+            .signed_by(&self.issuer())
+            .expect("crl")
+            .der()
+            .to_vec()
+    }
+
+    fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        Issuer::from_params(&self.params, &self.key)
+    }
+}
+
+fn ca_params(cn: &str, serial: u64) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    params.not_before = shift(rcgen::date_time_ymd(2025, 1, 1), -365 * DAY);
+    params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), 3650 * DAY);
+    params.serial_number = Some(SerialNumber::from(serial));
+    params
+}
+
+/// Rewrites a certificate so its subject's first two RDNs become one multi-valued RDN.
+/// The signature no longer verifies; parsing must refuse the certificate before that matters.
+pub fn merge_first_two_subject_rdns(cert: &[u8]) -> Vec<u8> {
+    let outer = children(content(cert));
+    let mut tbs = children(content(outer[0]));
+    let subject_index = 5; // [0] version, serial, signature, issuer, validity, subject
+    let rdns = children(content(tbs[subject_index]));
+    let mut merged = content(rdns[0]).to_vec();
+    merged.extend_from_slice(content(rdns[1]));
+    let mut subject_body = tlv(0x31, &merged);
+    for rdn in &rdns[2..] {
+        subject_body.extend_from_slice(rdn);
+    }
+    let subject = tlv(0x30, &subject_body);
+    tbs[subject_index] = &subject;
+    let tbs = tlv(0x30, &tbs.concat());
+    let mut body = tbs;
+    for part in &outer[1..] {
+        body.extend_from_slice(part);
+    }
+    tlv(0x30, &body)
+}
+
+/// (header length, content length) of the DER element at the start of `der`.
+fn header(der: &[u8]) -> (usize, usize) {
+    let first = usize::from(der[1]);
+    if first < 0x80 {
+        return (2, first);
+    }
+    let count = first & 0x7f;
+    let length = der[2..2 + count]
+        .iter()
+        .fold(0, |acc, byte| (acc << 8) | usize::from(*byte));
+    (2 + count, length)
+}
+
+fn content(der: &[u8]) -> &[u8] {
+    let (head, length) = header(der);
+    &der[head..head + length]
+}
+
+fn children(mut der: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while !der.is_empty() {
+        let (head, length) = header(der);
+        out.push(&der[..head + length]);
+        der = &der[head + length..];
+    }
+    out
+}
+
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let length = body.len();
+    if length < 0x80 {
+        out.push(u8::try_from(length).expect("short length"));
+    } else {
+        let bytes: Vec<u8> = length
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|byte| *byte == 0)
+            .collect();
+        out.push(0x80 | u8::try_from(bytes.len()).expect("length fits"));
+        out.extend(bytes);
+    }
+    out.extend_from_slice(body);
+    out
+}

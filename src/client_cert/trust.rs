@@ -1,0 +1,232 @@
+//! Chain, validity, usage and revocation checks with rustls-webpki, against configured trust
+//! anchors only (never the OS store).
+//!
+//! Revocation rule: once any CRL is configured, every certificate below the trust anchor in
+//! the verified path (the leaf and each intermediate) must be covered by a current CRL from its
+//! issuer ([`RevocationCheckDepth::Chain`], [`UnknownStatusPolicy::Deny`],
+//! [`ExpirationPolicy::Enforce`]). So a leaf under an intermediate needs the intermediate's CRL,
+//! and the intermediate needs the root's CRL; a CRL past its nextUpdate counts as unknown.
+//! This module does not decide who is allowed (`policy.rs`) and does not read files (`load.rs`).
+
+use std::fmt;
+
+use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use webpki::{
+    EndEntityCert, Error as WebpkiError, ExpirationPolicy, KeyUsage, RevocationCheckDepth,
+    RevocationOptionsBuilder, UnknownStatusPolicy,
+};
+
+use super::certificate::hex_upper;
+use super::revocation::CrlSet;
+use super::{ClientCert, Denied};
+
+/// The most clock skew we accept between us and the callers, in seconds.
+pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
+
+/// A configured trust anchor and the thumbprints of the certificate it came from.
+#[derive(Clone)]
+pub struct TrustedCa {
+    anchor: TrustAnchor<'static>,
+    pub sha1_thumbprint: String,
+    pub sha256_thumbprint: String,
+}
+
+/// What a successful chain verification tells the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedChain {
+    /// Thumbprints of the certificate that issued the leaf (intermediate or anchor).
+    pub issuer_sha1: String,
+    pub issuer_sha256: String,
+}
+
+/// The anchors, intermediates and clock skew that chain verification uses.
+#[derive(Default)]
+pub struct TrustStore {
+    anchors: Vec<TrustAnchor<'static>>,
+    cas: Vec<TrustedCa>,
+    intermediates: Vec<CertificateDer<'static>>,
+    clock_skew: u64,
+}
+
+impl fmt::Debug for TrustedCa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TrustedCa(sha256 {})", self.sha256_thumbprint)
+    }
+}
+
+impl fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("anchors", &self.cas)
+            .field("intermediates", &self.intermediates.len())
+            .field("clock_skew", &self.clock_skew)
+            .finish()
+    }
+}
+
+impl TrustedCa {
+    /// A trust anchor from a CA certificate.
+    ///
+    /// # Errors
+    /// webpki's reason, as text, when the certificate cannot be an anchor.
+    pub fn from_der(der: &CertificateDer<'_>) -> Result<Self, String> {
+        let anchor = webpki::anchor_from_trusted_cert(der)
+            .map_err(|error| format!("not usable as a trust anchor: {error:?}"))?
+            .to_owned();
+        Ok(Self {
+            anchor,
+            sha1_thumbprint: hex_upper(&Sha1::digest(der.as_ref())),
+            sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
+        })
+    }
+}
+
+impl TrustStore {
+    /// `clock_skew` (seconds) is capped at [`MAX_CLOCK_SKEW_SECONDS`].
+    pub fn new(
+        cas: Vec<TrustedCa>,
+        intermediates: Vec<CertificateDer<'static>>,
+        clock_skew: u64,
+    ) -> Self {
+        Self {
+            anchors: cas.iter().map(|ca| ca.anchor.clone()).collect(),
+            cas,
+            intermediates,
+            clock_skew: clock_skew.min(MAX_CLOCK_SKEW_SECONDS),
+        }
+    }
+
+    pub fn anchor_count(&self) -> usize {
+        self.anchors.len()
+    }
+
+    pub fn intermediate_count(&self) -> usize {
+        self.intermediates.len()
+    }
+
+    pub fn clock_skew(&self) -> u64 {
+        self.clock_skew
+    }
+
+    /// The leaf's own validity window, widened by the clock skew. Applies with or without a CA.
+    ///
+    /// # Errors
+    /// [`Denied::Expired`] or [`Denied::NotYetValid`].
+    pub fn check_validity(&self, cert: &ClientCert, now: u64) -> Result<(), Denied> {
+        if now > cert.not_after.saturating_add(self.clock_skew) {
+            return Err(Denied::Expired {
+                not_after: cert.not_after,
+                now,
+            });
+        }
+        if now.saturating_add(self.clock_skew) < cert.not_before {
+            return Err(Denied::NotYetValid {
+                not_before: cert.not_before,
+                now,
+            });
+        }
+        Ok(())
+    }
+
+    /// Verifies `cert` up to a configured anchor, for clientAuth, at `now`, against `crls`.
+    ///
+    /// The verification time is `now` moved into the leaf's validity window when it lies within
+    /// the clock skew outside it (so intermediates and CRLs see at most that much skew too).
+    ///
+    /// # Errors
+    /// [`Denied::Untrusted`] when no anchor vouches for it (or none is configured), and the
+    /// expiry, usage and revocation variants as webpki reports them.
+    pub fn verify(
+        &self,
+        cert: &ClientCert,
+        now: u64,
+        crls: &CrlSet,
+    ) -> Result<VerifiedChain, Denied> {
+        if self.anchors.is_empty() {
+            return Err(Denied::Untrusted {
+                reason: "no trust anchor configured".to_owned(),
+            });
+        }
+        self.check_validity(cert, now)?;
+        let der = CertificateDer::from(cert.der.as_slice());
+        let end_entity = EndEntityCert::try_from(&der).map_err(|e| map_error(e, now))?;
+        let time = if now < cert.not_before {
+            cert.not_before
+        } else {
+            now.min(cert.not_after)
+        };
+        let crl_refs = crls.refs();
+        let revocation = RevocationOptionsBuilder::new(&crl_refs)
+            .ok()
+            .map(|builder| {
+                builder
+                    .with_depth(RevocationCheckDepth::Chain)
+                    .with_status_policy(UnknownStatusPolicy::Deny)
+                    .with_expiration_policy(ExpirationPolicy::Enforce)
+                    .build()
+            });
+        let path = end_entity
+            .verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                &self.anchors,
+                &self.intermediates,
+                UnixTime::since_unix_epoch(std::time::Duration::from_secs(time)),
+                KeyUsage::client_auth(),
+                revocation,
+                None,
+            )
+            .map_err(|e| map_error(e, now))?;
+        if let Some(issuer) = path.intermediate_certificates().next() {
+            let issuer_der = issuer.der();
+            return Ok(VerifiedChain {
+                issuer_sha1: hex_upper(&Sha1::digest(issuer_der.as_ref())),
+                issuer_sha256: hex_upper(&Sha256::digest(issuer_der.as_ref())),
+            });
+        }
+        let anchor = path.anchor();
+        let ca = self
+            .anchors
+            .iter()
+            .position(|candidate| candidate == anchor)
+            .and_then(|index| self.cas.get(index))
+            .ok_or_else(|| Denied::Untrusted {
+                reason: "verified anchor is not configured".to_owned(),
+            })?;
+        Ok(VerifiedChain {
+            issuer_sha1: ca.sha1_thumbprint.clone(),
+            issuer_sha256: ca.sha256_thumbprint.clone(),
+        })
+    }
+}
+
+fn map_error(error: WebpkiError, now: u64) -> Denied {
+    match error {
+        WebpkiError::CertExpired { not_after, .. } => Denied::Expired {
+            not_after: not_after.as_secs(),
+            now,
+        },
+        WebpkiError::CertNotValidYet { not_before, .. } => Denied::NotYetValid {
+            not_before: not_before.as_secs(),
+            now,
+        },
+        WebpkiError::RequiredEkuNotFoundContext(_) | WebpkiError::EmptyEkuExtension => {
+            Denied::WrongUsage {
+                reason: "extended key usage lacks clientAuth".to_owned(),
+            }
+        }
+        WebpkiError::CaUsedAsEndEntity => Denied::WrongUsage {
+            reason: "ca certificate presented as a client".to_owned(),
+        },
+        WebpkiError::CertRevoked => Denied::Revoked,
+        WebpkiError::UnknownRevocationStatus | WebpkiError::CrlExpired { .. } => {
+            Denied::RevocationUnknown {
+                reason: format!("{error:?}"),
+            }
+        }
+        other => Denied::Untrusted {
+            reason: format!("{other:?}"),
+        },
+    }
+}

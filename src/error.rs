@@ -11,6 +11,8 @@ use warp::http::StatusCode;
 use warp::reject::Reject;
 use warp::{Rejection, Reply};
 
+use crate::client_cert::Denied;
+
 /// Every failure a caller can see.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -24,6 +26,9 @@ pub enum ApiError {
     BadRequest,
     #[error("internal error")]
     Internal,
+    /// The client certificate was refused; the variant's own text is for the log only.
+    #[error("{}", .0.public_message())]
+    Denied(Denied),
 }
 
 impl Reject for ApiError {}
@@ -44,6 +49,8 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Denied(Denied::Malformed { .. }) => StatusCode::BAD_REQUEST,
+            Self::Denied(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -55,6 +62,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::BadRequest => "bad_request",
             Self::Internal => "internal_error",
+            Self::Denied(denied) => denied.code(),
         }
     }
 

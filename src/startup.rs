@@ -6,12 +6,14 @@
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::client_cert::Authenticator;
 use crate::config::Config;
 use crate::error::handle_rejection;
 use crate::functions;
@@ -23,6 +25,8 @@ pub struct App {
     listener: tokio::net::TcpListener,
     routes: BoxedFilter<(Response,)>,
     shutdown_timeout: Duration,
+    /// Background tasks (CRL reloading), stopped when the server stops.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Why the server could not start.
@@ -36,8 +40,8 @@ pub enum StartupError {
 }
 
 /// Every route of the handler, with the one rejection handler on top.
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let functions = functions::routes(state.clone())
+pub fn routes(state: AppState, cert_info_enabled: bool) -> BoxedFilter<(Response,)> {
+    let functions = functions::routes(state.clone(), cert_info_enabled)
         .recover(handle_rejection)
         .unify()
         .boxed();
@@ -74,14 +78,17 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
 /// # Errors
 /// [`StartupError::Bind`] when the port cannot be bound (in use, or not permitted).
 pub async fn build(config: &Config) -> Result<App, StartupError> {
-    let state = AppState::new(&config.server.route_prefix);
+    let authenticator = Arc::new(Authenticator::new(&config.inbound));
+    authenticator.log_posture();
+    let state = AppState::new(&config.server.route_prefix, Arc::clone(&authenticator));
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.server.port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartupError::Bind { addr, source })?;
     Ok(App {
         listener,
-        routes: routes(state),
+        routes: routes(state, config.inbound.cert_info_enabled),
+        background: authenticator.spawn_crl_reloader().into_iter().collect(),
         shutdown_timeout: config.server.shutdown_timeout,
     })
 }
@@ -106,18 +113,19 @@ impl App {
             .run();
         tokio::pin!(server);
         tokio::select! {
-            () = &mut server => return,
-            Ok(()) = started_rx => {}
+            () = &mut server => {}
+            Ok(()) = started_rx => {
+                tracing::info!("shutting down: draining in-flight requests");
+                if tokio::time::timeout(self.shutdown_timeout, server).await.is_err() {
+                    tracing::warn!(
+                        timeout_ms = self.shutdown_timeout.as_millis() as u64,
+                        "shutdown timeout reached with requests still in flight"
+                    );
+                }
+            }
         }
-        tracing::info!("shutting down: draining in-flight requests");
-        if tokio::time::timeout(self.shutdown_timeout, server)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                timeout_ms = self.shutdown_timeout.as_millis() as u64,
-                "shutdown timeout reached with requests still in flight"
-            );
+        for task in self.background {
+            task.abort();
         }
     }
 }

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use warp::Filter;
 
+use crate::client_cert::Authenticator;
+
 /// Shared, read-only state of the running handler.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -13,14 +15,17 @@ pub struct AppState {
     pub version: &'static str,
     /// `extensions.http.routePrefix` from host.json, without slashes.
     pub route_prefix: Arc<str>,
+    /// Decides on the forwarded client certificate of every protected request.
+    pub authenticator: Arc<Authenticator>,
 }
 
 impl AppState {
     /// State for a handler whose routes live under `route_prefix`.
-    pub fn new(route_prefix: &str) -> Self {
+    pub fn new(route_prefix: &str, authenticator: Arc<Authenticator>) -> Self {
         Self {
             version: env!("CARGO_PKG_VERSION"),
             route_prefix: Arc::from(route_prefix),
+            authenticator,
         }
     }
 }

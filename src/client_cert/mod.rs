@@ -5,11 +5,12 @@
 //! files read by `load` and reloaded by `reload`), allowlist (`policy`, `policy_file`), and a
 //! decision cache (`cache`). [`Authenticator`] ties them
 //! together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
-//! `error.rs`'s job.
+//! `error.rs`'s job; `filter` is the only part that knows warp.
 
 pub mod cache;
 pub mod certificate;
 mod denied;
+pub mod filter;
 pub mod header;
 pub mod load;
 pub mod name;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 pub use authenticator::Authenticator;
 pub use certificate::ClientCert;
 pub use denied::Denied;
+pub use filter::client_cert;
 pub use header::HeaderFormat;
 
 /// A request's certificate passed the checks and matched an allowlist rule.

@@ -58,6 +58,7 @@ struct Inner {
     url: Url,
     timeout: Duration,
     max_response_bytes: u64,
+    identity_not_after: String,
 }
 
 // === impl OutboundClient ===
@@ -88,6 +89,7 @@ impl OutboundClient {
                 url: config.url.clone(),
                 timeout: config.timeout,
                 max_response_bytes: config.max_response_bytes,
+                identity_not_after: config.identity_not_after.clone(),
             }),
         })
     }
@@ -95,6 +97,11 @@ impl OutboundClient {
     /// The configured upstream URL.
     pub fn url(&self) -> &Url {
         &self.inner.url
+    }
+
+    /// The client identity's notAfter, RFC 3339 (for `health`).
+    pub fn identity_not_after(&self) -> &str {
+        &self.inner.identity_not_after
     }
 
     /// `GET`s the upstream URL and reads at most `max_response_bytes` of its body.
@@ -235,7 +242,10 @@ mod tests {
 
         let error = client.fetch().await.unwrap_err();
 
+        // TLS 1.3: the client's handshake completes, then the server's certificate_required
+        // alert arrives on the first read: a TLS error, not a connection error.
         assert_eq!(error.code(), "upstream_tls", "{error}");
+        assert!(error.to_string().contains("CertificateRequired"), "{error}");
         assert_eq!(server.handshakes(), 0);
     }
 
@@ -256,6 +266,20 @@ mod tests {
         let error = client.fetch().await.unwrap_err();
 
         assert_eq!(error.code(), "upstream_tls", "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_server_certificate_for_another_name_is_a_tls_error() {
+        let pki = TestPki::new("Hostname");
+        let server = upstream(&pki, Reply::ok("x")).await;
+        // The certificate names 127.0.0.1 only; `localhost` reaches the same socket.
+        let url = format!("https://localhost:{}/", server.addr.port());
+        let client = OutboundClient::build(&pki.settings(&url, Some(&identity(&pki)))).unwrap();
+
+        let error = client.fetch().await.unwrap_err();
+
+        assert_eq!(error.code(), "upstream_tls", "{error}");
+        assert!(error.to_string().contains("not valid for name"), "{error}");
     }
 
     #[tokio::test]

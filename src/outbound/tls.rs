@@ -45,10 +45,12 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Reads the CA certificates in `path`: every PEM `CERTIFICATE` block, or one DER certificate.
+/// Reads the CA certificates in `path`: every PEM `CERTIFICATE` block, or one DER certificate,
+/// each checked to be usable as a trust anchor.
 ///
 /// # Errors
-/// [`TlsConfigError::ReadCa`], or [`TlsConfigError::NoCertificate`] when nothing usable is in it.
+/// [`TlsConfigError::ReadCa`], [`TlsConfigError::NoCertificate`] when nothing is in it, or
+/// [`TlsConfigError::BadCa`] when a certificate does not parse.
 pub fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
     let bytes = std::fs::read(path).map_err(|source| TlsConfigError::ReadCa {
         path: path.display().to_string(),
@@ -70,6 +72,12 @@ pub fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConf
         return Err(TlsConfigError::NoCertificate {
             path: path.display().to_string(),
         });
+    }
+    for cert in &certs {
+        webpki::anchor_from_trusted_cert(cert).map_err(|error| TlsConfigError::BadCa {
+            path: path.display().to_string(),
+            detail: error.to_string(),
+        })?;
     }
     Ok(certs)
 }
@@ -98,8 +106,7 @@ pub fn verifier(
     }
     let mut roots = rustls::RootCertStore::empty();
     for root in private_roots {
-        roots.add(root).map_err(|error| TlsConfigError::BadCa {
-            path: "OUTBOUND_TRUSTED_CA_PATHS".to_owned(),
+        roots.add(root).map_err(|error| TlsConfigError::Build {
             detail: error.to_string(),
         })?;
     }
@@ -126,6 +133,8 @@ pub fn client_config(
             detail: error.to_string(),
         })?
         .dangerous()
+        // `dangerous()` is only rustls's door to a verifier of our choosing; both verifiers above
+        // are full WebPKI verifiers, hostname check included.
         .with_custom_certificate_verifier(verifier);
     let mut config = match identity {
         Some(identity) => builder
@@ -137,4 +146,50 @@ pub fn client_config(
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::test_pki::{TempDir, TestPki, pem};
+
+    #[test]
+    fn ca_files_load_as_pem_or_der_and_garbage_is_refused() {
+        let pki = TestPki::new("CaFiles");
+        let dir = TempDir::new();
+        let pem_path = dir.file("ca.pem");
+        std::fs::write(&pem_path, pem("CERTIFICATE", &pki.root())).unwrap();
+        let der_path = dir.file("ca.der");
+        std::fs::write(&der_path, pki.root().as_ref()).unwrap();
+        let garbage = dir.file("ca.txt");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        let bad_der = dir.file("bad.der");
+        std::fs::write(&bad_der, [0x30, 0x03, 0x02, 0x01, 0x00]).unwrap();
+
+        assert_eq!(load_ca_file(&pem_path).unwrap(), vec![pki.root()]);
+        assert_eq!(load_ca_file(&der_path).unwrap(), vec![pki.root()]);
+        let error = load_ca_file(&garbage).unwrap_err();
+        assert!(
+            matches!(error, TlsConfigError::NoCertificate { .. }),
+            "{error}"
+        );
+        let error = load_ca_file(&bad_der).unwrap_err();
+        assert!(matches!(error, TlsConfigError::BadCa { .. }), "{error}");
+        let error = load_ca_file(&dir.file("missing.pem")).unwrap_err();
+        assert!(matches!(error, TlsConfigError::ReadCa { .. }), "{error}");
+    }
+
+    #[test]
+    fn nothing_to_trust_is_refused() {
+        let error = verifier(Vec::new(), false, &provider()).unwrap_err();
+        assert!(matches!(error, TlsConfigError::NoTrustAnchors), "{error}");
+    }
+
+    #[test]
+    fn the_client_config_speaks_http1_only() {
+        let pki = TestPki::new("Alpn");
+        let verifier = verifier(vec![pki.root()], false, &provider()).unwrap();
+        let config = client_config(verifier, None, &provider()).unwrap();
+        assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
 }

@@ -235,6 +235,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_platform_verifier_with_a_private_ca_reaches_the_private_upstream() {
+        let pki = TestPki::new("Platform");
+        let server = upstream(&pki, Reply::ok("via platform verifier")).await;
+        let identity = identity(&pki);
+        let provider = provider();
+        let verifier = crate::outbound::tls::verifier(vec![pki.root()], true, &provider).unwrap();
+        let mut settings = pki.settings(&server.url("/"), Some(&identity));
+        settings.tls =
+            crate::outbound::tls::client_config(verifier, Some(&identity), &provider).unwrap();
+        let client = OutboundClient::build(&settings).unwrap();
+
+        assert_eq!(client.fetch().await.unwrap().body, "via platform verifier");
+    }
+
+    #[tokio::test]
     async fn without_an_identity_the_upstream_refuses_the_handshake() {
         let pki = TestPki::new("NoIdentity");
         let server = upstream(&pki, Reply::ok("secret")).await;

@@ -57,6 +57,8 @@ pub struct OutboundConfig {
 }
 
 impl OutboundConfig {
+    /// Reads every outbound setting, loads the identity and CA files and builds the rustls
+    /// configuration now; each problem is recorded on `reader` under its setting's name.
     pub fn read(reader: &mut Reader<'_>) -> Self {
         let url = read_url(reader);
         let source = read_identity_source(reader);

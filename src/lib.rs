@@ -8,6 +8,7 @@
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
 //! - [`host`]: the custom-handler contract: route prefix, readiness, payload-mode envelope.
 //! - [`functions`]: one handler per function folder.
+//! - [`outbound`]: outbound mutual TLS: the client identity (PKCS#12), trusted roots, one reqwest client.
 //! - [`state`]: the shared, read-only state handed to handlers.
 //! - [`error`]: `ApiError`, the one place failures become HTTP responses.
 //! - [`dev`]: `handler dev`, the whole flow on a laptop: PKI, App Service-like front end, upstream.
@@ -20,6 +21,7 @@ pub mod dev;
 pub mod error;
 pub mod functions;
 pub mod host;
+pub mod outbound;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -1,0 +1,170 @@
+//! A mutual-TLS upstream for tests: a tokio-rustls server on 127.0.0.1:0 that requires a client
+//! certificate from a given CA, answers every HTTP/1.1 request on a kept-alive connection with
+//! one canned reply, and counts completed TLS handshakes.
+//!
+//! Self-contained (tokio, tokio-rustls, rustls only) so both the library's unit tests
+//! (`src/outbound/mod.rs` includes it with `#[path]`) and integration tests can use it:
+//! `#[path = "support/upstream.rs"] mod upstream;`. It is not a real HTTP server: it reads
+//! requests only up to the blank line (GET without a body), which is all our client sends.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+/// What the upstream answers to every request.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// Waits this long before answering (for timeout tests).
+    pub delay: Duration,
+    /// Sends the body chunked, without `content-length`, so only a streaming cap can catch it.
+    pub chunked: bool,
+}
+
+impl Reply {
+    pub fn ok(body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status: 200,
+            body: body.into(),
+            delay: Duration::ZERO,
+            chunked: false,
+        }
+    }
+}
+
+/// A running upstream; stops when dropped.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    handshakes: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Upstream {
+    /// Starts the server. `client_ca`: the CA client certificates must chain to (`None`: no
+    /// client authentication). `chain`/`key`: the server's own identity.
+    pub async fn start(
+        client_ca: Option<CertificateDer<'static>>,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        reply: Reply,
+    ) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions");
+        let builder = match client_ca {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(ca).expect("test CA is valid");
+                let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .expect("client verifier builds");
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
+            .with_single_cert(chain, key)
+            .expect("test server identity is valid");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("bound address");
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let counter = handshakes.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let counter = counter.clone();
+                let reply = reply.clone();
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        serve(tls, &reply).await;
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            handshakes,
+            task,
+        }
+    }
+
+    /// `https://127.0.0.1:<port>/<path>` (the server certificate must name IP 127.0.0.1).
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+
+    /// Completed TLS handshakes so far.
+    pub fn handshakes(&self) -> usize {
+        self.handshakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Answers requests on one connection until the client closes it.
+async fn serve<S>(mut stream: S, reply: &Reply)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut buffer = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        let read = match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        buffer.extend_from_slice(&chunk[..read]);
+        while let Some(end) = find_blank_line(&buffer) {
+            buffer.drain(..end + 4);
+            tokio::time::sleep(reply.delay).await;
+            if stream.write_all(&render(reply)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn find_blank_line(buffer: &[u8]) -> Option<usize> {
+    buffer.windows(4).position(|window| window == b"\r\n\r\n")
+}
+
+fn render(reply: &Reply) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\ncontent-type: text/plain\r\n",
+        reply.status
+    )
+    .into_bytes();
+    if reply.chunked {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
+        for piece in reply.body.chunks(8192) {
+            out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            out.extend_from_slice(piece);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+    } else {
+        out.extend_from_slice(format!("content-length: {}\r\n\r\n", reply.body.len()).as_bytes());
+        out.extend_from_slice(&reply.body);
+    }
+    out
+}

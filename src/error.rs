@@ -12,6 +12,7 @@ use warp::reject::Reject;
 use warp::{Rejection, Reply};
 
 use crate::client_cert::Denied;
+use crate::outbound::OutboundError;
 
 /// Every failure a caller can see.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,20 @@ pub enum ApiError {
     /// The client certificate was refused; the variant's own text is for the log only.
     #[error("{}", .0.public_message())]
     Denied(Denied),
+    #[error("outbound mutual TLS is not configured")]
+    OutboundNotConfigured,
+    /// The upstream call failed; the variant's own text is for the log only.
+    #[error("{}", outbound_message(.0))]
+    Outbound(OutboundError),
+}
+
+fn outbound_message(error: &OutboundError) -> &'static str {
+    match error {
+        OutboundError::Timeout { .. } => "upstream did not answer in time",
+        OutboundError::Tls { .. } => "upstream TLS handshake failed",
+        OutboundError::BodyTooLarge { .. } => "upstream response too large",
+        OutboundError::Unreachable { .. } | OutboundError::Build { .. } => "upstream unreachable",
+    }
 }
 
 impl Reject for ApiError {}
@@ -51,6 +66,9 @@ impl ApiError {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Denied(Denied::Malformed { .. }) => StatusCode::BAD_REQUEST,
             Self::Denied(_) => StatusCode::FORBIDDEN,
+            Self::OutboundNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Outbound(OutboundError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Outbound(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -63,6 +81,8 @@ impl ApiError {
             Self::BadRequest => "bad_request",
             Self::Internal => "internal_error",
             Self::Denied(denied) => denied.code(),
+            Self::OutboundNotConfigured => "outbound_not_configured",
+            Self::Outbound(error) => error.code(),
         }
     }
 

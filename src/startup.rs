@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::error::handle_rejection;
 use crate::functions;
 use crate::host;
+use crate::outbound::{OutboundClient, OutboundError};
 use crate::state::AppState;
 
 /// A handler that has bound its port and is ready to run.
@@ -37,6 +38,8 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot build the outbound client: {0}")]
+    Outbound(OutboundError),
 }
 
 /// Every route of the handler, with the one rejection handler on top.
@@ -80,7 +83,18 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
 pub async fn build(config: &Config) -> Result<App, StartupError> {
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
-    let state = AppState::new(&config.server.route_prefix, Arc::clone(&authenticator));
+    let outbound = match &config.outbound.settings {
+        Some(settings) => Some(OutboundClient::build(settings).map_err(StartupError::Outbound)?),
+        None => {
+            tracing::info!("outbound mutual TLS is off: outbound-mtls answers 503");
+            None
+        }
+    };
+    let state = AppState::new(
+        &config.server.route_prefix,
+        Arc::clone(&authenticator),
+        outbound,
+    );
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.server.port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await

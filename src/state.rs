@@ -7,6 +7,7 @@ use std::sync::Arc;
 use warp::Filter;
 
 use crate::client_cert::Authenticator;
+use crate::outbound::OutboundClient;
 
 /// Shared, read-only state of the running handler.
 #[derive(Clone, Debug)]
@@ -17,15 +18,22 @@ pub struct AppState {
     pub route_prefix: Arc<str>,
     /// Decides on the forwarded client certificate of every protected request.
     pub authenticator: Arc<Authenticator>,
+    /// The one outbound client, when an identity and `REMOTE_API_URL` are configured.
+    pub outbound: Option<OutboundClient>,
 }
 
 impl AppState {
     /// State for a handler whose routes live under `route_prefix`.
-    pub fn new(route_prefix: &str, authenticator: Arc<Authenticator>) -> Self {
+    pub fn new(
+        route_prefix: &str,
+        authenticator: Arc<Authenticator>,
+        outbound: Option<OutboundClient>,
+    ) -> Self {
         Self {
             version: env!("CARGO_PKG_VERSION"),
             route_prefix: Arc::from(route_prefix),
             authenticator,
+            outbound,
         }
     }
 }

@@ -13,9 +13,13 @@ use crate::state::{AppState, with_state};
 pub const NAME: &str = "health";
 
 #[derive(Debug, Serialize)]
-struct Health {
+#[serde(rename_all = "camelCase")]
+struct Health<'a> {
     status: &'static str,
     version: &'static str,
+    /// When the outbound client identity expires (RFC 3339); absent when outbound is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outbound_identity_not_after: Option<&'a str>,
 }
 
 /// `GET /<prefix>/health`.
@@ -33,6 +37,10 @@ fn handle(state: &AppState) -> Response {
     warp::reply::json(&Health {
         status: "ok",
         version: state.version,
+        outbound_identity_not_after: state
+            .outbound
+            .as_ref()
+            .map(|client| client.identity_not_after()),
     })
     .into_response()
 }

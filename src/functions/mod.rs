@@ -4,6 +4,7 @@
 
 pub mod cert_info;
 pub mod health;
+pub mod outbound_mtls;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -12,15 +13,18 @@ use warp::reply::Response;
 use crate::state::AppState;
 
 /// The names of the function folders, as the host uses them in payload mode.
-pub const NAMES: [&str; 2] = [health::NAME, cert_info::NAME];
+pub const NAMES: [&str; 3] = [health::NAME, cert_info::NAME, outbound_mtls::NAME];
 
 /// Every function route, unrecovered: a request that matches none is rejected.
 /// `cert_info_enabled = false` leaves the diagnostics route out (404).
 pub fn routes(state: AppState, cert_info_enabled: bool) -> BoxedFilter<(Response,)> {
-    let health = health::route(state.clone()).boxed();
+    let always = health::route(state.clone())
+        .or(outbound_mtls::route(state.clone()))
+        .unify()
+        .boxed();
     if cert_info_enabled {
-        health.or(cert_info::route(state)).unify().boxed()
+        always.or(cert_info::route(state)).unify().boxed()
     } else {
-        health
+        always
     }
 }

@@ -22,5 +22,5 @@ pub use tls::TlsConfigError;
 #[cfg(test)]
 pub(crate) mod test_pki;
 #[cfg(test)]
-#[path = "../../tests/support/upstream.rs"]
+#[path = "../../tests/api/support/upstream.rs"]
 pub(crate) mod upstream;

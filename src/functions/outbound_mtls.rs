@@ -1,0 +1,60 @@
+//! The `outbound-mtls` function (protected): GETs `REMOTE_API_URL` with the outbound client
+//! identity and answers `{"statusCode": n, "body": "...", "elapsedMs": n}` as the reference
+//! does (plus the time taken). Failures carry a code, never the upstream's error text.
+
+use serde::Serialize;
+use warp::Filter;
+use warp::reply::Response;
+
+use crate::client_cert::{Authorized, client_cert};
+use crate::error::ApiError;
+use crate::host::route;
+use crate::state::{AppState, with_state};
+
+/// The function folder's name.
+pub const NAME: &str = "outbound-mtls";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Upstream {
+    status_code: u16,
+    body: String,
+    elapsed_ms: u64,
+}
+
+/// `GET /<prefix>/outbound-mtls`, behind the client-certificate filter.
+pub fn route(
+    state: AppState,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
+    route::function(&state.route_prefix, NAME)
+        .and(warp::get())
+        .and(client_cert(state.authenticator.clone()))
+        .and(with_state(state))
+        .and_then(handle)
+}
+
+async fn handle(authorized: Authorized, state: AppState) -> Result<Response, warp::Rejection> {
+    use warp::Reply;
+    let client = state
+        .outbound
+        .as_ref()
+        .ok_or(ApiError::OutboundNotConfigured)?;
+    let fetched = client.fetch().await.map_err(|error| {
+        tracing::warn!(
+            code = error.code(),
+            error = %error,
+            caller_sha256 = %authorized.cert.sha256_thumbprint,
+            "outbound call failed"
+        );
+        ApiError::Outbound(error)
+    })?;
+    let body = Upstream {
+        status_code: fetched.status,
+        body: fetched.body,
+        elapsed_ms: fetched.elapsed_ms,
+    };
+    Ok(
+        warp::reply::with_header(warp::reply::json(&body), "cache-control", "no-store")
+            .into_response(),
+    )
+}

@@ -15,6 +15,8 @@ pub struct Issued {
     pub der: Vec<u8>,
     pub pem: String,
     pub key_pem: String,
+    /// PKCS#8 DER of the private key.
+    pub key_der: Vec<u8>,
 }
 
 impl Issued {
@@ -111,15 +113,47 @@ impl TestPki {
         sign(leaf, &self.intermediate.issuer)
     }
 
-    /// A self-signed leaf with the same shape: what an impostor can make.
-    pub fn self_signed(&self, leaf: &Leaf) -> Issued {
+    /// A server certificate for 127.0.0.1 and localhost, signed by the root CA.
+    pub fn server(&self) -> Issued {
         let key = KeyPair::generate().expect("key");
-        let cert = params(leaf).self_signed(&key).expect("self-sign");
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+                .expect("params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params.signed_by(&key, &self.root.issuer).expect("sign");
         Issued {
             der: cert.der().to_vec(),
             pem: cert.pem(),
             key_pem: key.serialize_pem(),
+            key_der: key.serialize_der(),
         }
+    }
+
+    /// A PKCS#12 file (p12-keystore's defaults: PBES2 AES-256, SHA-256 MAC) holding `key` and
+    /// `chain` (leaf first).
+    pub fn pkcs12(&self, key_der: &[u8], chain: &[&Issued], password: &str) -> Vec<u8> {
+        let key = p12_keystore::PrivateKey::from_der(key_der).expect("PKCS#8 key");
+        let certs: Vec<_> = chain
+            .iter()
+            .map(|issued| p12_keystore::Certificate::from_der(&issued.der).expect("certificate"))
+            .collect();
+        let mut store = p12_keystore::KeyStore::new();
+        let entry = p12_keystore::PrivateKeyChain::new("identity", key, certs);
+        store.add_entry(
+            "identity",
+            p12_keystore::KeyStoreEntry::PrivateKeyChain(entry),
+        );
+        store.writer(password).write().expect("write PKCS#12")
+    }
+
+    /// A self-signed leaf with the same shape: what an impostor can make.
+    pub fn self_signed(&self, leaf: &Leaf) -> Issued {
+        let key = KeyPair::generate().expect("key");
+        let cert = params(leaf).self_signed(&key).expect("self-sign");
+        issued(&cert, &key)
     }
 }
 
@@ -158,11 +192,7 @@ fn params(leaf: &Leaf) -> CertificateParams {
 fn sign(leaf: &Leaf, issuer: &Issuer<'static, KeyPair>) -> Issued {
     let key = KeyPair::generate().expect("key");
     let cert = params(leaf).signed_by(&key, issuer).expect("sign");
-    Issued {
-        der: cert.der().to_vec(),
-        pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    }
+    issued(&cert, &key)
 }
 
 fn authority(cn: &str, parent: Option<&Authority>) -> Authority {
@@ -183,11 +213,7 @@ fn authority(cn: &str, parent: Option<&Authority>) -> Authority {
             .signed_by(&key, &parent.issuer)
             .expect("sign intermediate"),
     };
-    let issued = Issued {
-        der: cert.der().to_vec(),
-        pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    };
+    let issued = issued(&cert, &key);
     Authority {
         cert: issued,
         issuer: Issuer::new(params, key),
@@ -219,5 +245,14 @@ impl Authority {
             .expect("sign CRL")
             .pem()
             .expect("CRL PEM")
+    }
+}
+
+fn issued(cert: &rcgen::Certificate, key: &KeyPair) -> Issued {
+    Issued {
+        der: cert.der().to_vec(),
+        pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        key_der: key.serialize_der(),
     }
 }

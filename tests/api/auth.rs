@@ -1,0 +1,372 @@
+//! Client-certificate authentication end to end: the built handler behind the host emulator, in
+//! both host modes, with certificates made by rcgen at test time.
+
+use rcgen::DnType;
+use time::{Duration, OffsetDateTime};
+
+use crate::support::pki::{Leaf, TestPki};
+use crate::support::{ClientRequest, FunctionsHost, HandlerProcess, MODES, Mode, free_port};
+
+const ALLOWED_CN: &str = "client.example";
+
+/// A handler that trusts the test root CA and allowlists [`ALLOWED_CN`].
+async fn start_with_ca(pki: &TestPki, extra: &[(&str, &str)]) -> FunctionsHost {
+    let ca = pki.write("ca.pem", &pki.root.cert.pem);
+    let mut env = vec![
+        ("CLIENT_CERT_TRUSTED_CA_PATHS", ca.as_str()),
+        ("ALLOWED_CLIENT_CERT_COMMON_NAMES", ALLOWED_CN),
+    ];
+    env.extend_from_slice(extra);
+    FunctionsHost::start(&env).await
+}
+
+fn cert_info(header: &str) -> ClientRequest {
+    ClientRequest::get("/api/cert-info").header("X-ARR-ClientCert", header)
+}
+
+#[tokio::test]
+async fn an_allowlisted_certificate_gets_its_identity_in_both_modes() {
+    let pki = TestPki::new("auth-ok");
+    let host = start_with_ca(&pki, &[]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    for mode in MODES {
+        let response = host.send(mode, cert_info(&client.header())).await;
+        assert_eq!(response.status, 200, "{mode:?}: {}", response.body);
+        let body = response.json();
+        assert_eq!(
+            body["fingerprint"],
+            client.sha1(),
+            "{mode:?}: the reference's SHA-1 field"
+        );
+        assert_eq!(body["sha256"], client.sha256(), "{mode:?}");
+        assert_eq!(body["commonName"], ALLOWED_CN, "{mode:?}");
+        assert_eq!(body["matchedRule"], "common_name", "{mode:?}");
+        assert_eq!(body["verifiedChain"], true, "{mode:?}");
+        assert_eq!(body["issuer"], "CN=Test Root CA", "{mode:?}");
+        assert!(
+            body["pem"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("-----BEGIN CERTIFICATE-----\n"),
+            "{mode:?}"
+        );
+        assert!(
+            body["validTo"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with(" GMT"),
+            "{mode:?}: Node's date format"
+        );
+        assert!(
+            body["notAfter"].as_str().unwrap_or_default().contains('T'),
+            "{mode:?}: RFC 3339"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_header_name_may_arrive_in_any_case_in_payload_mode() {
+    let pki = TestPki::new("auth-case");
+    let host = start_with_ca(&pki, &[]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    for name in ["x-arr-clientcert", "X-ARR-CLIENTCERT", "X-Arr-ClientCert"] {
+        let request = ClientRequest::get("/api/cert-info").header(name, &client.header());
+        let response = host.send(Mode::Payload, request).await;
+        assert_eq!(response.status, 200, "{name}: {}", response.body);
+    }
+}
+
+#[tokio::test]
+async fn refusals_carry_the_right_status_and_code_in_both_modes() {
+    let pki = TestPki::new("auth-refusals");
+    let crl = pki.write(
+        "crl.pem",
+        pki.root
+            .crl(&[0xBAD], OffsetDateTime::now_utc() + Duration::days(7)),
+    );
+    let host = start_with_ca(&pki, &[("CLIENT_CERT_CRL_PATHS", crl.as_str())]).await;
+    let now = OffsetDateTime::now_utc();
+    let allowed = pki.issue(&Leaf::client(ALLOWED_CN));
+    let impostor_self_signed = pki.self_signed(&Leaf::client(ALLOWED_CN));
+    let impostor_ou = pki.issue(&Leaf {
+        subject: vec![
+            (DnType::OrganizationalUnitName, format!("CN={ALLOWED_CN}")),
+            (DnType::CommonName, "someone-else".into()),
+        ],
+        ..Leaf::client("unused")
+    });
+    let expired = pki.issue(&Leaf {
+        not_before: now - Duration::days(30),
+        not_after: now - Duration::days(1),
+        ..Leaf::client(ALLOWED_CN)
+    });
+    let server_only = pki.issue(&Leaf {
+        server_auth_only: true,
+        ..Leaf::client(ALLOWED_CN)
+    });
+    let revoked = pki.issue(&Leaf {
+        serial: 0xBAD,
+        ..Leaf::client(ALLOWED_CN)
+    });
+    let truncated = &allowed.header()[..allowed.header().len() / 2];
+    let cases: Vec<(ClientRequest, u16, &str, &str)> = vec![
+        (
+            ClientRequest::get("/api/cert-info"),
+            403,
+            "cert_missing",
+            "no header",
+        ),
+        (cert_info(""), 403, "cert_missing", "empty header"),
+        (
+            cert_info("not base64 at all!"),
+            400,
+            "cert_malformed",
+            "garbage",
+        ),
+        (cert_info(truncated), 400, "cert_malformed", "truncated DER"),
+        (
+            cert_info(&"A".repeat(20_000)),
+            400,
+            "cert_malformed",
+            "oversized header",
+        ),
+        (
+            cert_info(&impostor_self_signed.header()),
+            403,
+            "cert_untrusted",
+            "self-signed with an allowed CN",
+        ),
+        (
+            cert_info(&impostor_ou.header()),
+            403,
+            "cert_not_allowed",
+            "an OU that reads CN=<allowed>",
+        ),
+        (cert_info(&expired.header()), 403, "cert_expired", "expired"),
+        (
+            cert_info(&server_only.header()),
+            403,
+            "cert_wrong_usage",
+            "serverAuth-only EKU",
+        ),
+        (
+            cert_info(&pki.root.cert.header()),
+            403,
+            "cert_wrong_usage",
+            "the CA itself presented as a client",
+        ),
+        (
+            cert_info(&revoked.header()),
+            403,
+            "cert_revoked",
+            "a revoked serial",
+        ),
+        (
+            cert_info(&allowed.header()).header("X-ARR-ClientCert", &allowed.header()),
+            403,
+            "cert_ambiguous",
+            "a repeated header",
+        ),
+        (
+            ClientRequest::get("/api/outbound-mtls"),
+            403,
+            "cert_missing",
+            "outbound-mtls is protected by the same filter",
+        ),
+    ];
+    for (request, status, code, reason) in cases {
+        for mode in MODES {
+            let response = host.send(mode, request.clone()).await;
+            assert_eq!(
+                response.status, status,
+                "{reason} ({mode:?}): {}",
+                response.body
+            );
+            let body = response.json();
+            assert_eq!(body["code"], code, "{reason} ({mode:?})");
+            let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+            assert_eq!(
+                keys,
+                ["code", "error"],
+                "{reason} ({mode:?}): nothing but code and message"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_reference_messages_are_kept_for_its_two_refusals() {
+    let pki = TestPki::new("auth-messages");
+    let host = start_with_ca(&pki, &[]).await;
+    let stranger = pki.issue(&Leaf::client("stranger.example"));
+    let missing = host
+        .send(Mode::Forwarding, ClientRequest::get("/api/cert-info"))
+        .await;
+    assert_eq!(missing.json()["error"], "client certificate header missing");
+    let refused = host
+        .send(Mode::Forwarding, cert_info(&stranger.header()))
+        .await;
+    assert_eq!(
+        refused.json()["error"],
+        "client certificate is not allowlisted"
+    );
+}
+
+#[tokio::test]
+async fn a_pinned_thumbprint_needs_no_ca_in_any_spelling() {
+    let pki = TestPki::new("auth-pins");
+    let pinned = pki.self_signed(&Leaf::client("pinned.example"));
+    let sha1 = pinned.sha1();
+    let spaced: String = sha1
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let coloned = spaced.replace(' ', ":");
+    for spelling in [
+        sha1.clone(),
+        sha1.to_lowercase(),
+        coloned,
+        spaced,
+        pinned.sha256(),
+    ] {
+        let host =
+            FunctionsHost::start(&[("ALLOWED_CLIENT_CERT_THUMBPRINTS", spelling.as_str())]).await;
+        let response = host
+            .send(Mode::Forwarding, cert_info(&pinned.header()))
+            .await;
+        assert_eq!(
+            response.status, 200,
+            "pin spelled {spelling:?}: {}",
+            response.body
+        );
+        assert!(
+            response.json()["matchedRule"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("thumbprint:")
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_no_allowlist_every_protected_request_is_refused_and_the_log_says_so() {
+    let pki = TestPki::new("auth-closed");
+    let host = FunctionsHost::start(&[]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    let response = host
+        .send(Mode::Forwarding, cert_info(&client.header()))
+        .await;
+    assert_eq!(response.status, 403, "fail closed: {}", response.body);
+    assert!(
+        host.process
+            .output()
+            .contains("every protected request is refused"),
+        "{}",
+        host.process.output()
+    );
+    let health = host
+        .send(Mode::Forwarding, ClientRequest::get("/api/health"))
+        .await;
+    assert_eq!(health.status, 200, "health stays open");
+}
+
+#[test]
+fn names_without_a_trusted_ca_stop_the_start_unless_explicitly_allowed() {
+    let mut refused = HandlerProcess::spawn(
+        free_port(),
+        &[("ALLOWED_CLIENT_CERT_COMMON_NAMES", ALLOWED_CN)],
+    );
+    let status = refused.wait_exit(std::time::Duration::from_secs(10));
+    assert_eq!(status.code(), Some(64));
+    assert!(
+        refused
+            .output()
+            .contains("ALLOWED_CLIENT_CERT_COMMON_NAMES"),
+        "{}",
+        refused.output()
+    );
+}
+
+#[tokio::test]
+async fn the_migration_setting_admits_unverified_names_with_a_warning() {
+    let pki = TestPki::new("auth-unverified");
+    let host = FunctionsHost::start(&[
+        ("ALLOWED_CLIENT_CERT_COMMON_NAMES", ALLOWED_CN),
+        ("CLIENT_CERT_ALLOW_UNVERIFIED_NAMES", "true"),
+    ])
+    .await;
+    let self_signed = pki.self_signed(&Leaf::client(ALLOWED_CN));
+    let response = host
+        .send(Mode::Forwarding, cert_info(&self_signed.header()))
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.json()["verifiedChain"], false);
+    assert!(
+        host.process
+            .output()
+            .contains("CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true"),
+        "startup warning"
+    );
+}
+
+#[tokio::test]
+async fn cert_info_can_be_removed_while_the_rest_stays_protected() {
+    let pki = TestPki::new("auth-disabled");
+    let host = start_with_ca(&pki, &[("CERT_INFO_ENABLED", "false")]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    for mode in MODES {
+        let response = host.send(mode, cert_info(&client.header())).await;
+        assert_eq!(response.status, 404, "{mode:?}: {}", response.body);
+    }
+}
+
+#[tokio::test]
+async fn a_leaf_under_an_intermediate_needs_the_intermediate_configured() {
+    let pki = TestPki::new("auth-intermediate");
+    let client = pki.issue_under_intermediate(&Leaf::client(ALLOWED_CN));
+    let without = start_with_ca(&pki, &[]).await;
+    let response = without
+        .send(Mode::Forwarding, cert_info(&client.header()))
+        .await;
+    assert_eq!(
+        response.json()["code"],
+        "cert_untrusted",
+        "the front end forwards the leaf only"
+    );
+    let intermediate = pki.write("intermediate.pem", &pki.intermediate.cert.pem);
+    let with = start_with_ca(
+        &pki,
+        &[("CLIENT_CERT_INTERMEDIATE_CA_PATHS", intermediate.as_str())],
+    )
+    .await;
+    let response = with
+        .send(Mode::Forwarding, cert_info(&client.header()))
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+}
+
+#[tokio::test]
+async fn certificate_bodies_never_reach_the_log() {
+    let pki = TestPki::new("auth-logs");
+    let host = start_with_ca(&pki, &[]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    let stranger = pki.issue(&Leaf::client("stranger.example"));
+    host.send(Mode::Forwarding, cert_info(&client.header()))
+        .await;
+    host.send(Mode::Payload, cert_info(&stranger.header()))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let output = host.process.output();
+    assert!(
+        output.contains(&client.sha256()),
+        "decisions are logged with the SHA-256:\n{output}"
+    );
+    for header in [client.header(), stranger.header()] {
+        assert!(
+            !output.contains(&header[..40]),
+            "a certificate body reached the log"
+        );
+    }
+}

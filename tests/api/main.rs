@@ -4,4 +4,5 @@ mod app_files;
 mod auth;
 mod lifecycle;
 mod modes;
+mod outbound;
 mod support;

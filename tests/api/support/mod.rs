@@ -9,3 +9,4 @@ pub use app::FunctionApp;
 pub use host::{ClientRequest, FunctionsHost, MODES, Mode};
 pub use process::{HandlerProcess, free_port};
 pub mod pki;
+pub mod upstream;

@@ -131,3 +131,136 @@ fn classify(rejection: &Rejection) -> ApiError {
     tracing::error!(rejection = ?rejection, "unhandled rejection");
     ApiError::Internal
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: warp::reply::Response) -> (u16, serde_json::Value) {
+        let status = response.status().as_u16();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, serde_json::from_slice(&bytes).expect("JSON body"))
+    }
+
+    #[tokio::test]
+    async fn every_variant_has_a_status_a_code_and_a_safe_message() {
+        let detail = || "internal detail: /secret/path parser said X".to_owned();
+        let cases = [
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (ApiError::BadRequest, 400, "bad_request"),
+            (ApiError::Internal, 500, "internal_error"),
+            (ApiError::Denied(Denied::Missing), 403, "cert_missing"),
+            (
+                ApiError::Denied(Denied::Malformed { reason: detail() }),
+                400,
+                "cert_malformed",
+            ),
+            (
+                ApiError::Denied(Denied::Ambiguous { reason: detail() }),
+                403,
+                "cert_ambiguous",
+            ),
+            (
+                ApiError::Denied(Denied::Untrusted { reason: detail() }),
+                403,
+                "cert_untrusted",
+            ),
+            (
+                ApiError::Denied(Denied::Expired {
+                    not_after: 1,
+                    now: 2,
+                }),
+                403,
+                "cert_expired",
+            ),
+            (
+                ApiError::Denied(Denied::NotYetValid {
+                    not_before: 2,
+                    now: 1,
+                }),
+                403,
+                "cert_not_yet_valid",
+            ),
+            (
+                ApiError::Denied(Denied::WrongUsage { reason: detail() }),
+                403,
+                "cert_wrong_usage",
+            ),
+            (ApiError::Denied(Denied::Revoked), 403, "cert_revoked"),
+            (
+                ApiError::Denied(Denied::RevocationUnknown { reason: detail() }),
+                403,
+                "cert_revocation_unknown",
+            ),
+            (
+                ApiError::Denied(Denied::NotAllowed {
+                    cn: None,
+                    thumbprint: detail(),
+                }),
+                403,
+                "cert_not_allowed",
+            ),
+            (
+                ApiError::OutboundNotConfigured,
+                503,
+                "outbound_not_configured",
+            ),
+            (
+                ApiError::Outbound(OutboundError::Unreachable { detail: detail() }),
+                502,
+                "upstream_unreachable",
+            ),
+            (
+                ApiError::Outbound(OutboundError::Tls { detail: detail() }),
+                502,
+                "upstream_tls",
+            ),
+            (
+                ApiError::Outbound(OutboundError::BodyTooLarge { limit: 1 }),
+                502,
+                "upstream_body_too_large",
+            ),
+            (
+                ApiError::Outbound(OutboundError::Timeout {
+                    timeout_ms: 1,
+                    detail: detail(),
+                }),
+                504,
+                "upstream_timeout",
+            ),
+        ];
+        for (error, status, code) in cases {
+            let (got_status, json) = body(error.to_response()).await;
+            assert_eq!(got_status, status, "{code}");
+            assert_eq!(json["code"], code);
+            let message = json["error"].as_str().expect("message");
+            assert!(
+                !message.contains("internal detail"),
+                "{code} leaks detail: {message}"
+            );
+            assert_eq!(
+                json.as_object().map(|o| o.len()),
+                Some(2),
+                "{code}: only error and code"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_rejections_become_a_generic_500() {
+        #[derive(Debug)]
+        struct Strange;
+        impl Reject for Strange {}
+        let response = handle_rejection(warp::reject::custom(Strange))
+            .await
+            .expect("infallible");
+        let (status, json) = body(response).await;
+        assert_eq!(status, 500);
+        assert_eq!(json["error"], "internal error");
+    }
+}

@@ -38,3 +38,107 @@ fn authorize(
         .authorize(&values, UnixTime::now())
         .map_err(ApiError::Denied)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+    use crate::client_cert::Denied;
+    use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf};
+    use crate::client_cert::trust::TrustedCa;
+    use crate::config::InboundConfig;
+    use crate::state::AppState;
+
+    const ALLOWED: &str = "client.example";
+
+    /// Offsets in the test PKI are from `BASE`; the filter uses the real clock.
+    fn valid_now(leaf: Leaf) -> Leaf {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let offset = i64::try_from(now - BASE).expect("small offset");
+        leaf.valid(offset - DAY, offset + DAY)
+    }
+
+    fn authenticator(root: &Ca) -> Arc<Authenticator> {
+        let anchor = TrustedCa::from_der(&root.der.clone().into()).expect("test CA is an anchor");
+        Arc::new(Authenticator::new(&InboundConfig {
+            trusted_cas: vec![anchor],
+            common_names: vec![ALLOWED.to_owned()],
+            ..InboundConfig::default()
+        }))
+    }
+
+    #[tokio::test]
+    async fn an_allowlisted_certificate_is_extracted_as_authorized() {
+        let root = Ca::root("Test Root CA");
+        let der = root.issue(&valid_now(Leaf::cn(ALLOWED)));
+        let authorized = warp::test::request()
+            .header("x-arr-clientcert", STANDARD.encode(&der))
+            .filter(&client_cert(authenticator(&root)))
+            .await
+            .expect("the filter extracts the identity");
+        assert_eq!(authorized.cert.common_name.as_deref(), Some(ALLOWED));
+        assert_eq!(authorized.matched_rule, "common_name");
+    }
+
+    #[tokio::test]
+    async fn a_missing_header_is_a_denied_rejection() {
+        let root = Ca::root("Test Root CA");
+        let rejection = warp::test::request()
+            .filter(&client_cert(authenticator(&root)))
+            .await
+            .expect_err("no header, no identity");
+        assert!(matches!(
+            rejection.find::<ApiError>(),
+            Some(ApiError::Denied(Denied::Missing))
+        ));
+    }
+
+    // warp::test replaces a repeated header, so two header lines are tested end to end
+    // (tests/api/auth.rs); a comma-joined value is how payload mode delivers repeats.
+    #[tokio::test]
+    async fn a_comma_joined_header_is_refused_as_ambiguous() {
+        let root = Ca::root("Test Root CA");
+        let header = STANDARD.encode(root.issue(&valid_now(Leaf::cn(ALLOWED))));
+        let rejection = warp::test::request()
+            .header("X-ARR-ClientCert", format!("{header},{header}"))
+            .filter(&client_cert(authenticator(&root)))
+            .await
+            .expect_err("a repeated header is refused");
+        let code = rejection.find::<ApiError>().map(ApiError::code);
+        assert_eq!(code, Some("cert_ambiguous"));
+    }
+
+    #[tokio::test]
+    async fn the_route_tree_answers_refusals_as_json() {
+        let root = Ca::root("Test Root CA");
+        let routes = crate::startup::routes(AppState::new("api", authenticator(&root), None), true);
+        let stranger = STANDARD.encode(root.issue(&valid_now(Leaf::cn("stranger.example"))));
+        for (header, status, code, reason) in [
+            (None, 403, "cert_missing", "no header"),
+            (Some("%%%"), 400, "cert_malformed", "not base64"),
+            (
+                Some(stranger.as_str()),
+                403,
+                "cert_not_allowed",
+                "not allowlisted",
+            ),
+        ] {
+            let mut request = warp::test::request().path("/api/cert-info");
+            if let Some(header) = header {
+                request = request.header("X-ARR-ClientCert", header);
+            }
+            let response = request.reply(&routes).await;
+            assert_eq!(response.status(), status, "{reason}");
+            let body: serde_json::Value =
+                serde_json::from_slice(response.body()).expect("JSON body");
+            assert_eq!(body["code"], code, "{reason}");
+        }
+    }
+}

@@ -67,6 +67,59 @@ fn local_settings_name_the_custom_runtime_and_storage() {
     assert!(json["IsEncrypted"] == false);
 }
 
+#[test]
+fn local_settings_list_every_setting_and_load_as_they_are() {
+    use mtls_handler::config::{inbound, outbound, server};
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/local.settings.json"))
+        .expect("local.settings.json exists");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let values = json["Values"].as_object().expect("Values");
+    let settings = [
+        server::LOG_FORMAT,
+        server::RUST_LOG,
+        server::SHUTDOWN_TIMEOUT_MS,
+        inbound::ALLOWED_CLIENT_CERT_THUMBPRINTS,
+        inbound::ALLOWED_CLIENT_CERT_COMMON_NAMES,
+        inbound::ALLOWED_CLIENT_CERT_DNS_NAMES,
+        inbound::ALLOWED_CLIENT_CERT_URIS,
+        inbound::ALLOWED_CLIENT_CERT_EMAILS,
+        inbound::CLIENT_CERT_TRUSTED_CA_PATHS,
+        inbound::CLIENT_CERT_INTERMEDIATE_CA_PATHS,
+        inbound::CLIENT_CERT_CRL_PATHS,
+        inbound::CLIENT_CERT_CRL_RELOAD_SECONDS,
+        inbound::CLIENT_CERT_CLOCK_SKEW_SECONDS,
+        inbound::CLIENT_CERT_POLICY_PATH,
+        inbound::CLIENT_CERT_HEADER,
+        inbound::CLIENT_CERT_HEADER_FORMAT,
+        inbound::CLIENT_CERT_MAX_HEADER_BYTES,
+        inbound::CLIENT_CERT_ALLOW_UNVERIFIED_NAMES,
+        inbound::CERT_INFO_ENABLED,
+        outbound::REMOTE_API_URL,
+        outbound::CLIENT_CERT_PATH,
+        outbound::CLIENT_CERT_PASSWORD,
+        outbound::CLIENT_CERT_THUMBPRINT,
+        outbound::CLIENT_CERT_DIR,
+        outbound::TRUSTED_CA_PATHS,
+        outbound::TRUST_PUBLIC_ROOTS,
+        outbound::CONNECT_TIMEOUT_MS,
+        outbound::TIMEOUT_MS,
+        outbound::MAX_RESPONSE_BYTES,
+    ];
+    for setting in settings {
+        assert!(
+            values.contains_key(setting),
+            "local.settings.json lacks {setting}"
+        );
+    }
+    let env: std::collections::HashMap<String, String> = values
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    if let Err(error) = mtls_handler::config::Config::load(&env) {
+        panic!("local.settings.json values do not load: {error}");
+    }
+}
+
 #[tokio::test]
 async fn every_function_route_reaches_a_handler_route_in_both_modes() {
     let host = FunctionsHost::start(&[]).await;

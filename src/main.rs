@@ -54,7 +54,7 @@ fn serve() -> ExitCode {
             }
         };
         if let Ok(addr) = app.local_addr() {
-            tracing::info!(%addr, route_prefix = %config.server.route_prefix, "listening");
+            tracing::info!(%addr, route_prefix = %config.server.host.route_prefix, "listening");
         }
         app.run(startup::shutdown_signal()).await;
         tracing::info!("stopped");

@@ -42,17 +42,29 @@ pub enum StartupError {
     Outbound(OutboundError),
 }
 
+/// Which optional routes are served.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteOptions {
+    /// `cert-info` (`CERT_INFO_ENABLED`).
+    pub cert_info: bool,
+    /// Payload mode's `POST /<FunctionName>` (see `HostSettings::serves_payload_mode`).
+    pub payload_mode: bool,
+}
+
 /// Every route of the handler, with the one rejection handler on top.
-pub fn routes(state: AppState, cert_info_enabled: bool) -> BoxedFilter<(Response,)> {
-    let functions = functions::routes(state.clone(), cert_info_enabled)
+pub fn routes(state: AppState, options: RouteOptions) -> BoxedFilter<(Response,)> {
+    let functions = functions::routes(state.clone(), options.cert_info)
         .recover(handle_rejection)
         .unify()
         .boxed();
-    let invocation =
-        host::invocation::route(&state.route_prefix, &functions::NAMES, functions.clone());
-    host::readiness()
-        .or(invocation)
-        .unify()
+    let entry = if options.payload_mode {
+        let invocation =
+            host::invocation::route(&state.route_prefix, &functions::NAMES, functions.clone());
+        host::readiness().or(invocation).unify().boxed()
+    } else {
+        host::readiness().boxed()
+    };
+    entry
         .or(functions)
         .unify()
         .with(warp::trace(request_span))
@@ -91,7 +103,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         }
     };
     let state = AppState::new(
-        &config.server.route_prefix,
+        &config.server.host.route_prefix,
         Arc::clone(&authenticator),
         outbound,
     );
@@ -101,7 +113,13 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         .map_err(|source| StartupError::Bind { addr, source })?;
     Ok(App {
         listener,
-        routes: routes(state, config.inbound.cert_info_enabled),
+        routes: routes(
+            state,
+            RouteOptions {
+                cert_info: config.inbound.cert_info_enabled,
+                payload_mode: config.server.host.serves_payload_mode(),
+            },
+        ),
         background: authenticator.spawn_crl_reloader().into_iter().collect(),
         shutdown_timeout: config.server.shutdown_timeout,
     })

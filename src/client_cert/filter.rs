@@ -118,7 +118,12 @@ mod tests {
     #[tokio::test]
     async fn the_route_tree_answers_refusals_as_json() {
         let root = Ca::root("Test Root CA");
-        let routes = crate::startup::routes(AppState::new("api", authenticator(&root), None), true);
+        let options = crate::startup::RouteOptions {
+            cert_info: true,
+            payload_mode: true,
+        };
+        let routes =
+            crate::startup::routes(AppState::new("api", authenticator(&root), None), options);
         let stranger = STANDARD.encode(root.issue(&valid_now(Leaf::cn("stranger.example"))));
         for (header, status, code, reason) in [
             (None, 403, "cert_missing", "no header"),

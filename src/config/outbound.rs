@@ -47,6 +47,9 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 /// The largest upstream response body accepted.
 pub const MAX_RESPONSE_BYTES: &str = "OUTBOUND_MAX_RESPONSE_BYTES";
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// The largest cap allowed: the answer must still fit a payload-mode envelope
+/// (`host::invocation`'s output limit, with room for JSON escaping).
+pub const MAX_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
 /// A warning is logged at startup when the identity expires within this window.
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
@@ -75,7 +78,7 @@ impl OutboundConfig {
         let max_response_bytes = reader.number(
             MAX_RESPONSE_BYTES,
             DEFAULT_MAX_RESPONSE_BYTES,
-            1..=64 * 1024 * 1024,
+            1..=MAX_MAX_RESPONSE_BYTES,
         );
 
         match (reader.string(REMOTE_API_URL).is_some(), source.is_some()) {
@@ -155,7 +158,8 @@ fn read_url(reader: &mut Reader<'_>) -> Option<Url> {
             None
         }
         Err(error) => {
-            reader.invalid(REMOTE_API_URL, format!("invalid URL {value:?}: {error}"));
+            // The value is not echoed: a URL may carry a key in its query.
+            reader.invalid(REMOTE_API_URL, format!("invalid URL: {error}"));
             None
         }
     }

@@ -47,8 +47,8 @@ impl FromStr for LogFormat {
 pub struct ServerConfig {
     pub port: u16,
     pub app_root: PathBuf,
-    /// `extensions.http.routePrefix` from host.json, without slashes (`api` by default).
-    pub route_prefix: String,
+    /// What host.json says: the route prefix and whether forwarding is on.
+    pub host: host::HostSettings,
     pub log_format: LogFormat,
     pub log_filter: String,
     pub shutdown_timeout: Duration,
@@ -67,13 +67,10 @@ impl ServerConfig {
             .string(APP_ROOT)
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("."));
-        let route_prefix = match host::read_route_prefix(&app_root) {
-            Ok(prefix) => prefix,
-            Err(error) => {
-                reader.invalid(APP_ROOT, error.to_string());
-                host::DEFAULT_ROUTE_PREFIX.to_owned()
-            }
-        };
+        let host = host::read_host_settings(&app_root).unwrap_or_else(|error| {
+            reader.invalid(APP_ROOT, error.to_string());
+            host::HostSettings::default()
+        });
         let log_filter = reader
             .string(RUST_LOG)
             .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
@@ -83,7 +80,7 @@ impl ServerConfig {
         Self {
             port,
             app_root,
-            route_prefix,
+            host,
             log_format: reader.parse(LOG_FORMAT, LogFormat::Plain),
             log_filter,
             shutdown_timeout: reader.millis(

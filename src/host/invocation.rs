@@ -18,8 +18,10 @@ use super::route;
 
 /// The largest envelope accepted; the functions take no request bodies of their own.
 pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
-/// The largest function response rendered into an envelope.
-const MAX_OUTPUT_BYTES: usize = 4 * 1024 * 1024;
+/// The largest function response rendered into an envelope: room for the largest upstream body
+/// `outbound-mtls` may return (`OUTBOUND_MAX_RESPONSE_BYTES`, at most 4 MiB) after JSON escaping
+/// (at most six bytes per byte).
+const MAX_OUTPUT_BYTES: usize = 32 * 1024 * 1024;
 
 /// `POST /<FunctionName>` for each name in `functions_names`; `functions` must already turn
 /// every rejection into a response.

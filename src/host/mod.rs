@@ -33,18 +33,46 @@ pub enum HostJsonError {
     PrefixType { path: String },
 }
 
-/// Reads `extensions.http.routePrefix` from `<app_root>/host.json`, so that our routes and the
-/// host's never disagree. A missing host.json (running by hand) means the default prefix.
+/// What the handler takes from host.json.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSettings {
+    /// `extensions.http.routePrefix`, without slashes (`api` by default).
+    pub route_prefix: String,
+    /// `customHandler.enableForwardingHttpRequest` (false by default, as in the host).
+    pub forwarding: bool,
+}
+
+impl HostSettings {
+    /// Whether payload mode's `POST /<FunctionName>` may be served. With forwarding on and an
+    /// empty route prefix, a caller's own request could arrive at that path, carrying any
+    /// certificate header it likes inside an envelope; the host never uses payload mode for our
+    /// functions then, so the route is left out.
+    pub fn serves_payload_mode(&self) -> bool {
+        !(self.forwarding && self.route_prefix.is_empty())
+    }
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        Self {
+            route_prefix: DEFAULT_ROUTE_PREFIX.to_owned(),
+            forwarding: false,
+        }
+    }
+}
+
+/// Reads `<app_root>/host.json`, so that our routes and the host's never disagree. A missing
+/// host.json (running by hand) means the defaults.
 ///
 /// # Errors
 /// An unreadable or malformed host.json, or a prefix that is not a string.
-pub fn read_route_prefix(app_root: &Path) -> Result<String, HostJsonError> {
+pub fn read_host_settings(app_root: &Path) -> Result<HostSettings, HostJsonError> {
     let path = app_root.join("host.json");
     let display = path.display().to_string();
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(DEFAULT_ROUTE_PREFIX.to_owned());
+            return Ok(HostSettings::default());
         }
         Err(source) => {
             return Err(HostJsonError::Read {
@@ -58,11 +86,19 @@ pub fn read_route_prefix(app_root: &Path) -> Result<String, HostJsonError> {
             path: display.clone(),
             source,
         })?;
-    match json.pointer("/extensions/http/routePrefix") {
-        None => Ok(DEFAULT_ROUTE_PREFIX.to_owned()),
-        Some(serde_json::Value::String(prefix)) => Ok(prefix.trim_matches('/').to_owned()),
-        Some(_) => Err(HostJsonError::PrefixType { path: display }),
-    }
+    let route_prefix = match json.pointer("/extensions/http/routePrefix") {
+        None => DEFAULT_ROUTE_PREFIX.to_owned(),
+        Some(serde_json::Value::String(prefix)) => prefix.trim_matches('/').to_owned(),
+        Some(_) => return Err(HostJsonError::PrefixType { path: display }),
+    };
+    let forwarding = json
+        .pointer("/customHandler/enableForwardingHttpRequest")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    Ok(HostSettings {
+        route_prefix,
+        forwarding,
+    })
 }
 
 /// `GET /`: the host's readiness probe (and its later pings). Any answer means ready, so it
@@ -74,4 +110,30 @@ pub fn readiness() -> impl Filter<Extract = (Response,), Error = warp::Rejection
             use warp::Reply;
             warp::reply::json(&serde_json::json!({ "status": "ready" })).into_response()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_mode_is_left_out_only_when_a_caller_could_reach_it() {
+        for (prefix, forwarding, served, reason) in [
+            ("api", true, true, "callers reach /api/*, never /<Function>"),
+            ("api", false, true, "the host uses payload mode"),
+            ("", false, true, "the host uses payload mode"),
+            (
+                "",
+                true,
+                false,
+                "a caller's POST /cert-info would be forwarded as is",
+            ),
+        ] {
+            let settings = HostSettings {
+                route_prefix: prefix.to_owned(),
+                forwarding,
+            };
+            assert_eq!(settings.serves_payload_mode(), served, "{reason}");
+        }
+    }
 }

@@ -111,7 +111,7 @@ impl OutboundClient {
     /// # Errors
     /// [`OutboundError::Timeout`], [`OutboundError::Tls`], [`OutboundError::Unreachable`] or
     /// [`OutboundError::BodyTooLarge`].
-    #[tracing::instrument(skip_all, fields(url = %self.inner.url))]
+    #[tracing::instrument(skip_all, fields(url = %loggable(&self.inner.url)))]
     pub async fn fetch(&self) -> Result<Fetched, OutboundError> {
         let started = Instant::now();
         let mut response = self
@@ -120,7 +120,7 @@ impl OutboundClient {
             .get(self.inner.url.clone())
             .send()
             .await
-            .map_err(|error| classify(&error, self.inner.timeout))?;
+            .map_err(|error| classify(error, self.inner.timeout))?;
         let status = response.status().as_u16();
         let limit = self.inner.max_response_bytes;
         if response
@@ -133,7 +133,7 @@ impl OutboundClient {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|error| classify(&error, self.inner.timeout))?
+            .map_err(|error| classify(error, self.inner.timeout))?
         {
             if (body.len() + chunk.len()) as u64 > limit {
                 return Err(OutboundError::BodyTooLarge { limit });
@@ -153,7 +153,7 @@ impl OutboundClient {
 impl fmt::Debug for OutboundClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OutboundClient")
-            .field("url", &self.inner.url.as_str())
+            .field("url", &loggable(&self.inner.url))
             .field("timeout", &self.inner.timeout)
             .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
@@ -166,7 +166,7 @@ impl fmt::Debug for OutboundSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The rustls config holds the private key: never print it.
         f.debug_struct("OutboundSettings")
-            .field("url", &self.url.as_str())
+            .field("url", &loggable(&self.url))
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
@@ -178,9 +178,19 @@ impl fmt::Debug for OutboundSettings {
     }
 }
 
+/// The URL as it may be logged: scheme, host, port and path; never userinfo or the query,
+/// which may carry a function key or a SAS token.
+pub fn loggable(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
+}
+
 fn log_startup(config: &OutboundSettings) {
     tracing::info!(
-        url = %config.url,
+        url = %loggable(&config.url),
         identity = %config.identity_subject,
         not_after = %config.identity_not_after,
         trust_public_roots = config.trust_public_roots,
@@ -198,6 +208,16 @@ fn log_startup(config: &OutboundSettings) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn logged_urls_carry_no_query_and_no_userinfo() {
+        let url = Url::parse("https://user:pw@api.example:8443/v1/health?code=secret&sig=x")
+            .expect("url");
+        assert_eq!(loggable(&url), "https://api.example:8443/v1/health");
+        let plain = Url::parse("https://api.example/?sig=x").expect("url");
+        assert_eq!(loggable(&plain), "https://api.example/");
+    }
+
     use super::*;
     use crate::outbound::identity::Identity;
     use crate::outbound::test_pki::{KeyKind, PASSWORD, TestPki, provider};

@@ -20,12 +20,14 @@ pub enum OutboundError {
     Timeout { timeout_ms: u64, detail: String },
 }
 
-pub(super) fn classify(error: &reqwest::Error, timeout: Duration) -> OutboundError {
-    let detail = error_chain(error);
+/// Classifies a failed call. The URL is stripped first: it may carry a key in its query.
+pub(super) fn classify(error: reqwest::Error, timeout: Duration) -> OutboundError {
+    let error = error.without_url();
+    let detail = error_chain(&error);
     if error.is_timeout() {
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         OutboundError::Timeout { timeout_ms, detail }
-    } else if is_tls_error(error) {
+    } else if is_tls_error(&error) {
         OutboundError::Tls { detail }
     } else {
         OutboundError::Unreachable { detail }

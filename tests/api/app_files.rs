@@ -20,10 +20,16 @@ fn host_json_names_the_handler_and_enables_forwarding() {
             .starts_with("[4."),
         "a v4 bundle range"
     );
+    let read =
+        mtls_handler::host::read_host_settings(&app.root).expect("the handler reads host.json");
     assert_eq!(
-        app.route_prefix,
-        mtls_handler::host::read_route_prefix(&app.root)
-            .expect("the handler reads the same prefix"),
+        app.route_prefix, read.route_prefix,
+        "the handler reads the same prefix"
+    );
+    assert!(read.forwarding, "the handler sees forwarding on");
+    assert!(
+        read.serves_payload_mode(),
+        "with a prefix, payload mode cannot be reached from outside"
     );
 }
 

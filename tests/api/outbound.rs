@@ -82,7 +82,9 @@ impl Setup {
 async fn the_right_identity_reaches_the_upstream_in_both_modes() {
     let setup = Setup::new("out-ok");
     let upstream = setup.upstream(Reply::ok("hello from upstream")).await;
-    let host = setup.start(&upstream.url("/health"), &[]).await;
+    let host = setup
+        .start(&upstream.url("/health?code=upstream-key-value"), &[])
+        .await;
     for mode in MODES {
         let response = host.send(mode, setup.call()).await;
         assert_eq!(response.status, 200, "{mode:?}: {}", response.body);
@@ -139,7 +141,7 @@ async fn upstream_failures_map_to_codes_without_upstream_text() {
             ..Reply::ok(vec![b'x'; 64 * 1024])
         })
         .await;
-    let closed = format!("https://127.0.0.1:{}/", free_port());
+    let closed = format!("https://127.0.0.1:{}/?sig=upstream-key-value", free_port());
     let other_ca = TestPki::new("out-other-ca");
     let other_ca_path = other_ca.write("other-ca.pem", &other_ca.root.cert.pem);
     let trusted = setup.upstream(Reply::ok("never seen")).await;

@@ -11,6 +11,8 @@ pub struct HandlerProcess {
     pub port: u16,
     child: Child,
     output: Arc<Mutex<String>>,
+    /// The threads copying stdout and stderr; they end when the process closes its pipes.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// A free port on 127.0.0.1, picked as the host does: bind port 0, read it, release it.
@@ -47,6 +49,7 @@ impl HandlerProcess {
         }
         let mut child = command.spawn().expect("start the handler binary");
         let output = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
         for stream in [
             child
                 .stdout
@@ -61,18 +64,19 @@ impl HandlerProcess {
         .flatten()
         {
             let output = Arc::clone(&output);
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     let mut output = output.lock().expect("output lock");
                     output.push_str(&line);
                     output.push('\n');
                 }
-            });
+            }));
         }
         Self {
             port,
             child,
             output,
+            readers,
         }
     }
 
@@ -86,12 +90,14 @@ impl HandlerProcess {
         self.child.try_wait().expect("query child status")
     }
 
-    /// Waits for the process to exit, at most `timeout`; then gives it a moment to flush output.
+    /// Waits for the process to exit, at most `timeout`, and for all of its output.
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.try_exit() {
-                std::thread::sleep(Duration::from_millis(50));
+                for reader in self.readers.drain(..) {
+                    reader.join().ok();
+                }
                 return status;
             }
             assert!(

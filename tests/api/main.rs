@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `handler` binary driven by a stand-in for the Functions host.
 
 mod app_files;
+mod dev;
 mod lifecycle;
 mod modes;
 mod support;

@@ -10,6 +10,7 @@
 
 mod banner;
 pub mod front_end;
+pub mod headers;
 pub mod https;
 pub mod pki;
 pub mod remote_api;

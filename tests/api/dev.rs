@@ -57,7 +57,7 @@ impl DevRun {
             mode,
         ];
         let mut process = HandlerProcess::spawn_with_args(free_port(), &args, &[]);
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(5);
         let front_end = loop {
             if let Some(addr) = process.output().lines().find_map(front_end_addr) {
                 break addr;

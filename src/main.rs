@@ -1,10 +1,12 @@
 //! The `handler` executable that host.json names: parse the command line, load and check the
-//! configuration (print every problem, exit 64), install logging, serve.
+//! configuration (print every problem, exit 64), install logging, serve. `handler dev` does the
+//! same behind a local App Service-like front end (see `mtls_handler::dev`).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mtls_handler::config::{self, Config, ProcessEnv};
+use mtls_handler::dev::{Dev, DevError, DevOptions};
 use mtls_handler::{startup, telemetry};
 
 /// Azure Functions custom handler that admits callers by their TLS client certificate.
@@ -19,12 +21,16 @@ struct Cli {
 enum Command {
     /// Serve the functions on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (the default command).
     Serve,
+    /// Local development with real mutual TLS: a dev PKI, an HTTPS front end that forwards the
+    /// client certificate like App Service, and a local mutual-TLS remote API.
+    Dev(DevOptions),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
+        Command::Dev(options) => dev(&options),
     }
 }
 
@@ -37,12 +43,9 @@ fn serve() -> ExitCode {
         }
     };
     telemetry::init(config.server.log_format, &config.server.log_filter);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("handler: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let app = match startup::build(&config).await {
@@ -59,5 +62,40 @@ fn serve() -> ExitCode {
         app.run(startup::shutdown_signal()).await;
         tracing::info!("stopped");
         ExitCode::SUCCESS
+    })
+}
+
+fn dev(options: &DevOptions) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let dev = match Dev::prepare(options, &ProcessEnv).await {
+            Ok(dev) => dev,
+            Err(error @ DevError::Config(_)) => {
+                eprintln!("handler: {error}");
+                return ExitCode::from(config::EXIT_CONFIG as u8);
+            }
+            Err(error) => {
+                eprintln!("handler: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        telemetry::init(dev.config.server.log_format, &dev.config.server.log_filter);
+        if let Err(error) = dev.run(startup::shutdown_signal()).await {
+            tracing::error!(error = %error, "startup failed");
+            eprintln!("handler: {error}");
+            return ExitCode::FAILURE;
+        }
+        tracing::info!("stopped");
+        ExitCode::SUCCESS
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|error| {
+        eprintln!("handler: cannot start the async runtime: {error}");
+        ExitCode::FAILURE
     })
 }

@@ -2,6 +2,7 @@
 
 mod app_files;
 mod auth;
+mod dev;
 mod lifecycle;
 mod modes;
 mod outbound;

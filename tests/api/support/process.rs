@@ -24,6 +24,11 @@ pub fn free_port() -> u16 {
 impl HandlerProcess {
     /// Starts the handler on `port` with the host's variables plus `env`.
     pub fn spawn(port: u16, env: &[(&str, &str)]) -> Self {
+        Self::spawn_with_args(port, &[], env)
+    }
+
+    /// Like [`HandlerProcess::spawn`], with command-line arguments (`dev --port 0 ...`).
+    pub fn spawn_with_args(port: u16, args: &[&str], env: &[(&str, &str)]) -> Self {
         let root = env!("CARGO_MANIFEST_DIR");
         let worker_id = format!(
             "{:032x}",
@@ -31,6 +36,7 @@ impl HandlerProcess {
         );
         let mut command = Command::new(env!("CARGO_BIN_EXE_handler"));
         command
+            .args(args)
             .current_dir(root)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

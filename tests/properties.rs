@@ -1,0 +1,221 @@
+//! Property tests over every parser that faces input: arbitrary bytes and mutations of valid
+//! inputs never panic and always give a typed result.
+//!
+//! Parsers covered: the certificate header in each format, certificate parsing, the whole
+//! authorization decision, the payload-mode envelope, the policy file, and every setting.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use mtls_handler::client_cert::header::{self, HeaderFormat};
+use mtls_handler::client_cert::{Authenticator, ClientCert, policy_file};
+use mtls_handler::config::Config;
+use mtls_handler::host::envelope;
+use proptest::prelude::*;
+use rustls_pki_types::UnixTime;
+
+const FORMATS: [HeaderFormat; 5] = [
+    HeaderFormat::Base64Der,
+    HeaderFormat::Pem,
+    HeaderFormat::UrlPem,
+    HeaderFormat::Rfc9440,
+    HeaderFormat::Xfcc,
+];
+
+/// One valid client certificate, DER.
+static CERT: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["client.example".to_owned()]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "client.example");
+    params
+        .self_signed(&key)
+        .expect("certificate")
+        .der()
+        .to_vec()
+});
+
+/// An authenticator that pins [`CERT`], so valid inputs travel the whole decision.
+static PINNED: LazyLock<Authenticator> = LazyLock::new(|| {
+    use sha2::Digest;
+    let pin: String = sha2::Sha256::digest(&*CERT)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let env: HashMap<String, String> =
+        HashMap::from([("ALLOWED_CLIENT_CERT_THUMBPRINTS".to_owned(), pin)]);
+    let config = Config::load(&env).expect("pinned configuration loads");
+    Authenticator::new(&config.inbound)
+});
+
+fn header_in(format: HeaderFormat, der: &[u8]) -> Vec<u8> {
+    let b64 = STANDARD.encode(der);
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+    let url_pem: String = pem
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    match format {
+        HeaderFormat::Base64Der => b64.into_bytes(),
+        HeaderFormat::Pem => pem.replace('\n', " ").into_bytes(),
+        HeaderFormat::UrlPem => url_pem.into_bytes(),
+        HeaderFormat::Rfc9440 => format!(":{b64}:").into_bytes(),
+        HeaderFormat::Xfcc => format!("Hash=abc;Cert=\"{url_pem}\"").into_bytes(),
+    }
+}
+
+fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8)], truncate: Option<usize>) -> Vec<u8> {
+    for (index, byte) in edits {
+        if !bytes.is_empty() {
+            let at = index % bytes.len();
+            bytes[at] = *byte;
+        }
+    }
+    if let Some(length) = truncate {
+        bytes.truncate(length % (bytes.len() + 1));
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_header_bytes_never_panic_in_any_format(
+        values in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..600), 0..3),
+        format in 0..FORMATS.len(),
+    ) {
+        let slices: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+        let _typed = header::decode(&slices, FORMATS[format], 16_384);
+    }
+
+    #[test]
+    fn a_valid_header_round_trips_in_every_format(format in 0..FORMATS.len()) {
+        let value = header_in(FORMATS[format], &CERT);
+        let der = header::decode(&[&value], FORMATS[format], 16_384);
+        prop_assert_eq!(der.as_deref().ok(), Some(CERT.as_slice()), "{:?}", FORMATS[format]);
+    }
+
+    #[test]
+    fn mutated_headers_never_panic_in_any_format(
+        format in 0..FORMATS.len(),
+        edits in prop::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+        truncate in prop::option::of(any::<usize>()),
+    ) {
+        let value = mutate(header_in(FORMATS[format], &CERT), &edits, truncate);
+        let _typed = header::decode(&[&value], FORMATS[format], 16_384);
+    }
+
+    #[test]
+    fn arbitrary_and_mutated_der_never_panics_the_parser(
+        random in prop::collection::vec(any::<u8>(), 0..1200),
+        edits in prop::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        truncate in prop::option::of(any::<usize>()),
+    ) {
+        let _typed = ClientCert::parse(random);
+        let _typed = ClientCert::parse(mutate(CERT.clone(), &edits, truncate));
+    }
+
+    #[test]
+    fn the_whole_decision_on_mutated_certificates_is_typed(
+        edits in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+    ) {
+        let header = STANDARD.encode(mutate(CERT.clone(), &edits, None));
+        match PINNED.authorize(&[header.as_bytes()], UnixTime::now()) {
+            Ok(authorized) => prop_assert_eq!(&authorized.cert.der, &*CERT, "only the pinned certificate is admitted"),
+            Err(denied) => prop_assert!(denied.code().starts_with("cert_")),
+        }
+    }
+
+    #[test]
+    fn arbitrary_envelopes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..800)) {
+        let _typed = envelope::to_request(&bytes, "/api/health");
+    }
+
+    #[test]
+    fn mutated_envelopes_are_a_request_or_a_typed_error(
+        method in "[A-Z]{0,8}|G T|\\PC{0,4}",
+        header_name in "\\PC{0,12}",
+        header_value in "\\PC{0,24}",
+        query_key in "\\PC{0,8}",
+        url in "\\PC{0,40}",
+        body in prop::option::of("\\PC{0,40}"),
+    ) {
+        let mut req = serde_json::json!({
+            "Url": url,
+            "Method": method,
+            "Query": { query_key: "v" },
+            "Headers": { header_name: [header_value] },
+        });
+        if let Some(body) = body {
+            req["Body"] = serde_json::Value::String(body);
+        }
+        let payload = serde_json::json!({ "Data": { "req": req }, "Metadata": {} }).to_string();
+        let _typed = envelope::to_request(payload.as_bytes(), "/api/health");
+    }
+
+    #[test]
+    fn arbitrary_policy_files_never_panic(text in "\\PC{0,300}") {
+        let _typed = policy_file::parse_policy_file(&text);
+    }
+
+    #[test]
+    fn every_setting_with_an_arbitrary_value_loads_or_names_itself(
+        setting in prop::sample::select(SETTINGS.to_vec()),
+        value in "\\PC{0,60}",
+    ) {
+        let env: HashMap<String, String> = HashMap::from([(setting.to_owned(), value)]);
+        if let Err(mtls_handler::config::ConfigError::Invalid(errors)) = Config::load(&env) {
+            for error in errors {
+                prop_assert!(
+                    SETTINGS.contains(&error.setting) || error.setting == "FUNCTIONS_APP_ROOT_PATH",
+                    "an error names an unknown setting: {}", error
+                );
+            }
+        }
+    }
+}
+
+const SETTINGS: [&str; 31] = [
+    "FUNCTIONS_CUSTOMHANDLER_PORT",
+    "LOG_FORMAT",
+    "RUST_LOG",
+    "SHUTDOWN_TIMEOUT_MS",
+    "ALLOWED_CLIENT_CERT_THUMBPRINTS",
+    "ALLOWED_CLIENT_CERT_COMMON_NAMES",
+    "ALLOWED_CLIENT_CERT_DNS_NAMES",
+    "ALLOWED_CLIENT_CERT_URIS",
+    "ALLOWED_CLIENT_CERT_EMAILS",
+    "CLIENT_CERT_TRUSTED_CA_PATHS",
+    "CLIENT_CERT_INTERMEDIATE_CA_PATHS",
+    "CLIENT_CERT_CRL_PATHS",
+    "CLIENT_CERT_CRL_RELOAD_SECONDS",
+    "CLIENT_CERT_CLOCK_SKEW_SECONDS",
+    "CLIENT_CERT_POLICY_PATH",
+    "CLIENT_CERT_HEADER",
+    "CLIENT_CERT_HEADER_FORMAT",
+    "CLIENT_CERT_MAX_HEADER_BYTES",
+    "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES",
+    "CERT_INFO_ENABLED",
+    "REMOTE_API_URL",
+    "OUTBOUND_CLIENT_CERT_PATH",
+    "OUTBOUND_CLIENT_CERT_PASSWORD",
+    "OUTBOUND_CLIENT_CERT_THUMBPRINT",
+    "OUTBOUND_CLIENT_CERT_DIR",
+    "OUTBOUND_TRUSTED_CA_PATHS",
+    "OUTBOUND_TRUST_PUBLIC_ROOTS",
+    "OUTBOUND_CONNECT_TIMEOUT_MS",
+    "OUTBOUND_TIMEOUT_MS",
+    "OUTBOUND_MAX_RESPONSE_BYTES",
+    "FUNCTIONS_HTTPWORKER_PORT",
+];

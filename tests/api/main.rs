@@ -3,7 +3,9 @@
 mod app_files;
 mod auth;
 mod dev;
+mod faults;
 mod lifecycle;
 mod modes;
 mod outbound;
+mod soak;
 mod support;

@@ -86,6 +86,17 @@ impl HandlerProcess {
         }
     }
 
+    /// Resident memory of the process now, in KiB (`VmRSS` from /proc).
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
+    }
+
     /// Everything the process printed so far, stdout and stderr interleaved.
     pub fn output(&self) -> String {
         self.output.lock().expect("output lock").clone()

@@ -29,6 +29,8 @@ pub struct Reply {
     pub delay: Duration,
     /// Sends the body chunked, without `content-length`, so only a streaming cap can catch it.
     pub chunked: bool,
+    /// Closes the connection after this many bytes of the response (a reset mid-body).
+    pub cut_after: Option<usize>,
 }
 
 impl Reply {
@@ -38,6 +40,7 @@ impl Reply {
             body: body.into(),
             delay: Duration::ZERO,
             chunked: false,
+            cut_after: None,
         }
     }
 }
@@ -46,6 +49,7 @@ impl Reply {
 pub struct Upstream {
     pub addr: SocketAddr,
     handshakes: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -84,15 +88,18 @@ impl Upstream {
         let addr = listener.local_addr().expect("bound address");
         let handshakes = Arc::new(AtomicUsize::new(0));
         let counter = handshakes.clone();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let request_counter = requests.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 let counter = counter.clone();
+                let request_counter = request_counter.clone();
                 let reply = reply.clone();
                 tokio::spawn(async move {
                     if let Ok(tls) = acceptor.accept(tcp).await {
                         counter.fetch_add(1, Ordering::SeqCst);
-                        serve(tls, &reply).await;
+                        serve(tls, &reply, &request_counter).await;
                     }
                 });
             }
@@ -100,6 +107,7 @@ impl Upstream {
         Self {
             addr,
             handshakes,
+            requests,
             task,
         }
     }
@@ -107,6 +115,11 @@ impl Upstream {
     /// `https://127.0.0.1:<port>/<path>` (the server certificate must name IP 127.0.0.1).
     pub fn url(&self, path: &str) -> String {
         format!("https://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+
+    /// Requests received so far (counted before the reply's delay).
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// Completed TLS handshakes so far.
@@ -122,7 +135,7 @@ impl Drop for Upstream {
 }
 
 /// Answers requests on one connection until the client closes it.
-async fn serve<S>(mut stream: S, reply: &Reply)
+async fn serve<S>(mut stream: S, reply: &Reply, requests: &AtomicUsize)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -136,8 +149,15 @@ where
         buffer.extend_from_slice(&chunk[..read]);
         while let Some(end) = find_blank_line(&buffer) {
             buffer.drain(..end + 4);
+            requests.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(reply.delay).await;
-            if stream.write_all(&render(reply)).await.is_err() {
+            let rendered = render(reply);
+            let cut = reply
+                .cut_after
+                .unwrap_or(rendered.len())
+                .min(rendered.len());
+            if stream.write_all(&rendered[..cut]).await.is_err() || cut < rendered.len() {
+                stream.shutdown().await.ok();
                 return;
             }
         }

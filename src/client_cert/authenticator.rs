@@ -5,7 +5,9 @@
 //! Order of checks: a CA certificate is refused as a client, then the validity window (with
 //! clock skew) and EKU apply to every certificate, pinned or not; then webpki verifies the chain
 //! when CAs are configured (a hard failure such as revocation refuses even a pinned certificate;
-//! "no CA vouches" only means names cannot count); then the allowlist decides.
+//! "no CA vouches" only means names cannot count); then the allowlist decides. Only an exact
+//! certificate thumbprint (setting or policy `thumbprint`) matches without a verified chain;
+//! names and every other policy rule, key pins (`spki_sha256`) included, need one.
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;

@@ -519,3 +519,52 @@ fn crl_reload_installs_a_changed_file_and_keeps_the_last_good_set_on_errors() {
         "the last good crls stay in force"
     );
 }
+
+#[test]
+fn an_spki_pin_needs_a_verified_chain_so_a_reminted_certificate_is_refused() {
+    let pki = Pki::new();
+    let key = rcgen::KeyPair::generate().expect("key generation");
+    let current = pki.root.issue_with(&Leaf::cn("device-7").serial(7), &key);
+    let revoked = pki.root.issue_with(&Leaf::cn("device-7").serial(8), &key);
+    let pin = ClientCert::parse(current.clone())
+        .expect("test cert parses")
+        .spki_sha256_base64;
+    let config = InboundConfig {
+        trusted_cas: vec![ca(&pki.root.der)],
+        crls: crls(&[&pki.root.crl(&[8], -DAY, 7 * DAY)]),
+        policy_rules: vec![IdentityRule {
+            name: "device-7".into(),
+            spki_sha256: Some(pin),
+            ..IdentityRule::default()
+        }],
+        ..InboundConfig::default()
+    };
+    let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
+        (
+            "the CA-issued certificate for the pinned key",
+            current,
+            Ok("policy:device-7"),
+        ),
+        (
+            "the CA revoked this certificate for the pinned key",
+            revoked,
+            Err("cert_revoked"),
+        ),
+        (
+            "the key holder re-mints the revoked serial, self-signed",
+            Leaf::cn("device-7").serial(8).self_signed_with(&key),
+            Err("cert_untrusted"),
+        ),
+        (
+            "the key holder self-signs a new subject valid for a century",
+            Leaf::cn("anything")
+                .serial(9)
+                .valid(-DAY, 36_500 * DAY)
+                .self_signed_with(&key),
+            Err("cert_untrusted"),
+        ),
+    ];
+    for (reason, der, expect) in cases {
+        check(reason, &config, &der, 0, expect);
+    }
+}

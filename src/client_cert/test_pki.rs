@@ -100,8 +100,12 @@ impl Leaf {
 
     /// This leaf, self-signed.
     pub fn self_signed(&self) -> Vec<u8> {
-        let key = KeyPair::generate().expect("key generation");
-        let cert = self.params().self_signed(&key).expect("self-signed leaf");
+        self.self_signed_with(&KeyPair::generate().expect("key generation"))
+    }
+
+    /// This leaf, self-signed with `key` (e.g. re-minted by whoever holds a pinned key).
+    pub fn self_signed_with(&self, key: &KeyPair) -> Vec<u8> {
+        let cert = self.params().self_signed(key).expect("self-signed leaf");
         cert.der().to_vec()
     }
 }
@@ -136,8 +140,12 @@ impl Ca {
 
     /// A leaf issued by this CA.
     pub fn issue(&self, leaf: &Leaf) -> Vec<u8> {
-        let key = KeyPair::generate().expect("key generation");
-        let cert = leaf.params().signed_by(&key, &self.issuer()).expect("leaf");
+        self.issue_with(leaf, &KeyPair::generate().expect("key generation"))
+    }
+
+    /// A leaf for `key` issued by this CA.
+    pub fn issue_with(&self, leaf: &Leaf, key: &KeyPair) -> Vec<u8> {
+        let cert = leaf.params().signed_by(key, &self.issuer()).expect("leaf");
         cert.der().to_vec()
     }
 

@@ -126,6 +126,15 @@ impl Ca {
         Self { params, key, der }
     }
 
+    /// A self-signed CA certificate (cA=TRUE) whose KeyUsage extension lists only `usages`.
+    pub fn root_with_key_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Self {
+        let mut params = ca_params(cn, 1);
+        params.key_usages = usages;
+        let key = KeyPair::generate().expect("key generation");
+        let der = params.self_signed(&key).expect("root").der().to_vec();
+        Self { params, key, der }
+    }
+
     /// An intermediate CA issued by this CA.
     pub fn intermediate(&self, cn: &str, serial: u64) -> Self {
         let params = ca_params(cn, serial);

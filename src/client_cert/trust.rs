@@ -6,6 +6,11 @@
 //! issuer ([`RevocationCheckDepth::Chain`], [`UnknownStatusPolicy::Deny`],
 //! [`ExpirationPolicy::Enforce`]). So a leaf under an intermediate needs the intermediate's CRL,
 //! and the intermediate needs the root's CRL; a CRL past its nextUpdate counts as unknown.
+//!
+//! Anchors and intermediates must be CA certificates: basicConstraints cA=TRUE and, when a
+//! KeyUsage extension is present, keyCertSign ([`check_ca_certificate`]). webpki takes any
+//! certificate as an anchor, so a leaf configured as a "CA" would otherwise vouch for every
+//! certificate signed with its key.
 //! This module does not decide who is allowed (`policy.rs`) and does not read files (`load.rs`).
 
 use std::fmt;
@@ -24,6 +29,18 @@ use super::{ClientCert, Denied};
 
 /// The most clock skew we accept between us and the callers, in seconds.
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
+
+/// Why a configured certificate cannot serve as a trust anchor or intermediate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaCertificateError {
+    #[error("unparsable certificate: {detail}")]
+    Unparsable { detail: String },
+    /// A leaf (or a certificate not allowed to sign certificates) where a CA is required.
+    #[error("not a CA certificate: {reason}")]
+    NotCa { reason: &'static str },
+    #[error("not usable as a trust anchor: {detail}")]
+    NotAnchor { detail: String },
+}
 
 /// A configured trust anchor and the thumbprints of the certificate it came from.
 #[derive(Clone)]
@@ -66,14 +83,50 @@ impl fmt::Debug for TrustStore {
     }
 }
 
+/// Checks that `der` is a CA certificate: basicConstraints cA=TRUE, and keyCertSign when it
+/// has a KeyUsage extension. Required of every anchor and intermediate.
+///
+/// # Errors
+/// [`CaCertificateError::NotCa`] naming what is missing, or `Unparsable`.
+pub fn check_ca_certificate(der: &[u8]) -> Result<(), CaCertificateError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|error| {
+        CaCertificateError::Unparsable {
+            detail: error.to_string(),
+        }
+    })?;
+    let unparsable = |error: x509_parser::error::X509Error| CaCertificateError::Unparsable {
+        detail: error.to_string(),
+    };
+    let is_ca = cert
+        .basic_constraints()
+        .map_err(unparsable)?
+        .is_some_and(|constraints| constraints.value.ca);
+    if !is_ca {
+        return Err(CaCertificateError::NotCa {
+            reason: "basicConstraints cA is not TRUE",
+        });
+    }
+    let key_usage = cert.key_usage().map_err(unparsable)?;
+    if key_usage.is_some_and(|usage| !usage.value.key_cert_sign()) {
+        return Err(CaCertificateError::NotCa {
+            reason: "keyUsage lacks keyCertSign",
+        });
+    }
+    Ok(())
+}
+
 impl TrustedCa {
     /// A trust anchor from a CA certificate.
     ///
     /// # Errors
-    /// webpki's reason, as text, when the certificate cannot be an anchor.
-    pub fn from_der(der: &CertificateDer<'_>) -> Result<Self, String> {
+    /// [`CaCertificateError`] when the certificate is not a CA ([`check_ca_certificate`]) or
+    /// webpki cannot use it as an anchor.
+    pub fn from_der(der: &CertificateDer<'_>) -> Result<Self, CaCertificateError> {
+        check_ca_certificate(der.as_ref())?;
         let anchor = webpki::anchor_from_trusted_cert(der)
-            .map_err(|error| format!("not usable as a trust anchor: {error:?}"))?
+            .map_err(|error| CaCertificateError::NotAnchor {
+                detail: format!("{error:?}"),
+            })?
             .to_owned();
         Ok(Self {
             anchor,

@@ -5,7 +5,7 @@
 //! them into its domain types and reports every problem, naming the setting (and the file).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +17,9 @@ use crate::client_cert::load::read_certificates;
 use crate::client_cert::policy::Thumbprint;
 use crate::client_cert::policy_file::{IdentityRule, parse_policy_file};
 use crate::client_cert::revocation::CrlSet;
-use crate::client_cert::trust::{MAX_CLOCK_SKEW_SECONDS, TrustedCa};
+use crate::client_cert::trust::{
+    CaCertificateError, MAX_CLOCK_SKEW_SECONDS, TrustedCa, check_ca_certificate,
+};
 
 /// The header the front end forwards the certificate in.
 pub const CLIENT_CERT_HEADER: &str = "CLIENT_CERT_HEADER";
@@ -92,7 +94,7 @@ impl InboundConfig {
             1_024..=1_048_576,
         );
         let trusted_cas = read_cas(reader);
-        let intermediates = read_cert_files(reader, CLIENT_CERT_INTERMEDIATE_CA_PATHS);
+        let intermediates = read_intermediates(reader);
         let crl_paths = paths(reader, CLIENT_CERT_CRL_PATHS);
         let crls = CrlSet::load(&crl_paths).unwrap_or_else(|errors| {
             for error in errors {
@@ -222,11 +224,15 @@ fn paths(reader: &Reader<'_>, setting: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-fn read_cert_files(reader: &mut Reader<'_>, setting: &'static str) -> Vec<CertificateDer<'static>> {
+/// Every certificate of every file of `setting`, with the file it came from.
+fn read_cert_files(
+    reader: &mut Reader<'_>,
+    setting: &'static str,
+) -> Vec<(PathBuf, CertificateDer<'static>)> {
     let mut certs = Vec::new();
     for path in paths(reader, setting) {
         match read_certificates(&path) {
-            Ok(mut found) => certs.append(&mut found),
+            Ok(found) => certs.extend(found.into_iter().map(|der| (path.clone(), der))),
             Err(error) => reader.invalid(setting, error.to_string()),
         }
     }
@@ -235,13 +241,36 @@ fn read_cert_files(reader: &mut Reader<'_>, setting: &'static str) -> Vec<Certif
 
 fn read_cas(reader: &mut Reader<'_>) -> Vec<TrustedCa> {
     let mut cas = Vec::new();
-    for der in read_cert_files(reader, CLIENT_CERT_TRUSTED_CA_PATHS) {
+    for (path, der) in read_cert_files(reader, CLIENT_CERT_TRUSTED_CA_PATHS) {
         match TrustedCa::from_der(&der) {
             Ok(ca) => cas.push(ca),
-            Err(error) => reader.invalid(CLIENT_CERT_TRUSTED_CA_PATHS, error),
+            Err(error) => reader.invalid(CLIENT_CERT_TRUSTED_CA_PATHS, ca_problem(&path, &error)),
         }
     }
     cas
+}
+
+/// Intermediates must be CA certificates too (webpki would refuse them on every request).
+fn read_intermediates(reader: &mut Reader<'_>) -> Vec<CertificateDer<'static>> {
+    let setting = CLIENT_CERT_INTERMEDIATE_CA_PATHS;
+    let mut intermediates = Vec::new();
+    for (path, der) in read_cert_files(reader, setting) {
+        match check_ca_certificate(der.as_ref()) {
+            Ok(()) => intermediates.push(der),
+            Err(error) => reader.invalid(setting, ca_problem(&path, &error)),
+        }
+    }
+    intermediates
+}
+
+fn ca_problem(path: &Path, error: &CaCertificateError) -> String {
+    match error {
+        CaCertificateError::NotCa { .. } => format!(
+            "{}: {error}; to trust a leaf certificate, pin it with {ALLOWED_CLIENT_CERT_THUMBPRINTS} instead",
+            path.display()
+        ),
+        _ => format!("{}: {error}", path.display()),
+    }
 }
 
 fn read_thumbprints(reader: &mut Reader<'_>) -> Vec<Thumbprint> {
@@ -289,7 +318,9 @@ mod tests {
     use base64::Engine as _;
 
     use super::*;
-    use crate::client_cert::test_pki::Ca;
+    use rcgen::KeyUsagePurpose;
+
+    use crate::client_cert::test_pki::{Ca, Leaf};
 
     /// A fresh directory for one test's files (removed first if left over).
     fn scratch(name: &str) -> PathBuf {
@@ -394,6 +425,65 @@ mod tests {
             assert!(
                 errors.contains(&setting),
                 "{setting} is reported: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn certificates_that_are_not_cas_are_refused_as_anchors_and_intermediates() {
+        let dir = scratch("not-ca");
+        let leaf = write(&dir, "leaf.pem", pem(&Leaf::cn("partner").self_signed()));
+        let no_cert_sign = Ca::root_with_key_usages(
+            "Signing Only",
+            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign],
+        );
+        let no_cert_sign = write(&dir, "no-cert-sign.der", &no_cert_sign.der);
+        let cases = [
+            (
+                "a self-signed leaf as an anchor",
+                CLIENT_CERT_TRUSTED_CA_PATHS,
+                &leaf,
+            ),
+            (
+                "a CA without keyCertSign as an anchor",
+                CLIENT_CERT_TRUSTED_CA_PATHS,
+                &no_cert_sign,
+            ),
+            (
+                "a leaf as an intermediate",
+                CLIENT_CERT_INTERMEDIATE_CA_PATHS,
+                &leaf,
+            ),
+            (
+                "a CA without keyCertSign as an intermediate",
+                CLIENT_CERT_INTERMEDIATE_CA_PATHS,
+                &no_cert_sign,
+            ),
+        ];
+        for (reason, setting, path) in cases {
+            let env: HashMap<&str, &str> = [(setting, path.as_str())].into_iter().collect();
+            let mut reader = Reader::new(&env);
+            let config = InboundConfig::read(&mut reader);
+            let errors = reader.into_errors();
+            assert_eq!(
+                errors.iter().map(|e| e.setting).collect::<Vec<_>>(),
+                vec![setting],
+                "{reason} is a config error of its setting: {errors:?}"
+            );
+            let message = &errors[0].message;
+            for part in [
+                path.as_str(),
+                "not a CA certificate",
+                ALLOWED_CLIENT_CERT_THUMBPRINTS,
+            ] {
+                assert!(
+                    message.contains(part),
+                    "{reason}: the message names {part:?}: {message}"
+                );
+            }
+            assert!(
+                config.trusted_cas.is_empty() && config.intermediates.is_empty(),
+                "{reason} is not loaded"
             );
         }
     }

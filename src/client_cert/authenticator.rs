@@ -130,6 +130,7 @@ impl Authenticator {
             max_header_bytes = self.max_header_bytes,
             "client certificate authentication posture"
         );
+        super::reload::warn_shared_crl_issuers(&crls);
         if self.policy.allow_unverified_names {
             tracing::warn!(
                 "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true: names are accepted without a verified chain (migration only)"

@@ -568,3 +568,72 @@ fn an_spki_pin_needs_a_verified_chain_so_a_reminted_certificate_is_refused() {
         check(reason, &config, &der, 0, expect);
     }
 }
+
+#[test]
+fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
+    // A root rollover: both roots share a name, and webpki checks the first CRL whose issuer
+    // name matches, even when another key signed it.
+    let old_root = Ca::root("Test Root CA");
+    let new_root = Ca::root("Test Root CA");
+    let revoked = old_root.issue(&Leaf::cn("pinned").serial(8));
+    let old_crl = old_root.crl(&[8], -DAY, 7 * DAY);
+    let new_crl = new_root.crl(&[], -DAY, 7 * DAY);
+    let not_crl_signer = old_root.intermediate_with_key_usages(
+        "Test No CRL Sign CA",
+        2,
+        vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ],
+    );
+    let revoked_by_non_signer = not_crl_signer.issue(&Leaf::cn("pinned").serial(9));
+    let non_signer_crl = not_crl_signer.crl_ignoring_key_usage(&[9], -DAY, 7 * DAY);
+    let old_first = [old_root.der.as_slice(), new_root.der.as_slice()];
+    let new_first = [new_root.der.as_slice(), old_root.der.as_slice()];
+    let pinned = |der: &[u8], anchors: &[&[u8]; 2], crl_list: &[&[u8]]| InboundConfig {
+        trusted_cas: anchors.iter().map(|anchor| ca(anchor)).collect(),
+        intermediates: vec![CertificateDer::from(not_crl_signer.der.clone())],
+        crls: crls(crl_list),
+        thumbprints: vec![
+            ClientCert::parse(der.to_vec())
+                .expect("test cert parses")
+                .sha256_thumbprint
+                .parse()
+                .expect("valid thumbprint"),
+        ],
+        ..InboundConfig::default()
+    };
+    let cases: Vec<(&str, InboundConfig, &Vec<u8>, Expect)> = vec![
+        (
+            "the first crl with the issuer's name is signed by the new root's key",
+            pinned(&revoked, &old_first, &[&new_crl, &old_crl]),
+            &revoked,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "the same, with the new root's failed path tried first",
+            pinned(&revoked, &new_first, &[&new_crl, &old_crl]),
+            &revoked,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "the issuer's own crl comes first",
+            pinned(&revoked, &old_first, &[&old_crl, &new_crl]),
+            &revoked,
+            Err("cert_revoked"),
+        ),
+        (
+            "the intermediate's key usage does not allow crl signing",
+            pinned(
+                &revoked_by_non_signer,
+                &old_first,
+                &[&old_crl, &non_signer_crl],
+            ),
+            &revoked_by_non_signer,
+            Err("cert_revocation_unknown"),
+        ),
+    ];
+    for (reason, config, der, expect) in cases {
+        check(reason, &config, der, 0, expect);
+    }
+}

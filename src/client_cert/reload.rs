@@ -45,6 +45,7 @@ impl Authenticator {
         match CrlSet::load(&paths) {
             Ok(set) => {
                 let count = set.len();
+                warn_shared_crl_issuers(&set);
                 *self.crls.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
                 self.cache.clear();
                 tracing::info!(crls = count, "client certificate crls reloaded");
@@ -64,5 +65,15 @@ impl Authenticator {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .paths()
+    }
+}
+
+/// Warns about every issuer name that more than one loaded CRL carries (webpki uses the first).
+pub(super) fn warn_shared_crl_issuers(crls: &CrlSet) {
+    for issuer in crls.shared_issuers() {
+        tracing::warn!(
+            %issuer,
+            "more than one crl has this issuer name: only the first loaded is used, and certificates of a CA whose key did not sign it have an unknown revocation status"
+        );
     }
 }

@@ -137,7 +137,22 @@ impl Ca {
 
     /// An intermediate CA issued by this CA.
     pub fn intermediate(&self, cn: &str, serial: u64) -> Self {
-        let params = ca_params(cn, serial);
+        self.intermediate_with(ca_params(cn, serial))
+    }
+
+    /// An intermediate CA issued by this CA whose KeyUsage extension lists only `usages`.
+    pub fn intermediate_with_key_usages(
+        &self,
+        cn: &str,
+        serial: u64,
+        usages: Vec<KeyUsagePurpose>,
+    ) -> Self {
+        let mut params = ca_params(cn, serial);
+        params.key_usages = usages;
+        self.intermediate_with(params)
+    }
+
+    fn intermediate_with(&self, params: CertificateParams) -> Self {
         let key = KeyPair::generate().expect("key generation");
         let der = params
             .signed_by(&key, &self.issuer())
@@ -182,6 +197,23 @@ impl Ca {
             .expect("crl")
             .der()
             .to_vec()
+    }
+
+    /// Like [`Ca::crl`], signed even when this CA's KeyUsage lacks cRLSign (rcgen refuses).
+    pub fn crl_ignoring_key_usage(
+        &self,
+        serials: &[u64],
+        this_update: i64,
+        next_update: i64,
+    ) -> Vec<u8> {
+        let mut params = self.params.clone();
+        params.key_usages.push(KeyUsagePurpose::CrlSign);
+        let crl_signer = Self {
+            params,
+            key: KeyPair::from_pem(&self.key.serialize_pem()).expect("key round-trips"),
+            der: self.der.clone(),
+        };
+        crl_signer.crl(serials, this_update, next_update)
     }
 
     fn issuer(&self) -> Issuer<'_, &KeyPair> {

@@ -6,6 +6,13 @@
 //! issuer ([`RevocationCheckDepth::Chain`], [`UnknownStatusPolicy::Deny`],
 //! [`ExpirationPolicy::Enforce`]). So a leaf under an intermediate needs the intermediate's CRL,
 //! and the intermediate needs the root's CRL; a CRL past its nextUpdate counts as unknown.
+//! A CRL that cannot be used (bad signature, issuer without cRLSign, unsupported algorithm or
+//! feature) also makes the status unknown, which refuses even a pinned certificate.
+//!
+//! CRLs are matched to a certificate by issuer name only, and webpki uses the first loaded CRL
+//! whose issuer name matches, even if another key signed it. So during a CA rollover, where
+//! the old and new CA share a name, the certificates of the CA whose CRL loads second have an
+//! unknown status. Keep one CRL per issuer name; startup and reloads warn otherwise.
 //!
 //! Anchors and intermediates must be CA certificates: basicConstraints cA=TRUE and, when a
 //! KeyUsage extension is present, keyCertSign ([`check_ca_certificate`]). webpki takes any
@@ -220,17 +227,38 @@ impl TrustStore {
                     .with_expiration_policy(ExpirationPolicy::Enforce)
                     .build()
             });
-        let path = end_entity
-            .verify_for_usage(
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time));
+        let verify = |revocation| {
+            end_entity.verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
                 &self.anchors,
                 &self.intermediates,
-                UnixTime::since_unix_epoch(std::time::Duration::from_secs(time)),
+                time,
                 KeyUsage::client_auth(),
                 revocation,
                 None,
             )
-            .map_err(|e| map_error(e, now))?;
+        };
+        let path = match verify(revocation) {
+            Ok(path) => path,
+            Err(error) => {
+                let denied = map_error(error, now);
+                // webpki reports the most specific error over every candidate path, so a
+                // same-named anchor's signature failure can hide the real path's CRL failure
+                // (a root rollover). A chain that verifies without CRLs means revocation failed.
+                if matches!(denied, Denied::Untrusted { .. })
+                    && revocation.is_some()
+                    && verify(None).is_ok()
+                {
+                    return Err(Denied::RevocationUnknown {
+                        reason: format!(
+                            "the chain verifies, its revocation check does not: {denied}"
+                        ),
+                    });
+                }
+                return Err(denied);
+            }
+        };
         if let Some(issuer) = path.intermediate_certificates().next() {
             let issuer_der = issuer.der();
             return Ok(VerifiedChain {
@@ -273,13 +301,35 @@ fn map_error(error: WebpkiError, now: u64) -> Denied {
             reason: "ca certificate presented as a client".to_owned(),
         },
         WebpkiError::CertRevoked => Denied::Revoked,
-        WebpkiError::UnknownRevocationStatus | WebpkiError::CrlExpired { .. } => {
-            Denied::RevocationUnknown {
-                reason: format!("{error:?}"),
-            }
-        }
+        error if is_crl_error(&error) => Denied::RevocationUnknown {
+            reason: format!("{error:?}"),
+        },
         other => Denied::Untrusted {
             reason: format!("{other:?}"),
         },
     }
+}
+
+/// Errors about a CRL webpki found for the path but could not use: the status is unknown, and
+/// that refuses even a pinned certificate (unlike `Untrusted`, which pins ignore).
+#[allow(deprecated)] // the context-free variants are still matched, whichever webpki returns
+fn is_crl_error(error: &WebpkiError) -> bool {
+    matches!(
+        error,
+        WebpkiError::UnknownRevocationStatus
+            | WebpkiError::CrlExpired { .. }
+            | WebpkiError::InvalidCrlSignatureForPublicKey
+            | WebpkiError::IssuerNotCrlSigner
+            | WebpkiError::InvalidCrlNumber
+            | WebpkiError::UnsupportedCrlVersion
+            | WebpkiError::UnsupportedDeltaCrl
+            | WebpkiError::UnsupportedIndirectCrl
+            | WebpkiError::UnsupportedCrlIssuingDistributionPoint
+            | WebpkiError::UnsupportedRevocationReason
+            | WebpkiError::UnsupportedRevocationReasonsPartitioning
+            | WebpkiError::UnsupportedCrlSignatureAlgorithm
+            | WebpkiError::UnsupportedCrlSignatureAlgorithmContext(_)
+            | WebpkiError::UnsupportedCrlSignatureAlgorithmForPublicKey
+            | WebpkiError::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
+    )
 }

@@ -23,6 +23,12 @@ use super::trust::TrustStore;
 use super::{Authorized, ClientCert, Denied};
 use crate::config::InboundConfig;
 
+/// What one decision is made under, taken once per request.
+pub(super) struct Snapshot {
+    generation: u64,
+    crls: Arc<CrlSet>,
+}
+
 /// Authenticates requests by their forwarded client certificate.
 #[derive(Debug)]
 pub struct Authenticator {
@@ -90,19 +96,41 @@ impl Authenticator {
             log_decision(&decision, cert.as_deref(), true);
             return decision;
         }
-        let crls = self.current_crls();
+        let snapshot = self.snapshot();
+        self.decide_and_cache(key, der, now, &snapshot)
+    }
+
+    /// The cache generation, then the CRLs, a decision is made under. In that order: a reload
+    /// between the two makes the decision uncacheable instead of stale.
+    pub(super) fn snapshot(&self) -> Snapshot {
+        let generation = self.cache.generation();
+        Snapshot {
+            generation,
+            crls: self.current_crls(),
+        }
+    }
+
+    /// Decides on `der` (SHA-256 `key`) under `snapshot` and caches the decision.
+    pub(super) fn decide_and_cache(
+        &self,
+        key: [u8; 32],
+        der: Vec<u8>,
+        now: u64,
+        snapshot: &Snapshot,
+    ) -> Result<Authorized, Denied> {
         let (decision, cert) = match ClientCert::parse(der) {
             Ok(cert) => {
                 let cert = Arc::new(cert);
-                (self.decide(&cert, now, &crls), Some(cert))
+                (self.decide(&cert, now, &snapshot.crls), Some(cert))
             }
             Err(denied) => (Err(denied), None),
         };
         log_decision(&decision, cert.as_deref(), false);
         if !matches!(decision, Err(Denied::Malformed { .. })) {
-            let expires_at = self.expires_at(cert.as_deref(), now, &crls);
+            let expires_at = self.expires_at(cert.as_deref(), now, &snapshot.crls);
+            let decided = (decision.clone(), cert);
             self.cache
-                .insert(key, (decision.clone(), cert), now, expires_at);
+                .insert(key, decided, now, expires_at, snapshot.generation);
         }
         decision
     }

@@ -637,3 +637,42 @@ fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
         check(reason, &config, der, 0, expect);
     }
 }
+
+#[test]
+fn a_decision_made_on_the_crls_before_a_reload_is_not_cached_after_it() {
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!("mtls-crl-race-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    let path = dir.join("root.crl");
+    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
+    let config = InboundConfig {
+        crl_paths: vec![path.clone()],
+        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
+        ..pki.config()
+    };
+    let authenticator = Authenticator::new(&config);
+    let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
+    let key: [u8; 32] = sha2::Sha256::digest(&der).into();
+    let header = STANDARD.encode(&der);
+
+    // A request takes the CRLs, then the reloader installs a set revoking the certificate and
+    // clears the cache, then the request finishes its decision on the old CRLs.
+    let before_reload = authenticator.snapshot();
+    std::fs::write(&path, pki.root.crl(&[42], -DAY, 7 * DAY)).expect("replace crl");
+    let reloaded = authenticator.reload_crls_if_changed();
+    let in_flight =
+        authenticator.decide_and_cache(key, der.clone(), at(0).as_secs(), &before_reload);
+    let next = authenticator.authorize(&[header.as_bytes()], at(1));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(reloaded, "the replaced crl is installed");
+    assert!(
+        in_flight.is_ok(),
+        "the in-flight request was decided on the old crls: {in_flight:?}"
+    );
+    assert_eq!(
+        next.map(|a| a.matched_rule).map_err(|d| d.code()),
+        Err("cert_revoked"),
+        "the next request sees the new crls, not the in-flight decision"
+    );
+}

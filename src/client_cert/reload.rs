@@ -1,6 +1,8 @@
 //! Background CRL reloading for [`Authenticator`]: a polling task over the files'
 //! modification times. CRLs are never fetched on the request path; a replaced file that fails
-//! to parse keeps the last good set (and logs an error). A new set clears the decision cache.
+//! to parse keeps the last good set (and logs an error). A new set is installed first, then the
+//! decision cache is cleared, which starts a new cache generation: a request that took the old
+//! set before the clear cannot cache its decision after it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};

@@ -118,16 +118,19 @@ impl Authenticator {
         now: u64,
         snapshot: &Snapshot,
     ) -> Result<Authorized, Denied> {
-        let (decision, cert) = match ClientCert::parse(der) {
+        let (decision, cert, path_not_after) = match ClientCert::parse(der) {
             Ok(cert) => {
                 let cert = Arc::new(cert);
-                (self.decide(&cert, now, &snapshot.crls), Some(cert))
+                let (decision, path_not_after) = self.decide(&cert, now, &snapshot.crls);
+                (decision, Some(cert), path_not_after)
             }
-            Err(denied) => (Err(denied), None),
+            Err(denied) => (Err(denied), None, None),
         };
         log_decision(&decision, cert.as_deref(), false);
         if !matches!(decision, Err(Denied::Malformed { .. })) {
-            let expires_at = self.expires_at(cert.as_deref(), now, &snapshot.crls);
+            let expires_at = self
+                .expires_at(cert.as_deref(), now, &snapshot.crls)
+                .min(path_not_after.map_or(u64::MAX, |at| at.saturating_add(1)));
             let decided = (decision.clone(), cert);
             self.cache
                 .insert(key, decided, now, expires_at, snapshot.generation);
@@ -181,12 +184,25 @@ impl Authenticator {
         Arc::clone(&self.crls.read().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// The decision, and the earliest notAfter of the verified path's CA certificates.
     fn decide(
         &self,
         cert: &Arc<ClientCert>,
         now: u64,
         crls: &CrlSet,
-    ) -> Result<Authorized, Denied> {
+    ) -> (Result<Authorized, Denied>, Option<u64>) {
+        match self.verify_and_match(cert, now, crls) {
+            Ok((authorized, path_not_after)) => (Ok(authorized), path_not_after),
+            Err(denied) => (Err(denied), None),
+        }
+    }
+
+    fn verify_and_match(
+        &self,
+        cert: &Arc<ClientCert>,
+        now: u64,
+        crls: &CrlSet,
+    ) -> Result<(Authorized, Option<u64>), Denied> {
         if cert.is_ca {
             return Err(Denied::WrongUsage {
                 reason: "ca certificate presented as a client".to_owned(),
@@ -208,11 +224,14 @@ impl Authenticator {
             }
         };
         match self.policy.evaluate(cert, chain.as_ref()) {
-            Some(matched) => Ok(Authorized {
-                cert: Arc::clone(cert),
-                matched_rule: matched.rule,
-                verified_chain: chain.is_some(),
-            }),
+            Some(matched) => Ok((
+                Authorized {
+                    cert: Arc::clone(cert),
+                    matched_rule: matched.rule,
+                    verified_chain: chain.is_some(),
+                },
+                chain.and_then(|chain| chain.not_after),
+            )),
             None => Err(untrusted.unwrap_or_else(|| Denied::NotAllowed {
                 cn: cert.common_name.clone(),
                 thumbprint: cert.sha256_thumbprint.clone(),
@@ -222,6 +241,7 @@ impl Authenticator {
 
     /// When a decision stops being reusable: 5 minutes at most, never past notAfter (+ skew),
     /// the earliest CRL nextUpdate, or notBefore (- skew) for a not-yet-valid certificate.
+    /// An accept is also capped at the verified path's earliest CA notAfter (by the caller).
     fn expires_at(&self, cert: Option<&ClientCert>, now: u64, crls: &CrlSet) -> u64 {
         let skew = self.trust.clock_skew();
         let mut expires_at = now.saturating_add(MAX_ENTRY_SECONDS);

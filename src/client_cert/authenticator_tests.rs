@@ -676,3 +676,38 @@ fn a_decision_made_on_the_crls_before_a_reload_is_not_cached_after_it() {
         "the next request sees the new crls, not the in-flight decision"
     );
 }
+
+#[test]
+fn a_cached_accept_does_not_outlive_the_intermediate_that_issued_it() {
+    let pki = Pki::new();
+    let short_lived = pki
+        .root
+        .intermediate_until("Short-lived Issuing CA", 3, 100);
+    let config = InboundConfig {
+        intermediates: vec![CertificateDer::from(short_lived.der.clone())],
+        ..pki.config()
+    };
+    let authenticator = Authenticator::new(&config);
+    let der = short_lived.issue(&Leaf::cn(ALLOWED));
+    let header = STANDARD.encode(&der);
+    let code = |offset| {
+        authenticator
+            .authorize(&[header.as_bytes()], at(offset))
+            .map(|a| a.matched_rule)
+            .map_err(|d| d.code())
+    };
+
+    let while_valid = code(0);
+    let after_intermediate_expired = code(101);
+
+    assert_eq!(
+        while_valid,
+        Ok("common_name".to_owned()),
+        "accepted while the intermediate is valid"
+    );
+    assert_eq!(
+        after_intermediate_expired,
+        Err("cert_expired"),
+        "the cached accept ends at the intermediate's notAfter, though the leaf is still valid"
+    );
+}

@@ -126,10 +126,21 @@ impl Ca {
         Self { params, key, der }
     }
 
+    /// A self-signed root like [`Ca::root`] that expires at `not_after` (offset).
+    pub fn root_until(cn: &str, not_after: i64) -> Self {
+        let mut params = ca_params(cn, 1);
+        params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), not_after);
+        Self::self_signed(params)
+    }
+
     /// A self-signed CA certificate (cA=TRUE) whose KeyUsage extension lists only `usages`.
     pub fn root_with_key_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Self {
         let mut params = ca_params(cn, 1);
         params.key_usages = usages;
+        Self::self_signed(params)
+    }
+
+    fn self_signed(params: CertificateParams) -> Self {
         let key = KeyPair::generate().expect("key generation");
         let der = params.self_signed(&key).expect("root").der().to_vec();
         Self { params, key, der }
@@ -138,6 +149,13 @@ impl Ca {
     /// An intermediate CA issued by this CA.
     pub fn intermediate(&self, cn: &str, serial: u64) -> Self {
         self.intermediate_with(ca_params(cn, serial))
+    }
+
+    /// An intermediate CA issued by this CA that expires at `not_after` (offset).
+    pub fn intermediate_until(&self, cn: &str, serial: u64, not_after: i64) -> Self {
+        let mut params = ca_params(cn, serial);
+        params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), not_after);
+        self.intermediate_with(params)
     }
 
     /// An intermediate CA issued by this CA whose KeyUsage extension lists only `usages`.

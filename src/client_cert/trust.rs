@@ -55,6 +55,9 @@ pub struct TrustedCa {
     anchor: TrustAnchor<'static>,
     pub sha1_thumbprint: String,
     pub sha256_thumbprint: String,
+    /// The anchor certificate's notAfter (unix seconds). webpki does not check an anchor's
+    /// validity; this only bounds how long a decision on it is cached.
+    not_after: Option<u64>,
 }
 
 /// What a successful chain verification tells the policy.
@@ -63,6 +66,9 @@ pub struct VerifiedChain {
     /// Thumbprints of the certificate that issued the leaf (intermediate or anchor).
     pub issuer_sha1: String,
     pub issuer_sha256: String,
+    /// The earliest notAfter (unix seconds) of the CA certificates on the path: every
+    /// intermediate, and the anchor's certificate.
+    pub not_after: Option<u64>,
 }
 
 /// The anchors, intermediates and clock skew that chain verification uses.
@@ -71,6 +77,8 @@ pub struct TrustStore {
     anchors: Vec<TrustAnchor<'static>>,
     cas: Vec<TrustedCa>,
     intermediates: Vec<CertificateDer<'static>>,
+    /// `intermediates[i]`'s notAfter (unix seconds).
+    intermediate_not_after: Vec<Option<u64>>,
     clock_skew: u64,
 }
 
@@ -139,6 +147,7 @@ impl TrustedCa {
             anchor,
             sha1_thumbprint: hex_upper(&Sha1::digest(der.as_ref())),
             sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
+            not_after: not_after(der.as_ref()),
         })
     }
 }
@@ -153,6 +162,10 @@ impl TrustStore {
         Self {
             anchors: cas.iter().map(|ca| ca.anchor.clone()).collect(),
             cas,
+            intermediate_not_after: intermediates
+                .iter()
+                .map(|der| not_after(der.as_ref()))
+                .collect(),
             intermediates,
             clock_skew: clock_skew.min(MAX_CLOCK_SKEW_SECONDS),
         }
@@ -259,13 +272,6 @@ impl TrustStore {
                 return Err(denied);
             }
         };
-        if let Some(issuer) = path.intermediate_certificates().next() {
-            let issuer_der = issuer.der();
-            return Ok(VerifiedChain {
-                issuer_sha1: hex_upper(&Sha1::digest(issuer_der.as_ref())),
-                issuer_sha256: hex_upper(&Sha256::digest(issuer_der.as_ref())),
-            });
-        }
         let anchor = path.anchor();
         let ca = self
             .anchors
@@ -275,11 +281,39 @@ impl TrustStore {
             .ok_or_else(|| Denied::Untrusted {
                 reason: "verified anchor is not configured".to_owned(),
             })?;
+        let not_after = path
+            .intermediate_certificates()
+            .filter_map(|intermediate| self.intermediate_not_after(intermediate.der().as_ref()))
+            .chain(ca.not_after)
+            .min();
+        if let Some(issuer) = path.intermediate_certificates().next() {
+            let issuer_der = issuer.der();
+            return Ok(VerifiedChain {
+                issuer_sha1: hex_upper(&Sha1::digest(issuer_der.as_ref())),
+                issuer_sha256: hex_upper(&Sha256::digest(issuer_der.as_ref())),
+                not_after,
+            });
+        }
         Ok(VerifiedChain {
             issuer_sha1: ca.sha1_thumbprint.clone(),
             issuer_sha256: ca.sha256_thumbprint.clone(),
+            not_after,
         })
     }
+
+    fn intermediate_not_after(&self, der: &[u8]) -> Option<u64> {
+        let index = self
+            .intermediates
+            .iter()
+            .position(|candidate| candidate.as_ref() == der)?;
+        self.intermediate_not_after.get(index).copied().flatten()
+    }
+}
+
+/// A certificate's notAfter, unix seconds (`None` if it does not parse).
+fn not_after(der: &[u8]) -> Option<u64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    u64::try_from(cert.validity().not_after.timestamp()).ok()
 }
 
 fn map_error(error: WebpkiError, now: u64) -> Denied {
@@ -332,4 +366,49 @@ fn is_crl_error(error: &WebpkiError) -> bool {
             | WebpkiError::UnsupportedCrlSignatureAlgorithmForPublicKey
             | WebpkiError::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf};
+
+    #[test]
+    fn a_verified_path_reports_the_earliest_not_after_of_its_ca_certificates() {
+        let root = Ca::root_until("Expiring Root", 50 * DAY);
+        let short_lived = root.intermediate_until("Short-lived Issuing CA", 2, 100);
+        let long_lived = root.intermediate("Long-lived Issuing CA", 3);
+        let anchor =
+            TrustedCa::from_der(&CertificateDer::from(root.der.clone())).expect("root is a CA");
+        let store = TrustStore::new(
+            vec![anchor],
+            vec![
+                CertificateDer::from(short_lived.der.clone()),
+                CertificateDer::from(long_lived.der.clone()),
+            ],
+            0,
+        );
+        let cases = [
+            ("issued by the root", root.issue(&Leaf::cn("a")), 50 * DAY),
+            (
+                "issued by an intermediate that expires first",
+                short_lived.issue(&Leaf::cn("b")),
+                100,
+            ),
+            (
+                "issued by an intermediate that outlives the root",
+                long_lived.issue(&Leaf::cn("c")),
+                50 * DAY,
+            ),
+        ];
+        for (reason, der, expected) in cases {
+            let cert = ClientCert::parse(der).expect("test cert parses");
+            let chain = store.verify(&cert, BASE, &CrlSet::default());
+            assert_eq!(
+                chain.map(|chain| chain.not_after),
+                Ok(Some(BASE.saturating_add_signed(expected))),
+                "{reason}"
+            );
+        }
+    }
 }

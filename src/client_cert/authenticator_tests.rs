@@ -10,7 +10,7 @@ use rustls_pki_types::CertificateDer;
 
 use super::*;
 use crate::client_cert::policy_file::IdentityRule;
-use crate::client_cert::test_pki::{Ca, DAY, Leaf, at, merge_first_two_subject_rdns};
+use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf, at, merge_first_two_subject_rdns};
 use crate::client_cert::trust::TrustedCa;
 
 const ALLOWED: &str = "client.example";
@@ -710,4 +710,54 @@ fn a_cached_accept_does_not_outlive_the_intermediate_that_issued_it() {
         Err("cert_expired"),
         "the cached accept ends at the intermediate's notAfter, though the leaf is still valid"
     );
+}
+
+#[test]
+fn a_failed_crl_reload_is_retried_even_when_the_file_then_keeps_its_size_and_time() {
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!("mtls-crl-retry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    let path = dir.join("root.crl");
+    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
+    let config = InboundConfig {
+        crl_paths: vec![path.clone()],
+        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
+        ..pki.config()
+    };
+    let authenticator = Authenticator::new(&config);
+    let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
+    let header = STANDARD.encode(&der);
+    let revoking = pki.root.crl(&[42], -DAY, 7 * DAY);
+    // A writer that sizes the file first, then fills it, within one mtime tick.
+    let mut half_written = revoking[..revoking.len() / 2].to_vec();
+    half_written.resize(revoking.len(), 0);
+    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(BASE);
+    let write_with_mtime = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).expect("write crl");
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_modified(mtime))
+            .expect("set mtime");
+    };
+
+    write_with_mtime(&half_written);
+    let reloaded_half_written = authenticator.reload_crls_if_changed();
+    write_with_mtime(&revoking);
+    let reloaded_complete = authenticator.reload_crls_if_changed();
+    let after = authenticator
+        .authorize(&[header.as_bytes()], at(0))
+        .map(|a| a.matched_rule)
+        .map_err(|d| d.code());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(
+        !reloaded_half_written,
+        "a half-written file is not installed"
+    );
+    assert!(
+        reloaded_complete,
+        "the failed load is retried on the next tick, though size and mtime did not change"
+    );
+    assert_eq!(after, Err("cert_revoked"), "the completed crl is in force");
 }

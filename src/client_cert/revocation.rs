@@ -156,11 +156,19 @@ fn parse_crl(der: &[u8]) -> Result<ParsedCrl, String> {
     })
 }
 
-/// Remembers each CRL file's modification time and length, to notice replacements.
+/// Remembers each CRL file's modification time and length as of the last successful load, to
+/// notice replacements. A failed load records nothing, so the next check retries it.
 #[derive(Debug)]
 pub struct CrlWatcher {
-    files: Vec<(PathBuf, Option<(SystemTime, u64)>)>,
+    files: Vec<(PathBuf, Stamp)>,
 }
+
+/// A file's modification time and length; `None` when it cannot be read.
+type Stamp = Option<(SystemTime, u64)>;
+
+/// Every watched file's stamp, in order, as read by [`CrlWatcher::changed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamps(Vec<Stamp>);
 
 impl CrlWatcher {
     pub fn new(paths: &[PathBuf]) -> Self {
@@ -172,17 +180,23 @@ impl CrlWatcher {
         }
     }
 
-    /// Whether any file changed since the last call (or since `new`).
-    pub fn changed(&mut self) -> bool {
-        let mut changed = false;
-        for (path, last) in &mut self.files {
-            let current = stamp(path);
-            if current != *last {
-                *last = current;
-                changed = true;
-            }
+    /// The files' current stamps when any differs from the last successful load (or `new`).
+    /// Read them before loading, and pass them to [`CrlWatcher::loaded`] once the load worked.
+    pub fn changed(&self) -> Option<Stamps> {
+        let current: Vec<Stamp> = self.files.iter().map(|(path, _)| stamp(path)).collect();
+        let unchanged = self
+            .files
+            .iter()
+            .zip(&current)
+            .all(|((_, last), now)| last == now);
+        (!unchanged).then_some(Stamps(current))
+    }
+
+    /// Records `stamps` (from [`CrlWatcher::changed`]) as successfully loaded.
+    pub fn loaded(&mut self, stamps: Stamps) {
+        for ((_, last), current) in self.files.iter_mut().zip(stamps.0) {
+            *last = current;
         }
-        changed
     }
 
     pub fn paths(&self) -> Vec<PathBuf> {
@@ -190,7 +204,7 @@ impl CrlWatcher {
     }
 }
 
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+fn stamp(path: &Path) -> Stamp {
     let metadata = std::fs::metadata(path).ok()?;
     Some((metadata.modified().ok()?, metadata.len()))
 }

@@ -12,7 +12,8 @@
 //! exact certificate, whose subject, serial and dates nobody can change. Every other rule,
 //! `spki_sha256` included, needs a configured CA to vouch for the certificate: whoever holds a
 //! pinned key can self-sign a new certificate for it with any subject, serial and validity, so
-//! a key pin alone would outlive the certificate's expiry and revocation.
+//! a key pin alone would outlive the certificate's expiry and revocation. Such a rule without
+//! `CLIENT_CERT_TRUSTED_CA_PATHS` could never match, so configuration refuses it at startup.
 
 use serde::Deserialize;
 

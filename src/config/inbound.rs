@@ -135,7 +135,30 @@ impl InboundConfig {
         };
         config.policy_rules = read_policy(reader, config.policy_path.as_ref());
         config.check_names_need_ca(reader);
+        config.check_policy_rules_need_ca(reader);
         config
+    }
+
+    /// A policy rule without `thumbprint` matches only on a verified chain, so without a
+    /// trusted CA it could never match: refuse it rather than start with a dead rule.
+    fn check_policy_rules_need_ca(&self, reader: &mut Reader<'_>) {
+        if !self.trusted_cas.is_empty() {
+            return;
+        }
+        let path = self
+            .policy_path
+            .as_ref()
+            .map_or_else(String::new, |path| format!("{}: ", path.display()));
+        for rule in self
+            .policy_rules
+            .iter()
+            .filter(|rule| !rule.pins_certificate())
+        {
+            reader.invalid(CLIENT_CERT_POLICY_PATH, format!(
+                "{path}rule {:?} can never match: a rule without `thumbprint` needs a verified chain, so a trusted CA in {CLIENT_CERT_TRUSTED_CA_PATHS}",
+                rule.name
+            ));
+        }
     }
 
     fn check_names_need_ca(&self, reader: &mut Reader<'_>) {
@@ -485,6 +508,68 @@ mod tests {
                 config.trusted_cas.is_empty() && config.intermediates.is_empty(),
                 "{reason} is not loaded"
             );
+        }
+    }
+
+    #[test]
+    fn policy_rules_that_need_a_chain_are_a_config_error_without_a_ca() {
+        let dir = scratch("policy-needs-ca");
+        let root = Ca::root("Root");
+        let ca_path = write(&dir, "root.pem", pem(&root.der));
+        let thumbprint = "AB".repeat(32);
+        let spki = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let cases = [
+            (
+                "a dns rule without a ca",
+                r#"{"name":"a","dns_name":"a.example"}"#.to_owned(),
+                false,
+                true,
+            ),
+            (
+                "an spki pin without a ca",
+                format!(r#"{{"name":"a","spki_sha256":"{spki}"}}"#),
+                false,
+                true,
+            ),
+            (
+                "a thumbprint rule without a ca",
+                format!(r#"{{"name":"a","thumbprint":"{thumbprint}"}}"#),
+                false,
+                false,
+            ),
+            (
+                "a dns rule with a ca",
+                r#"{"name":"a","dns_name":"a.example"}"#.to_owned(),
+                true,
+                false,
+            ),
+        ];
+        for (reason, rule, with_ca, refused) in cases {
+            let policy = write(&dir, "policy.json", format!(r#"{{"rules":[{rule}]}}"#));
+            let mut pairs = vec![(CLIENT_CERT_POLICY_PATH, policy.as_str())];
+            if with_ca {
+                pairs.push((CLIENT_CERT_TRUSTED_CA_PATHS, ca_path.as_str()));
+            }
+            let env: HashMap<&str, &str> = pairs.into_iter().collect();
+            let mut reader = Reader::new(&env);
+            InboundConfig::read(&mut reader);
+            let errors = reader.into_errors();
+            if refused {
+                assert_eq!(
+                    errors.iter().map(|e| e.setting).collect::<Vec<_>>(),
+                    vec![CLIENT_CERT_POLICY_PATH],
+                    "{reason} can never match, so it is refused: {errors:?}"
+                );
+                for part in ["\"a\"", "verified chain", CLIENT_CERT_TRUSTED_CA_PATHS] {
+                    assert!(
+                        errors[0].message.contains(part),
+                        "{reason}: the message says {part}: {}",
+                        errors[0].message
+                    );
+                }
+            } else {
+                assert!(errors.is_empty(), "{reason} can match: {errors:?}");
+            }
         }
     }
 

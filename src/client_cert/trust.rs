@@ -14,10 +14,8 @@
 //! the old and new CA share a name, the certificates of the CA whose CRL loads second have an
 //! unknown status. Keep one CRL per issuer name; startup and reloads warn otherwise.
 //!
-//! Anchors and intermediates must be CA certificates: basicConstraints cA=TRUE and, when a
-//! KeyUsage extension is present, keyCertSign ([`check_ca_certificate`]). webpki takes any
-//! certificate as an anchor, so a leaf configured as a "CA" would otherwise vouch for every
-//! certificate signed with its key.
+//! Anchors and intermediates must be CA certificates ([`check_ca_certificate`], in
+//! `ca_certificate.rs`).
 //! This module does not decide who is allowed (`policy.rs`) and does not read files (`load.rs`).
 
 use std::fmt;
@@ -30,24 +28,14 @@ use webpki::{
     RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
+use super::ca_certificate::not_after;
+pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
 use super::certificate::hex_upper;
 use super::revocation::CrlSet;
 use super::{ClientCert, Denied};
 
 /// The most clock skew we accept between us and the callers, in seconds.
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
-
-/// Why a configured certificate cannot serve as a trust anchor or intermediate.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CaCertificateError {
-    #[error("unparsable certificate: {detail}")]
-    Unparsable { detail: String },
-    /// A leaf (or a certificate not allowed to sign certificates) where a CA is required.
-    #[error("not a CA certificate: {reason}")]
-    NotCa { reason: &'static str },
-    #[error("not usable as a trust anchor: {detail}")]
-    NotAnchor { detail: String },
-}
 
 /// A configured trust anchor and the thumbprints of the certificate it came from.
 #[derive(Clone)]
@@ -96,38 +84,6 @@ impl fmt::Debug for TrustStore {
             .field("clock_skew", &self.clock_skew)
             .finish()
     }
-}
-
-/// Checks that `der` is a CA certificate: basicConstraints cA=TRUE, and keyCertSign when it
-/// has a KeyUsage extension. Required of every anchor and intermediate.
-///
-/// # Errors
-/// [`CaCertificateError::NotCa`] naming what is missing, or `Unparsable`.
-pub fn check_ca_certificate(der: &[u8]) -> Result<(), CaCertificateError> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|error| {
-        CaCertificateError::Unparsable {
-            detail: error.to_string(),
-        }
-    })?;
-    let unparsable = |error: x509_parser::error::X509Error| CaCertificateError::Unparsable {
-        detail: error.to_string(),
-    };
-    let is_ca = cert
-        .basic_constraints()
-        .map_err(unparsable)?
-        .is_some_and(|constraints| constraints.value.ca);
-    if !is_ca {
-        return Err(CaCertificateError::NotCa {
-            reason: "basicConstraints cA is not TRUE",
-        });
-    }
-    let key_usage = cert.key_usage().map_err(unparsable)?;
-    if key_usage.is_some_and(|usage| !usage.value.key_cert_sign()) {
-        return Err(CaCertificateError::NotCa {
-            reason: "keyUsage lacks keyCertSign",
-        });
-    }
-    Ok(())
 }
 
 impl TrustedCa {
@@ -308,12 +264,6 @@ impl TrustStore {
             .position(|candidate| candidate.as_ref() == der)?;
         self.intermediate_not_after.get(index).copied().flatten()
     }
-}
-
-/// A certificate's notAfter, unix seconds (`None` if it does not parse).
-fn not_after(der: &[u8]) -> Option<u64> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    u64::try_from(cert.validity().not_after.timestamp()).ok()
 }
 
 fn map_error(error: WebpkiError, now: u64) -> Denied {

@@ -5,7 +5,9 @@
 //! Order of checks: a CA certificate is refused as a client, then the validity window (with
 //! clock skew) and EKU apply to every certificate, pinned or not; then webpki verifies the chain
 //! when CAs are configured (a hard failure such as revocation refuses even a pinned certificate;
-//! "no CA vouches" only means names cannot count); then the allowlist decides.
+//! "no CA vouches" only means names cannot count); then the allowlist decides. Only an exact
+//! certificate thumbprint (setting or policy `thumbprint`) matches without a verified chain;
+//! names and every other policy rule, key pins (`spki_sha256`) included, need one.
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -20,6 +22,12 @@ use super::revocation::{CrlSet, CrlWatcher};
 use super::trust::TrustStore;
 use super::{Authorized, ClientCert, Denied};
 use crate::config::InboundConfig;
+
+/// What one decision is made under, taken once per request.
+pub(super) struct Snapshot {
+    generation: u64,
+    crls: Arc<CrlSet>,
+}
 
 /// Authenticates requests by their forwarded client certificate.
 #[derive(Debug)]
@@ -88,19 +96,44 @@ impl Authenticator {
             log_decision(&decision, cert.as_deref(), true);
             return decision;
         }
-        let crls = self.current_crls();
-        let (decision, cert) = match ClientCert::parse(der) {
+        let snapshot = self.snapshot();
+        self.decide_and_cache(key, der, now, &snapshot)
+    }
+
+    /// The cache generation, then the CRLs, a decision is made under. In that order: a reload
+    /// between the two makes the decision uncacheable instead of stale.
+    pub(super) fn snapshot(&self) -> Snapshot {
+        let generation = self.cache.generation();
+        Snapshot {
+            generation,
+            crls: self.current_crls(),
+        }
+    }
+
+    /// Decides on `der` (SHA-256 `key`) under `snapshot` and caches the decision.
+    pub(super) fn decide_and_cache(
+        &self,
+        key: [u8; 32],
+        der: Vec<u8>,
+        now: u64,
+        snapshot: &Snapshot,
+    ) -> Result<Authorized, Denied> {
+        let (decision, cert, path_not_after) = match ClientCert::parse(der) {
             Ok(cert) => {
                 let cert = Arc::new(cert);
-                (self.decide(&cert, now, &crls), Some(cert))
+                let (decision, path_not_after) = self.decide(&cert, now, &snapshot.crls);
+                (decision, Some(cert), path_not_after)
             }
-            Err(denied) => (Err(denied), None),
+            Err(denied) => (Err(denied), None, None),
         };
         log_decision(&decision, cert.as_deref(), false);
         if !matches!(decision, Err(Denied::Malformed { .. })) {
-            let expires_at = self.expires_at(cert.as_deref(), now, &crls);
+            let expires_at = self
+                .expires_at(cert.as_deref(), now, &snapshot.crls)
+                .min(path_not_after.map_or(u64::MAX, |at| at.saturating_add(1)));
+            let decided = (decision.clone(), cert);
             self.cache
-                .insert(key, (decision.clone(), cert), now, expires_at);
+                .insert(key, decided, now, expires_at, snapshot.generation);
         }
         decision
     }
@@ -128,6 +161,7 @@ impl Authenticator {
             max_header_bytes = self.max_header_bytes,
             "client certificate authentication posture"
         );
+        super::reload::warn_shared_crl_issuers(&crls);
         if self.policy.allow_unverified_names {
             tracing::warn!(
                 "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true: names are accepted without a verified chain (migration only)"
@@ -150,12 +184,25 @@ impl Authenticator {
         Arc::clone(&self.crls.read().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// The decision, and the earliest notAfter of the verified path's CA certificates.
     fn decide(
         &self,
         cert: &Arc<ClientCert>,
         now: u64,
         crls: &CrlSet,
-    ) -> Result<Authorized, Denied> {
+    ) -> (Result<Authorized, Denied>, Option<u64>) {
+        match self.verify_and_match(cert, now, crls) {
+            Ok((authorized, path_not_after)) => (Ok(authorized), path_not_after),
+            Err(denied) => (Err(denied), None),
+        }
+    }
+
+    fn verify_and_match(
+        &self,
+        cert: &Arc<ClientCert>,
+        now: u64,
+        crls: &CrlSet,
+    ) -> Result<(Authorized, Option<u64>), Denied> {
         if cert.is_ca {
             return Err(Denied::WrongUsage {
                 reason: "ca certificate presented as a client".to_owned(),
@@ -177,11 +224,14 @@ impl Authenticator {
             }
         };
         match self.policy.evaluate(cert, chain.as_ref()) {
-            Some(matched) => Ok(Authorized {
-                cert: Arc::clone(cert),
-                matched_rule: matched.rule,
-                verified_chain: chain.is_some(),
-            }),
+            Some(matched) => Ok((
+                Authorized {
+                    cert: Arc::clone(cert),
+                    matched_rule: matched.rule,
+                    verified_chain: chain.is_some(),
+                },
+                chain.and_then(|chain| chain.not_after),
+            )),
             None => Err(untrusted.unwrap_or_else(|| Denied::NotAllowed {
                 cn: cert.common_name.clone(),
                 thumbprint: cert.sha256_thumbprint.clone(),
@@ -191,6 +241,7 @@ impl Authenticator {
 
     /// When a decision stops being reusable: 5 minutes at most, never past notAfter (+ skew),
     /// the earliest CRL nextUpdate, or notBefore (- skew) for a not-yet-valid certificate.
+    /// An accept is also capped at the verified path's earliest CA notAfter (by the caller).
     fn expires_at(&self, cert: Option<&ClientCert>, now: u64, crls: &CrlSet) -> u64 {
         let skew = self.trust.clock_skew();
         let mut expires_at = now.saturating_add(MAX_ENTRY_SECONDS);

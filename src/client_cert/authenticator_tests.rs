@@ -10,7 +10,7 @@ use rustls_pki_types::CertificateDer;
 
 use super::*;
 use crate::client_cert::policy_file::IdentityRule;
-use crate::client_cert::test_pki::{Ca, DAY, Leaf, at, merge_first_two_subject_rdns};
+use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf, at, merge_first_two_subject_rdns};
 use crate::client_cert::trust::TrustedCa;
 
 const ALLOWED: &str = "client.example";
@@ -518,4 +518,246 @@ fn crl_reload_installs_a_changed_file_and_keeps_the_last_good_set_on_errors() {
         Err("cert_revoked"),
         "the last good crls stay in force"
     );
+}
+
+#[test]
+fn an_spki_pin_needs_a_verified_chain_so_a_reminted_certificate_is_refused() {
+    let pki = Pki::new();
+    let key = rcgen::KeyPair::generate().expect("key generation");
+    let current = pki.root.issue_with(&Leaf::cn("device-7").serial(7), &key);
+    let revoked = pki.root.issue_with(&Leaf::cn("device-7").serial(8), &key);
+    let pin = ClientCert::parse(current.clone())
+        .expect("test cert parses")
+        .spki_sha256_base64;
+    let config = InboundConfig {
+        trusted_cas: vec![ca(&pki.root.der)],
+        crls: crls(&[&pki.root.crl(&[8], -DAY, 7 * DAY)]),
+        policy_rules: vec![IdentityRule {
+            name: "device-7".into(),
+            spki_sha256: Some(pin),
+            ..IdentityRule::default()
+        }],
+        ..InboundConfig::default()
+    };
+    let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
+        (
+            "the CA-issued certificate for the pinned key",
+            current,
+            Ok("policy:device-7"),
+        ),
+        (
+            "the CA revoked this certificate for the pinned key",
+            revoked,
+            Err("cert_revoked"),
+        ),
+        (
+            "the key holder re-mints the revoked serial, self-signed",
+            Leaf::cn("device-7").serial(8).self_signed_with(&key),
+            Err("cert_untrusted"),
+        ),
+        (
+            "the key holder self-signs a new subject valid for a century",
+            Leaf::cn("anything")
+                .serial(9)
+                .valid(-DAY, 36_500 * DAY)
+                .self_signed_with(&key),
+            Err("cert_untrusted"),
+        ),
+    ];
+    for (reason, der, expect) in cases {
+        check(reason, &config, &der, 0, expect);
+    }
+}
+
+#[test]
+fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
+    // A root rollover: both roots share a name, and webpki checks the first CRL whose issuer
+    // name matches, even when another key signed it.
+    let old_root = Ca::root("Test Root CA");
+    let new_root = Ca::root("Test Root CA");
+    let revoked = old_root.issue(&Leaf::cn("pinned").serial(8));
+    let old_crl = old_root.crl(&[8], -DAY, 7 * DAY);
+    let new_crl = new_root.crl(&[], -DAY, 7 * DAY);
+    let not_crl_signer = old_root.intermediate_with_key_usages(
+        "Test No CRL Sign CA",
+        2,
+        vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ],
+    );
+    let revoked_by_non_signer = not_crl_signer.issue(&Leaf::cn("pinned").serial(9));
+    let non_signer_crl = not_crl_signer.crl_ignoring_key_usage(&[9], -DAY, 7 * DAY);
+    let old_first = [old_root.der.as_slice(), new_root.der.as_slice()];
+    let new_first = [new_root.der.as_slice(), old_root.der.as_slice()];
+    let pinned = |der: &[u8], anchors: &[&[u8]; 2], crl_list: &[&[u8]]| InboundConfig {
+        trusted_cas: anchors.iter().map(|anchor| ca(anchor)).collect(),
+        intermediates: vec![CertificateDer::from(not_crl_signer.der.clone())],
+        crls: crls(crl_list),
+        thumbprints: vec![
+            ClientCert::parse(der.to_vec())
+                .expect("test cert parses")
+                .sha256_thumbprint
+                .parse()
+                .expect("valid thumbprint"),
+        ],
+        ..InboundConfig::default()
+    };
+    let cases: Vec<(&str, InboundConfig, &Vec<u8>, Expect)> = vec![
+        (
+            "the first crl with the issuer's name is signed by the new root's key",
+            pinned(&revoked, &old_first, &[&new_crl, &old_crl]),
+            &revoked,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "the same, with the new root's failed path tried first",
+            pinned(&revoked, &new_first, &[&new_crl, &old_crl]),
+            &revoked,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "the issuer's own crl comes first",
+            pinned(&revoked, &old_first, &[&old_crl, &new_crl]),
+            &revoked,
+            Err("cert_revoked"),
+        ),
+        (
+            "the intermediate's key usage does not allow crl signing",
+            pinned(
+                &revoked_by_non_signer,
+                &old_first,
+                &[&old_crl, &non_signer_crl],
+            ),
+            &revoked_by_non_signer,
+            Err("cert_revocation_unknown"),
+        ),
+    ];
+    for (reason, config, der, expect) in cases {
+        check(reason, &config, der, 0, expect);
+    }
+}
+
+#[test]
+fn a_decision_made_on_the_crls_before_a_reload_is_not_cached_after_it() {
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!("mtls-crl-race-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    let path = dir.join("root.crl");
+    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
+    let config = InboundConfig {
+        crl_paths: vec![path.clone()],
+        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
+        ..pki.config()
+    };
+    let authenticator = Authenticator::new(&config);
+    let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
+    let key: [u8; 32] = sha2::Sha256::digest(&der).into();
+    let header = STANDARD.encode(&der);
+
+    // A request takes the CRLs, then the reloader installs a set revoking the certificate and
+    // clears the cache, then the request finishes its decision on the old CRLs.
+    let before_reload = authenticator.snapshot();
+    std::fs::write(&path, pki.root.crl(&[42], -DAY, 7 * DAY)).expect("replace crl");
+    let reloaded = authenticator.reload_crls_if_changed();
+    let in_flight =
+        authenticator.decide_and_cache(key, der.clone(), at(0).as_secs(), &before_reload);
+    let next = authenticator.authorize(&[header.as_bytes()], at(1));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(reloaded, "the replaced crl is installed");
+    assert!(
+        in_flight.is_ok(),
+        "the in-flight request was decided on the old crls: {in_flight:?}"
+    );
+    assert_eq!(
+        next.map(|a| a.matched_rule).map_err(|d| d.code()),
+        Err("cert_revoked"),
+        "the next request sees the new crls, not the in-flight decision"
+    );
+}
+
+#[test]
+fn a_cached_accept_does_not_outlive_the_intermediate_that_issued_it() {
+    let pki = Pki::new();
+    let short_lived = pki
+        .root
+        .intermediate_until("Short-lived Issuing CA", 3, 100);
+    let config = InboundConfig {
+        intermediates: vec![CertificateDer::from(short_lived.der.clone())],
+        ..pki.config()
+    };
+    let authenticator = Authenticator::new(&config);
+    let der = short_lived.issue(&Leaf::cn(ALLOWED));
+    let header = STANDARD.encode(&der);
+    let code = |offset| {
+        authenticator
+            .authorize(&[header.as_bytes()], at(offset))
+            .map(|a| a.matched_rule)
+            .map_err(|d| d.code())
+    };
+
+    let while_valid = code(0);
+    let after_intermediate_expired = code(101);
+
+    assert_eq!(
+        while_valid,
+        Ok("common_name".to_owned()),
+        "accepted while the intermediate is valid"
+    );
+    assert_eq!(
+        after_intermediate_expired,
+        Err("cert_expired"),
+        "the cached accept ends at the intermediate's notAfter, though the leaf is still valid"
+    );
+}
+
+#[test]
+fn a_failed_crl_reload_is_retried_even_when_the_file_then_keeps_its_size_and_time() {
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!("mtls-crl-retry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    let path = dir.join("root.crl");
+    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
+    let config = InboundConfig {
+        crl_paths: vec![path.clone()],
+        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
+        ..pki.config()
+    };
+    let authenticator = Authenticator::new(&config);
+    let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
+    let header = STANDARD.encode(&der);
+    let revoking = pki.root.crl(&[42], -DAY, 7 * DAY);
+    // A writer that sizes the file first, then fills it, within one mtime tick.
+    let mut half_written = revoking[..revoking.len() / 2].to_vec();
+    half_written.resize(revoking.len(), 0);
+    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(BASE);
+    let write_with_mtime = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).expect("write crl");
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_modified(mtime))
+            .expect("set mtime");
+    };
+
+    write_with_mtime(&half_written);
+    let reloaded_half_written = authenticator.reload_crls_if_changed();
+    write_with_mtime(&revoking);
+    let reloaded_complete = authenticator.reload_crls_if_changed();
+    let after = authenticator
+        .authorize(&[header.as_bytes()], at(0))
+        .map(|a| a.matched_rule)
+        .map_err(|d| d.code());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(
+        !reloaded_half_written,
+        "a half-written file is not installed"
+    );
+    assert!(
+        reloaded_complete,
+        "the failed load is retried on the next tick, though size and mtime did not change"
+    );
+    assert_eq!(after, Err("cert_revoked"), "the completed crl is in force");
 }

@@ -126,6 +126,7 @@ fn pem(text: &str) -> Result<Vec<u8>, Denied> {
 }
 
 /// RFC 3986 percent-decoding; `+` is kept as `+` (it is a base64 character, not a space).
+/// An escape is `%` and exactly two hex digits (`u8::from_str_radix` alone would take `%+A`).
 fn percent_decode(text: &str) -> Result<String, Denied> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -134,6 +135,7 @@ fn percent_decode(text: &str) -> Result<String, Denied> {
         if bytes[index] == b'%' {
             let hex = bytes
                 .get(index + 1..index + 3)
+                .filter(|pair| pair.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|pair| std::str::from_utf8(pair).ok())
                 .and_then(|pair| u8::from_str_radix(pair, 16).ok())
                 .ok_or_else(|| Denied::malformed("invalid percent-encoding"))?;
@@ -386,6 +388,12 @@ mod tests {
                 "url-pem with a broken escape",
                 HeaderFormat::UrlPem,
                 vec!["%ZZ".into()],
+                "cert_malformed",
+            ),
+            (
+                "url-pem with a sign in an escape (%+A would decode to a newline)",
+                HeaderFormat::UrlPem,
+                vec![format!("{}%+A{}", &b64[..10], &b64[10..])],
                 "cert_malformed",
             ),
             (

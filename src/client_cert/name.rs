@@ -1,7 +1,8 @@
 //! Distinguished names as owned values: RDNs in DER order plus an RFC 4514 rendering.
 //!
 //! Rendering is for display and for exact `subject`/`issuer` policy matches; identity checks
-//! never parse it back (the CN is read by OID in `certificate.rs`).
+//! never parse it back (the CN is read by OID in `certificate.rs`). A string value that starts
+//! with `#` is written `\#`, so it cannot read as the `#<hex>` of a non-string value.
 
 use x509_parser::x509::X509Name;
 
@@ -15,7 +16,8 @@ pub struct Name {
     pub rfc4514: String,
 }
 
-/// One attribute of a name. `value` is the string, or `#<hex>` when it is not a string type.
+/// One attribute of a name. `value` is the string, or `#<hex>` when it is not a string type
+/// (so `value` alone can be ambiguous; the `rfc4514` rendering never is).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameAttribute {
     /// Dotted OID, e.g. `2.5.4.3`.
@@ -27,31 +29,40 @@ pub struct NameAttribute {
 
 impl Name {
     pub(crate) fn read(name: &X509Name<'_>) -> Self {
-        let rdns: Vec<Vec<NameAttribute>> = name
+        // Each attribute with its RFC 4514 value: a string escaped, anything else `#<hex>`.
+        let rendered: Vec<Vec<(NameAttribute, String)>> = name
             .iter()
             .map(|rdn| {
                 rdn.iter()
-                    .map(|attr| NameAttribute {
-                        oid: attr.attr_type().to_id_string(),
-                        value: match attr.as_str() {
-                            Ok(text) => text.to_owned(),
-                            Err(_) => format!("#{}", hex_upper(attr.as_slice())),
-                        },
+                    .map(|attr| {
+                        let (value, rendered) = match attr.as_str() {
+                            Ok(text) => (text.to_owned(), escape(text)),
+                            Err(_) => {
+                                let hex = format!("#{}", hex_upper(attr.as_slice()));
+                                (hex.clone(), hex)
+                            }
+                        };
+                        let oid = attr.attr_type().to_id_string();
+                        (NameAttribute { oid, value }, rendered)
                     })
                     .collect()
             })
             .collect();
-        let rfc4514 = rdns
+        let rfc4514 = rendered
             .iter()
             .rev()
             .map(|rdn| {
                 rdn.iter()
-                    .map(|attr| format!("{}={}", short_name(&attr.oid), escape(&attr.value)))
+                    .map(|(attr, value)| format!("{}={value}", short_name(&attr.oid)))
                     .collect::<Vec<_>>()
                     .join("+")
             })
             .collect::<Vec<_>>()
             .join(",");
+        let rdns = rendered
+            .into_iter()
+            .map(|rdn| rdn.into_iter().map(|(attr, _)| attr).collect())
+            .collect();
         Self { rdns, rfc4514 }
     }
 }
@@ -71,14 +82,9 @@ fn short_name(oid: &str) -> &str {
     }
 }
 
-/// RFC 4514 section 2.4 escaping (values already in `#hex` form are left alone).
+/// RFC 4514 section 2.4 escaping of a string value. A leading `#` is always escaped, so a
+/// string never renders like a non-string value's `#<hex>`.
 fn escape(value: &str) -> String {
-    if value.starts_with('#')
-        && value.len() > 1
-        && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return value.to_owned();
-    }
     let last = value.chars().count().saturating_sub(1);
     let mut out = String::with_capacity(value.len());
     for (index, c) in value.chars().enumerate() {
@@ -91,4 +97,58 @@ fn escape(value: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::string::TeletexString;
+    use rcgen::{CertificateParams, DnType, DnValue, KeyPair};
+
+    use crate::client_cert::ClientCert;
+
+    fn subject_with_organization(value: DnValue) -> String {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "client.example");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, value);
+        let key = KeyPair::generate().expect("key generation");
+        let der = params
+            .self_signed(&key)
+            .expect("self-signed")
+            .der()
+            .to_vec();
+        ClientCert::parse(der)
+            .expect("test cert parses")
+            .subject
+            .rfc4514
+    }
+
+    #[test]
+    fn a_string_value_that_looks_like_hex_never_renders_like_a_non_string_value() {
+        let teletex = TeletexString::try_from("AB").expect("valid teletex");
+        let cases = [
+            (
+                "a utf8 string starting with # is escaped (RFC 4514 2.4)",
+                DnValue::Utf8String("#4142".into()),
+                r"O=\#4142,CN=client.example",
+            ),
+            (
+                "a non-string value (teletex 'AB') renders as #hex",
+                DnValue::TeletexString(teletex),
+                "O=#4142,CN=client.example",
+            ),
+            (
+                "a lone # is escaped too",
+                DnValue::Utf8String("#".into()),
+                r"O=\#,CN=client.example",
+            ),
+        ];
+        for (reason, value, rendered) in cases {
+            assert_eq!(subject_with_organization(value), rendered, "{reason}");
+        }
+    }
 }

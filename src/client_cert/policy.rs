@@ -5,7 +5,9 @@
 //! - Name rules (CN, DNS, URI, email) count only when a trusted CA vouched for the certificate,
 //!   unless unverified names are explicitly allowed (a migration aid, logged on every use).
 //! - Identity rules from the JSON policy file AND their fields; a rule needs a verified chain
-//!   unless it pins the certificate (`thumbprint`) or its key (`spki_sha256`).
+//!   unless it pins the exact certificate (`thumbprint`). A key pin (`spki_sha256`) needs one
+//!   too: the key's holder could otherwise self-sign a fresh certificate past expiry or
+//!   revocation.
 //!
 //! No allowlist at all means nothing matches (fail closed). Trust is decided in `trust.rs`.
 

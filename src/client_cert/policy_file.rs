@@ -7,6 +7,13 @@
 //! field is an exact match: `subject`/`issuer` against the RFC 4514 rendering in `ClientCert`,
 //! `serial` as hex (separators and leading zero bytes ignored), `spki_sha256` as base64
 //! (`pin-sha256`). Parsed and validated once, at startup; unknown fields are errors.
+//!
+//! Only a rule with `thumbprint` can match without a verified chain: a thumbprint names one
+//! exact certificate, whose subject, serial and dates nobody can change. Every other rule,
+//! `spki_sha256` included, needs a configured CA to vouch for the certificate: whoever holds a
+//! pinned key can self-sign a new certificate for it with any subject, serial and validity, so
+//! a key pin alone would outlive the certificate's expiry and revocation. Such a rule without
+//! `CLIENT_CERT_TRUSTED_CA_PATHS` could never match, so configuration refuses it at startup.
 
 use serde::Deserialize;
 
@@ -126,9 +133,12 @@ impl IdentityRule {
         Ok(rule)
     }
 
-    /// The rule pins one certificate or key, so it needs no verified chain.
+    /// The rule pins one exact certificate (`thumbprint`), so it needs no verified chain.
+    ///
+    /// A key pin (`spki_sha256`) does not count: the key's holder can mint new certificates
+    /// for it, so it matches only on a chain a configured CA vouches for.
     pub fn pins_certificate(&self) -> bool {
-        self.thumbprint.is_some() || self.spki_sha256.is_some()
+        self.thumbprint.is_some()
     }
 
     /// Whether every field that is set matches `cert`.

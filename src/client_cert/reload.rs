@@ -1,6 +1,10 @@
 //! Background CRL reloading for [`Authenticator`]: a polling task over the files'
-//! modification times. CRLs are never fetched on the request path; a replaced file that fails
-//! to parse keeps the last good set (and logs an error). A new set clears the decision cache.
+//! modification times. CRLs are never fetched on the request path. A replaced file that fails
+//! to parse keeps the last good set, logs an error, and is retried on every tick until it
+//! loads: the files' stamps are recorded only after a successful load, so a half-written file
+//! is not mistaken for the finished one. A new set is installed first, then the decision cache
+//! is cleared, which starts a new cache generation: a request that took the old set before the
+//! clear cannot cache its decision after it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
@@ -32,21 +36,27 @@ impl Authenticator {
         }))
     }
 
-    /// Reloads every CRL if any file changed; a failed reload keeps the last good set.
+    /// Reloads every CRL if any file changed since the last successful load; a failed reload
+    /// keeps the last good set and is retried (and logged) on every later call until it works.
     /// Returns whether a new set was installed (the decision cache is then cleared).
     pub fn reload_crls_if_changed(&self) -> bool {
-        let paths = {
-            let mut watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
-            if !watcher.changed() {
+        let (paths, stamps) = {
+            let watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(stamps) = watcher.changed() else {
                 return false;
-            }
-            watcher.paths()
+            };
+            (watcher.paths(), stamps)
         };
         match CrlSet::load(&paths) {
             Ok(set) => {
                 let count = set.len();
+                warn_shared_crl_issuers(&set);
                 *self.crls.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
                 self.cache.clear();
+                self.watcher
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .loaded(stamps);
                 tracing::info!(crls = count, "client certificate crls reloaded");
                 true
             }
@@ -64,5 +74,15 @@ impl Authenticator {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .paths()
+    }
+}
+
+/// Warns about every issuer name that more than one loaded CRL carries (webpki uses the first).
+pub(super) fn warn_shared_crl_issuers(crls: &CrlSet) {
+    for issuer in crls.shared_issuers() {
+        tracing::warn!(
+            %issuer,
+            "more than one crl has this issuer name: only the first loaded is used, and certificates of a CA whose key did not sign it have an unknown revocation status"
+        );
     }
 }

@@ -3,6 +3,11 @@
 //! CRLs come only from configured files (`CLIENT_CERT_CRL_PATHS`), loaded at startup and
 //! reloaded in the background when a file changes; they are never fetched on the request path.
 //! Checking a certificate against them is webpki's job, driven from `trust.rs`.
+//!
+//! One CRL per issuer name: webpki checks a certificate against the first loaded CRL (files in
+//! setting order, CRLs in file order) whose issuer name matches, and a CRL it cannot verify
+//! makes the status unknown. [`CrlSet::shared_issuers`] finds names carried twice, which
+//! startup and every reload log as a warning.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,6 +16,7 @@ use std::time::SystemTime;
 use webpki::{CertRevocationList, OwnedCertRevocationList};
 
 use super::load::{LoadError, read_crls};
+use super::name::Name;
 
 /// Why a CRL file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +31,16 @@ pub enum CrlError {
 #[derive(Default)]
 pub struct CrlSet {
     crls: Vec<CertRevocationList<'static>>,
+    /// Each CRL's issuer, rendered (RFC 4514), in load order.
+    issuers: Vec<String>,
     earliest_next_update: Option<u64>,
+}
+
+/// A CRL webpki can use, its issuer (RFC 4514) and its nextUpdate (unix seconds).
+struct ParsedCrl {
+    crl: OwnedCertRevocationList,
+    issuer: String,
+    next_update: u64,
 }
 
 impl fmt::Debug for CrlSet {
@@ -70,12 +85,31 @@ impl CrlSet {
         Ok(set)
     }
 
-    fn push(&mut self, (crl, next_update): (OwnedCertRevocationList, u64)) {
-        self.crls.push(CertRevocationList::Owned(crl));
+    fn push(&mut self, parsed: ParsedCrl) {
+        let next_update = parsed.next_update;
+        self.crls.push(CertRevocationList::Owned(parsed.crl));
+        self.issuers.push(parsed.issuer);
         self.earliest_next_update = Some(
             self.earliest_next_update
                 .map_or(next_update, |earliest| earliest.min(next_update)),
         );
+    }
+
+    /// Issuer names (RFC 4514) that more than one loaded CRL carries. webpki checks a
+    /// certificate against the first CRL (in load order) whose issuer name matches its issuer,
+    /// so the later ones are never used for it.
+    pub fn shared_issuers(&self) -> Vec<String> {
+        let mut shared: Vec<String> = Vec::new();
+        for (index, crl) in self.crls.iter().enumerate() {
+            let earlier = &self.crls[..index];
+            let issuer = &self.issuers[index];
+            if earlier.iter().any(|other| other.issuer() == crl.issuer())
+                && !shared.contains(issuer)
+            {
+                shared.push(issuer.clone());
+            }
+        }
+        shared
     }
 
     pub fn is_empty(&self) -> bool {
@@ -96,7 +130,7 @@ impl CrlSet {
     }
 }
 
-fn load_file(path: &Path) -> Result<Vec<(OwnedCertRevocationList, u64)>, CrlError> {
+fn load_file(path: &Path) -> Result<Vec<ParsedCrl>, CrlError> {
     read_crls(path)?
         .iter()
         .map(|der| {
@@ -108,22 +142,33 @@ fn load_file(path: &Path) -> Result<Vec<(OwnedCertRevocationList, u64)>, CrlErro
         .collect()
 }
 
-/// A CRL webpki can use, and its nextUpdate (unix seconds).
-fn parse_crl(der: &[u8]) -> Result<(OwnedCertRevocationList, u64), String> {
+fn parse_crl(der: &[u8]) -> Result<ParsedCrl, String> {
     let crl = OwnedCertRevocationList::from_der(der).map_err(|error| format!("{error:?}"))?;
     let (_, parsed) = x509_parser::parse_x509_crl(der).map_err(|error| error.to_string())?;
     let next_update = parsed
         .next_update()
         .ok_or_else(|| "no nextUpdate".to_owned())?
         .timestamp();
-    Ok((crl, u64::try_from(next_update).unwrap_or(0)))
+    Ok(ParsedCrl {
+        crl,
+        issuer: Name::read(parsed.issuer()).rfc4514,
+        next_update: u64::try_from(next_update).unwrap_or(0),
+    })
 }
 
-/// Remembers each CRL file's modification time and length, to notice replacements.
+/// Remembers each CRL file's modification time and length as of the last successful load, to
+/// notice replacements. A failed load records nothing, so the next check retries it.
 #[derive(Debug)]
 pub struct CrlWatcher {
-    files: Vec<(PathBuf, Option<(SystemTime, u64)>)>,
+    files: Vec<(PathBuf, Stamp)>,
 }
+
+/// A file's modification time and length; `None` when it cannot be read.
+type Stamp = Option<(SystemTime, u64)>;
+
+/// Every watched file's stamp, in order, as read by [`CrlWatcher::changed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamps(Vec<Stamp>);
 
 impl CrlWatcher {
     pub fn new(paths: &[PathBuf]) -> Self {
@@ -135,17 +180,23 @@ impl CrlWatcher {
         }
     }
 
-    /// Whether any file changed since the last call (or since `new`).
-    pub fn changed(&mut self) -> bool {
-        let mut changed = false;
-        for (path, last) in &mut self.files {
-            let current = stamp(path);
-            if current != *last {
-                *last = current;
-                changed = true;
-            }
+    /// The files' current stamps when any differs from the last successful load (or `new`).
+    /// Read them before loading, and pass them to [`CrlWatcher::loaded`] once the load worked.
+    pub fn changed(&self) -> Option<Stamps> {
+        let current: Vec<Stamp> = self.files.iter().map(|(path, _)| stamp(path)).collect();
+        let unchanged = self
+            .files
+            .iter()
+            .zip(&current)
+            .all(|((_, last), now)| last == now);
+        (!unchanged).then_some(Stamps(current))
+    }
+
+    /// Records `stamps` (from [`CrlWatcher::changed`]) as successfully loaded.
+    pub fn loaded(&mut self, stamps: Stamps) {
+        for ((_, last), current) in self.files.iter_mut().zip(stamps.0) {
+            *last = current;
         }
-        changed
     }
 
     pub fn paths(&self) -> Vec<PathBuf> {
@@ -153,7 +204,44 @@ impl CrlWatcher {
     }
 }
 
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+fn stamp(path: &Path) -> Stamp {
     let metadata = std::fs::metadata(path).ok()?;
     Some((metadata.modified().ok()?, metadata.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_cert::test_pki::{Ca, DAY};
+
+    #[test]
+    fn crls_that_share_an_issuer_name_are_reported_once() {
+        let old_root = Ca::root("Test Root CA");
+        let new_root = Ca::root("Test Root CA");
+        let other = Ca::root("Other Root CA");
+        let crl = |ca: &Ca| ca.crl(&[], -DAY, 7 * DAY);
+        type Case = (&'static str, Vec<Vec<u8>>, Vec<&'static str>);
+        let cases: Vec<Case> = vec![
+            (
+                "one crl per issuer",
+                vec![crl(&old_root), crl(&other)],
+                vec![],
+            ),
+            (
+                "a rollover's old and new root share a name",
+                vec![crl(&old_root), crl(&other), crl(&new_root)],
+                vec!["CN=Test Root CA"],
+            ),
+            (
+                "three crls of one name are one warning",
+                vec![crl(&old_root), crl(&new_root), crl(&old_root)],
+                vec!["CN=Test Root CA"],
+            ),
+        ];
+        for (reason, ders, expected) in cases {
+            let ders: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
+            let set = CrlSet::from_ders(&ders).expect("test crls parse");
+            assert_eq!(set.shared_issuers(), expected, "{reason}");
+        }
+    }
 }

@@ -100,8 +100,12 @@ impl Leaf {
 
     /// This leaf, self-signed.
     pub fn self_signed(&self) -> Vec<u8> {
-        let key = KeyPair::generate().expect("key generation");
-        let cert = self.params().self_signed(&key).expect("self-signed leaf");
+        self.self_signed_with(&KeyPair::generate().expect("key generation"))
+    }
+
+    /// This leaf, self-signed with `key` (e.g. re-minted by whoever holds a pinned key).
+    pub fn self_signed_with(&self, key: &KeyPair) -> Vec<u8> {
+        let cert = self.params().self_signed(key).expect("self-signed leaf");
         cert.der().to_vec()
     }
 }
@@ -122,9 +126,51 @@ impl Ca {
         Self { params, key, der }
     }
 
+    /// A self-signed root like [`Ca::root`] that expires at `not_after` (offset).
+    pub fn root_until(cn: &str, not_after: i64) -> Self {
+        let mut params = ca_params(cn, 1);
+        params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), not_after);
+        Self::self_signed(params)
+    }
+
+    /// A self-signed CA certificate (cA=TRUE) whose KeyUsage extension lists only `usages`.
+    pub fn root_with_key_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Self {
+        let mut params = ca_params(cn, 1);
+        params.key_usages = usages;
+        Self::self_signed(params)
+    }
+
+    fn self_signed(params: CertificateParams) -> Self {
+        let key = KeyPair::generate().expect("key generation");
+        let der = params.self_signed(&key).expect("root").der().to_vec();
+        Self { params, key, der }
+    }
+
     /// An intermediate CA issued by this CA.
     pub fn intermediate(&self, cn: &str, serial: u64) -> Self {
-        let params = ca_params(cn, serial);
+        self.intermediate_with(ca_params(cn, serial))
+    }
+
+    /// An intermediate CA issued by this CA that expires at `not_after` (offset).
+    pub fn intermediate_until(&self, cn: &str, serial: u64, not_after: i64) -> Self {
+        let mut params = ca_params(cn, serial);
+        params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), not_after);
+        self.intermediate_with(params)
+    }
+
+    /// An intermediate CA issued by this CA whose KeyUsage extension lists only `usages`.
+    pub fn intermediate_with_key_usages(
+        &self,
+        cn: &str,
+        serial: u64,
+        usages: Vec<KeyUsagePurpose>,
+    ) -> Self {
+        let mut params = ca_params(cn, serial);
+        params.key_usages = usages;
+        self.intermediate_with(params)
+    }
+
+    fn intermediate_with(&self, params: CertificateParams) -> Self {
         let key = KeyPair::generate().expect("key generation");
         let der = params
             .signed_by(&key, &self.issuer())
@@ -136,8 +182,12 @@ impl Ca {
 
     /// A leaf issued by this CA.
     pub fn issue(&self, leaf: &Leaf) -> Vec<u8> {
-        let key = KeyPair::generate().expect("key generation");
-        let cert = leaf.params().signed_by(&key, &self.issuer()).expect("leaf");
+        self.issue_with(leaf, &KeyPair::generate().expect("key generation"))
+    }
+
+    /// A leaf for `key` issued by this CA.
+    pub fn issue_with(&self, leaf: &Leaf, key: &KeyPair) -> Vec<u8> {
+        let cert = leaf.params().signed_by(key, &self.issuer()).expect("leaf");
         cert.der().to_vec()
     }
 
@@ -165,6 +215,23 @@ impl Ca {
             .expect("crl")
             .der()
             .to_vec()
+    }
+
+    /// Like [`Ca::crl`], signed even when this CA's KeyUsage lacks cRLSign (rcgen refuses).
+    pub fn crl_ignoring_key_usage(
+        &self,
+        serials: &[u64],
+        this_update: i64,
+        next_update: i64,
+    ) -> Vec<u8> {
+        let mut params = self.params.clone();
+        params.key_usages.push(KeyUsagePurpose::CrlSign);
+        let crl_signer = Self {
+            params,
+            key: KeyPair::from_pem(&self.key.serialize_pem()).expect("key round-trips"),
+            der: self.der.clone(),
+        };
+        crl_signer.crl(serials, this_update, next_update)
     }
 
     fn issuer(&self) -> Issuer<'_, &KeyPair> {

@@ -6,6 +6,16 @@
 //! issuer ([`RevocationCheckDepth::Chain`], [`UnknownStatusPolicy::Deny`],
 //! [`ExpirationPolicy::Enforce`]). So a leaf under an intermediate needs the intermediate's CRL,
 //! and the intermediate needs the root's CRL; a CRL past its nextUpdate counts as unknown.
+//! A CRL that cannot be used (bad signature, issuer without cRLSign, unsupported algorithm or
+//! feature) also makes the status unknown, which refuses even a pinned certificate.
+//!
+//! CRLs are matched to a certificate by issuer name only, and webpki uses the first loaded CRL
+//! whose issuer name matches, even if another key signed it. So during a CA rollover, where
+//! the old and new CA share a name, the certificates of the CA whose CRL loads second have an
+//! unknown status. Keep one CRL per issuer name; startup and reloads warn otherwise.
+//!
+//! Anchors and intermediates must be CA certificates ([`check_ca_certificate`], in
+//! `ca_certificate.rs`).
 //! This module does not decide who is allowed (`policy.rs`) and does not read files (`load.rs`).
 
 use std::fmt;
@@ -18,6 +28,8 @@ use webpki::{
     RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
+use super::ca_certificate::not_after;
+pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
 use super::certificate::hex_upper;
 use super::revocation::CrlSet;
 use super::{ClientCert, Denied};
@@ -31,6 +43,9 @@ pub struct TrustedCa {
     anchor: TrustAnchor<'static>,
     pub sha1_thumbprint: String,
     pub sha256_thumbprint: String,
+    /// The anchor certificate's notAfter (unix seconds). webpki does not check an anchor's
+    /// validity; this only bounds how long a decision on it is cached.
+    not_after: Option<u64>,
 }
 
 /// What a successful chain verification tells the policy.
@@ -39,6 +54,9 @@ pub struct VerifiedChain {
     /// Thumbprints of the certificate that issued the leaf (intermediate or anchor).
     pub issuer_sha1: String,
     pub issuer_sha256: String,
+    /// The earliest notAfter (unix seconds) of the CA certificates on the path: every
+    /// intermediate, and the anchor's certificate.
+    pub not_after: Option<u64>,
 }
 
 /// The anchors, intermediates and clock skew that chain verification uses.
@@ -47,6 +65,8 @@ pub struct TrustStore {
     anchors: Vec<TrustAnchor<'static>>,
     cas: Vec<TrustedCa>,
     intermediates: Vec<CertificateDer<'static>>,
+    /// `intermediates[i]`'s notAfter (unix seconds).
+    intermediate_not_after: Vec<Option<u64>>,
     clock_skew: u64,
 }
 
@@ -70,15 +90,20 @@ impl TrustedCa {
     /// A trust anchor from a CA certificate.
     ///
     /// # Errors
-    /// webpki's reason, as text, when the certificate cannot be an anchor.
-    pub fn from_der(der: &CertificateDer<'_>) -> Result<Self, String> {
+    /// [`CaCertificateError`] when the certificate is not a CA ([`check_ca_certificate`]) or
+    /// webpki cannot use it as an anchor.
+    pub fn from_der(der: &CertificateDer<'_>) -> Result<Self, CaCertificateError> {
+        check_ca_certificate(der.as_ref())?;
         let anchor = webpki::anchor_from_trusted_cert(der)
-            .map_err(|error| format!("not usable as a trust anchor: {error:?}"))?
+            .map_err(|error| CaCertificateError::NotAnchor {
+                detail: format!("{error:?}"),
+            })?
             .to_owned();
         Ok(Self {
             anchor,
             sha1_thumbprint: hex_upper(&Sha1::digest(der.as_ref())),
             sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
+            not_after: not_after(der.as_ref()),
         })
     }
 }
@@ -93,6 +118,10 @@ impl TrustStore {
         Self {
             anchors: cas.iter().map(|ca| ca.anchor.clone()).collect(),
             cas,
+            intermediate_not_after: intermediates
+                .iter()
+                .map(|der| not_after(der.as_ref()))
+                .collect(),
             intermediates,
             clock_skew: clock_skew.min(MAX_CLOCK_SKEW_SECONDS),
         }
@@ -167,24 +196,38 @@ impl TrustStore {
                     .with_expiration_policy(ExpirationPolicy::Enforce)
                     .build()
             });
-        let path = end_entity
-            .verify_for_usage(
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time));
+        let verify = |revocation| {
+            end_entity.verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
                 &self.anchors,
                 &self.intermediates,
-                UnixTime::since_unix_epoch(std::time::Duration::from_secs(time)),
+                time,
                 KeyUsage::client_auth(),
                 revocation,
                 None,
             )
-            .map_err(|e| map_error(e, now))?;
-        if let Some(issuer) = path.intermediate_certificates().next() {
-            let issuer_der = issuer.der();
-            return Ok(VerifiedChain {
-                issuer_sha1: hex_upper(&Sha1::digest(issuer_der.as_ref())),
-                issuer_sha256: hex_upper(&Sha256::digest(issuer_der.as_ref())),
-            });
-        }
+        };
+        let path = match verify(revocation) {
+            Ok(path) => path,
+            Err(error) => {
+                let denied = map_error(error, now);
+                // webpki reports the most specific error over every candidate path, so a
+                // same-named anchor's signature failure can hide the real path's CRL failure
+                // (a root rollover). A chain that verifies without CRLs means revocation failed.
+                if matches!(denied, Denied::Untrusted { .. })
+                    && revocation.is_some()
+                    && verify(None).is_ok()
+                {
+                    return Err(Denied::RevocationUnknown {
+                        reason: format!(
+                            "the chain verifies, its revocation check does not: {denied}"
+                        ),
+                    });
+                }
+                return Err(denied);
+            }
+        };
         let anchor = path.anchor();
         let ca = self
             .anchors
@@ -194,10 +237,32 @@ impl TrustStore {
             .ok_or_else(|| Denied::Untrusted {
                 reason: "verified anchor is not configured".to_owned(),
             })?;
+        let not_after = path
+            .intermediate_certificates()
+            .filter_map(|intermediate| self.intermediate_not_after(intermediate.der().as_ref()))
+            .chain(ca.not_after)
+            .min();
+        if let Some(issuer) = path.intermediate_certificates().next() {
+            let issuer_der = issuer.der();
+            return Ok(VerifiedChain {
+                issuer_sha1: hex_upper(&Sha1::digest(issuer_der.as_ref())),
+                issuer_sha256: hex_upper(&Sha256::digest(issuer_der.as_ref())),
+                not_after,
+            });
+        }
         Ok(VerifiedChain {
             issuer_sha1: ca.sha1_thumbprint.clone(),
             issuer_sha256: ca.sha256_thumbprint.clone(),
+            not_after,
         })
+    }
+
+    fn intermediate_not_after(&self, der: &[u8]) -> Option<u64> {
+        let index = self
+            .intermediates
+            .iter()
+            .position(|candidate| candidate.as_ref() == der)?;
+        self.intermediate_not_after.get(index).copied().flatten()
     }
 }
 
@@ -220,13 +285,80 @@ fn map_error(error: WebpkiError, now: u64) -> Denied {
             reason: "ca certificate presented as a client".to_owned(),
         },
         WebpkiError::CertRevoked => Denied::Revoked,
-        WebpkiError::UnknownRevocationStatus | WebpkiError::CrlExpired { .. } => {
-            Denied::RevocationUnknown {
-                reason: format!("{error:?}"),
-            }
-        }
+        error if is_crl_error(&error) => Denied::RevocationUnknown {
+            reason: format!("{error:?}"),
+        },
         other => Denied::Untrusted {
             reason: format!("{other:?}"),
         },
+    }
+}
+
+/// Errors about a CRL webpki found for the path but could not use: the status is unknown, and
+/// that refuses even a pinned certificate (unlike `Untrusted`, which pins ignore).
+#[allow(deprecated)] // the context-free variants are still matched, whichever webpki returns
+fn is_crl_error(error: &WebpkiError) -> bool {
+    matches!(
+        error,
+        WebpkiError::UnknownRevocationStatus
+            | WebpkiError::CrlExpired { .. }
+            | WebpkiError::InvalidCrlSignatureForPublicKey
+            | WebpkiError::IssuerNotCrlSigner
+            | WebpkiError::InvalidCrlNumber
+            | WebpkiError::UnsupportedCrlVersion
+            | WebpkiError::UnsupportedDeltaCrl
+            | WebpkiError::UnsupportedIndirectCrl
+            | WebpkiError::UnsupportedCrlIssuingDistributionPoint
+            | WebpkiError::UnsupportedRevocationReason
+            | WebpkiError::UnsupportedRevocationReasonsPartitioning
+            | WebpkiError::UnsupportedCrlSignatureAlgorithm
+            | WebpkiError::UnsupportedCrlSignatureAlgorithmContext(_)
+            | WebpkiError::UnsupportedCrlSignatureAlgorithmForPublicKey
+            | WebpkiError::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf};
+
+    #[test]
+    fn a_verified_path_reports_the_earliest_not_after_of_its_ca_certificates() {
+        let root = Ca::root_until("Expiring Root", 50 * DAY);
+        let short_lived = root.intermediate_until("Short-lived Issuing CA", 2, 100);
+        let long_lived = root.intermediate("Long-lived Issuing CA", 3);
+        let anchor =
+            TrustedCa::from_der(&CertificateDer::from(root.der.clone())).expect("root is a CA");
+        let store = TrustStore::new(
+            vec![anchor],
+            vec![
+                CertificateDer::from(short_lived.der.clone()),
+                CertificateDer::from(long_lived.der.clone()),
+            ],
+            0,
+        );
+        let cases = [
+            ("issued by the root", root.issue(&Leaf::cn("a")), 50 * DAY),
+            (
+                "issued by an intermediate that expires first",
+                short_lived.issue(&Leaf::cn("b")),
+                100,
+            ),
+            (
+                "issued by an intermediate that outlives the root",
+                long_lived.issue(&Leaf::cn("c")),
+                50 * DAY,
+            ),
+        ];
+        for (reason, der, expected) in cases {
+            let cert = ClientCert::parse(der).expect("test cert parses");
+            let chain = store.verify(&cert, BASE, &CrlSet::default());
+            assert_eq!(
+                chain.map(|chain| chain.not_after),
+                Ok(Some(BASE.saturating_add_signed(expected))),
+                "{reason}"
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! them into its domain types and reports every problem, naming the setting (and the file).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +17,9 @@ use crate::client_cert::load::read_certificates;
 use crate::client_cert::policy::Thumbprint;
 use crate::client_cert::policy_file::{IdentityRule, parse_policy_file};
 use crate::client_cert::revocation::CrlSet;
-use crate::client_cert::trust::{MAX_CLOCK_SKEW_SECONDS, TrustedCa};
+use crate::client_cert::trust::{
+    CaCertificateError, MAX_CLOCK_SKEW_SECONDS, TrustedCa, check_ca_certificate,
+};
 
 /// The header the front end forwards the certificate in.
 pub const CLIENT_CERT_HEADER: &str = "CLIENT_CERT_HEADER";
@@ -92,7 +94,7 @@ impl InboundConfig {
             1_024..=1_048_576,
         );
         let trusted_cas = read_cas(reader);
-        let intermediates = read_cert_files(reader, CLIENT_CERT_INTERMEDIATE_CA_PATHS);
+        let intermediates = read_intermediates(reader);
         let crl_paths = paths(reader, CLIENT_CERT_CRL_PATHS);
         let crls = CrlSet::load(&crl_paths).unwrap_or_else(|errors| {
             for error in errors {
@@ -133,7 +135,30 @@ impl InboundConfig {
         };
         config.policy_rules = read_policy(reader, config.policy_path.as_ref());
         config.check_names_need_ca(reader);
+        config.check_policy_rules_need_ca(reader);
         config
+    }
+
+    /// A policy rule without `thumbprint` matches only on a verified chain, so without a
+    /// trusted CA it could never match: refuse it rather than start with a dead rule.
+    fn check_policy_rules_need_ca(&self, reader: &mut Reader<'_>) {
+        if !self.trusted_cas.is_empty() {
+            return;
+        }
+        let path = self
+            .policy_path
+            .as_ref()
+            .map_or_else(String::new, |path| format!("{}: ", path.display()));
+        for rule in self
+            .policy_rules
+            .iter()
+            .filter(|rule| !rule.pins_certificate())
+        {
+            reader.invalid(CLIENT_CERT_POLICY_PATH, format!(
+                "{path}rule {:?} can never match: a rule without `thumbprint` needs a verified chain, so a trusted CA in {CLIENT_CERT_TRUSTED_CA_PATHS}",
+                rule.name
+            ));
+        }
     }
 
     fn check_names_need_ca(&self, reader: &mut Reader<'_>) {
@@ -222,11 +247,15 @@ fn paths(reader: &Reader<'_>, setting: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-fn read_cert_files(reader: &mut Reader<'_>, setting: &'static str) -> Vec<CertificateDer<'static>> {
+/// Every certificate of every file of `setting`, with the file it came from.
+fn read_cert_files(
+    reader: &mut Reader<'_>,
+    setting: &'static str,
+) -> Vec<(PathBuf, CertificateDer<'static>)> {
     let mut certs = Vec::new();
     for path in paths(reader, setting) {
         match read_certificates(&path) {
-            Ok(mut found) => certs.append(&mut found),
+            Ok(found) => certs.extend(found.into_iter().map(|der| (path.clone(), der))),
             Err(error) => reader.invalid(setting, error.to_string()),
         }
     }
@@ -235,13 +264,36 @@ fn read_cert_files(reader: &mut Reader<'_>, setting: &'static str) -> Vec<Certif
 
 fn read_cas(reader: &mut Reader<'_>) -> Vec<TrustedCa> {
     let mut cas = Vec::new();
-    for der in read_cert_files(reader, CLIENT_CERT_TRUSTED_CA_PATHS) {
+    for (path, der) in read_cert_files(reader, CLIENT_CERT_TRUSTED_CA_PATHS) {
         match TrustedCa::from_der(&der) {
             Ok(ca) => cas.push(ca),
-            Err(error) => reader.invalid(CLIENT_CERT_TRUSTED_CA_PATHS, error),
+            Err(error) => reader.invalid(CLIENT_CERT_TRUSTED_CA_PATHS, ca_problem(&path, &error)),
         }
     }
     cas
+}
+
+/// Intermediates must be CA certificates too (webpki would refuse them on every request).
+fn read_intermediates(reader: &mut Reader<'_>) -> Vec<CertificateDer<'static>> {
+    let setting = CLIENT_CERT_INTERMEDIATE_CA_PATHS;
+    let mut intermediates = Vec::new();
+    for (path, der) in read_cert_files(reader, setting) {
+        match check_ca_certificate(der.as_ref()) {
+            Ok(()) => intermediates.push(der),
+            Err(error) => reader.invalid(setting, ca_problem(&path, &error)),
+        }
+    }
+    intermediates
+}
+
+fn ca_problem(path: &Path, error: &CaCertificateError) -> String {
+    match error {
+        CaCertificateError::NotCa { .. } => format!(
+            "{}: {error}; to trust a leaf certificate, pin it with {ALLOWED_CLIENT_CERT_THUMBPRINTS} instead",
+            path.display()
+        ),
+        _ => format!("{}: {error}", path.display()),
+    }
 }
 
 fn read_thumbprints(reader: &mut Reader<'_>) -> Vec<Thumbprint> {
@@ -289,7 +341,9 @@ mod tests {
     use base64::Engine as _;
 
     use super::*;
-    use crate::client_cert::test_pki::Ca;
+    use rcgen::KeyUsagePurpose;
+
+    use crate::client_cert::test_pki::{Ca, Leaf};
 
     /// A fresh directory for one test's files (removed first if left over).
     fn scratch(name: &str) -> PathBuf {
@@ -395,6 +449,127 @@ mod tests {
                 errors.contains(&setting),
                 "{setting} is reported: {errors:?}"
             );
+        }
+    }
+
+    #[test]
+    fn certificates_that_are_not_cas_are_refused_as_anchors_and_intermediates() {
+        let dir = scratch("not-ca");
+        let leaf = write(&dir, "leaf.pem", pem(&Leaf::cn("partner").self_signed()));
+        let no_cert_sign = Ca::root_with_key_usages(
+            "Signing Only",
+            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign],
+        );
+        let no_cert_sign = write(&dir, "no-cert-sign.der", &no_cert_sign.der);
+        let cases = [
+            (
+                "a self-signed leaf as an anchor",
+                CLIENT_CERT_TRUSTED_CA_PATHS,
+                &leaf,
+            ),
+            (
+                "a CA without keyCertSign as an anchor",
+                CLIENT_CERT_TRUSTED_CA_PATHS,
+                &no_cert_sign,
+            ),
+            (
+                "a leaf as an intermediate",
+                CLIENT_CERT_INTERMEDIATE_CA_PATHS,
+                &leaf,
+            ),
+            (
+                "a CA without keyCertSign as an intermediate",
+                CLIENT_CERT_INTERMEDIATE_CA_PATHS,
+                &no_cert_sign,
+            ),
+        ];
+        for (reason, setting, path) in cases {
+            let env: HashMap<&str, &str> = [(setting, path.as_str())].into_iter().collect();
+            let mut reader = Reader::new(&env);
+            let config = InboundConfig::read(&mut reader);
+            let errors = reader.into_errors();
+            assert_eq!(
+                errors.iter().map(|e| e.setting).collect::<Vec<_>>(),
+                vec![setting],
+                "{reason} is a config error of its setting: {errors:?}"
+            );
+            let message = &errors[0].message;
+            for part in [
+                path.as_str(),
+                "not a CA certificate",
+                ALLOWED_CLIENT_CERT_THUMBPRINTS,
+            ] {
+                assert!(
+                    message.contains(part),
+                    "{reason}: the message names {part:?}: {message}"
+                );
+            }
+            assert!(
+                config.trusted_cas.is_empty() && config.intermediates.is_empty(),
+                "{reason} is not loaded"
+            );
+        }
+    }
+
+    #[test]
+    fn policy_rules_that_need_a_chain_are_a_config_error_without_a_ca() {
+        let dir = scratch("policy-needs-ca");
+        let root = Ca::root("Root");
+        let ca_path = write(&dir, "root.pem", pem(&root.der));
+        let thumbprint = "AB".repeat(32);
+        let spki = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let cases = [
+            (
+                "a dns rule without a ca",
+                r#"{"name":"a","dns_name":"a.example"}"#.to_owned(),
+                false,
+                true,
+            ),
+            (
+                "an spki pin without a ca",
+                format!(r#"{{"name":"a","spki_sha256":"{spki}"}}"#),
+                false,
+                true,
+            ),
+            (
+                "a thumbprint rule without a ca",
+                format!(r#"{{"name":"a","thumbprint":"{thumbprint}"}}"#),
+                false,
+                false,
+            ),
+            (
+                "a dns rule with a ca",
+                r#"{"name":"a","dns_name":"a.example"}"#.to_owned(),
+                true,
+                false,
+            ),
+        ];
+        for (reason, rule, with_ca, refused) in cases {
+            let policy = write(&dir, "policy.json", format!(r#"{{"rules":[{rule}]}}"#));
+            let mut pairs = vec![(CLIENT_CERT_POLICY_PATH, policy.as_str())];
+            if with_ca {
+                pairs.push((CLIENT_CERT_TRUSTED_CA_PATHS, ca_path.as_str()));
+            }
+            let env: HashMap<&str, &str> = pairs.into_iter().collect();
+            let mut reader = Reader::new(&env);
+            InboundConfig::read(&mut reader);
+            let errors = reader.into_errors();
+            if refused {
+                assert_eq!(
+                    errors.iter().map(|e| e.setting).collect::<Vec<_>>(),
+                    vec![CLIENT_CERT_POLICY_PATH],
+                    "{reason} can never match, so it is refused: {errors:?}"
+                );
+                for part in ["\"a\"", "verified chain", CLIENT_CERT_TRUSTED_CA_PATHS] {
+                    assert!(
+                        errors[0].message.contains(part),
+                        "{reason}: the message says {part}: {}",
+                        errors[0].message
+                    );
+                }
+            } else {
+                assert!(errors.is_empty(), "{reason} can match: {errors:?}");
+            }
         }
     }
 

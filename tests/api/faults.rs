@@ -3,27 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::OffsetDateTime;
 
 use crate::support::pki::{Leaf, TestPki};
-use crate::support::upstream::{Reply, Upstream};
-use crate::support::{ClientRequest, FunctionsHost, Mode};
+use crate::support::upstream::Reply;
+use crate::support::{ClientRequest, FunctionsHost, Mode, mtls_upstream};
 
 const CALLER_CN: &str = "caller.example";
-
-async fn upstream(pki: &TestPki, reply: Reply) -> Upstream {
-    let server = pki.server();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server.key_der.clone()));
-    let client_ca = Some(CertificateDer::from(pki.root.cert.der.clone()));
-    Upstream::start(
-        client_ca,
-        vec![CertificateDer::from(server.der.clone())],
-        key,
-        reply,
-    )
-    .await
-}
 
 /// A handler that trusts the test CA, admits [`CALLER_CN`] and calls `url`.
 async fn start(pki: &TestPki, url: &str, extra: &[(&str, &str)]) -> FunctionsHost {
@@ -54,7 +40,7 @@ async fn an_upstream_that_resets_mid_body_is_a_502_and_the_next_call_works() {
     let pki = TestPki::new("fault-reset");
     let caller = pki.issue(&Leaf::client(CALLER_CN));
     let body = vec![b'x'; 2048];
-    let cut = upstream(
+    let cut = mtls_upstream(
         &pki,
         Reply {
             cut_after: Some(200),
@@ -143,7 +129,7 @@ async fn a_crl_replaced_with_garbage_keeps_the_last_good_one_in_force() {
 async fn sigterm_under_load_loses_no_accepted_request() {
     let pki = TestPki::new("fault-sigterm");
     let caller = pki.issue(&Leaf::client(CALLER_CN));
-    let slow = upstream(
+    let slow = mtls_upstream(
         &pki,
         Reply {
             delay: Duration::from_millis(400),

@@ -1,12 +1,13 @@
 //! Outbound mutual TLS end to end: the built handler calls a real mutual-TLS upstream on
 //! loopback (in this test process) with its PKCS#12 identity.
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::{Duration, OffsetDateTime};
 
 use crate::support::pki::{Issued, Leaf, TestPki};
 use crate::support::upstream::{Reply, Upstream};
-use crate::support::{ClientRequest, FunctionsHost, HandlerProcess, MODES, Mode, free_port};
+use crate::support::{
+    ClientRequest, FunctionsHost, HandlerProcess, MODES, Mode, free_port, mtls_upstream,
+};
 
 const CALLER_CN: &str = "caller.example";
 const PASSWORD: &str = "p12-password-value";
@@ -37,16 +38,7 @@ impl Setup {
 
     /// An upstream that requires a client certificate from the test root CA.
     async fn upstream(&self, reply: Reply) -> Upstream {
-        let server = self.pki.server();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server.key_der.clone()));
-        let client_ca = Some(CertificateDer::from(self.pki.root.cert.der.clone()));
-        Upstream::start(
-            client_ca,
-            vec![CertificateDer::from(server.der.clone())],
-            key,
-            reply,
-        )
-        .await
+        mtls_upstream(&self.pki, reply).await
     }
 
     fn env(&self, url: &str) -> Vec<(String, String)> {

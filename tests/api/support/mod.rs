@@ -10,3 +10,14 @@ pub use host::{ClientRequest, FunctionsHost, MODES, Mode};
 pub use process::{HandlerProcess, free_port};
 pub mod pki;
 pub mod upstream;
+
+/// A mutual-TLS upstream on loopback with a server certificate for 127.0.0.1 from `pki`'s root
+/// CA, admitting client certificates from that CA.
+pub async fn mtls_upstream(pki: &pki::TestPki, reply: upstream::Reply) -> upstream::Upstream {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let server = pki.server();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server.key_der.clone()));
+    let client_ca = Some(CertificateDer::from(pki.root.cert.der.clone()));
+    let chain = vec![CertificateDer::from(server.der.clone())];
+    upstream::Upstream::start(client_ca, chain, key, reply).await
+}

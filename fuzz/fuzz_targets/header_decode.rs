@@ -13,7 +13,9 @@ const FORMATS: [HeaderFormat; 5] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((selector, value)) = data.split_first() else { return };
+    let Some((selector, value)) = data.split_first() else {
+        return;
+    };
     let format = FORMATS[usize::from(*selector) % FORMATS.len()];
     let _ = header::decode(&[value], format, 16 * 1024);
 });

@@ -6,9 +6,11 @@
 use base64::Engine;
 use serde::Serialize;
 use warp::Filter;
+use warp::http::HeaderValue;
+use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use warp::reply::Response;
 
-use crate::client_cert::{Authorized, ClientCert, client_cert};
+use crate::client_cert::{Authorized, client_cert};
 use crate::host::route;
 use crate::state::AppState;
 
@@ -56,14 +58,13 @@ pub fn route(
 }
 
 fn handle(authorized: &Authorized) -> Response {
-    use warp::Reply;
     let cert = &authorized.cert;
     let body = CertInfo {
         fingerprint: &cert.sha1_thumbprint,
         common_name: cert.common_name.as_deref(),
         valid_from: node_date(cert.not_before),
         valid_to: node_date(cert.not_after),
-        pem: pem(cert),
+        pem: pem(&cert.der),
         sha256: &cert.sha256_thumbprint,
         spki_sha256: &cert.spki_sha256_base64,
         subject: &cert.subject.rfc4514,
@@ -80,7 +81,17 @@ fn handle(authorized: &Authorized) -> Response {
         matched_rule: &authorized.matched_rule,
         verified_chain: authorized.verified_chain,
     };
-    warp::reply::with_header(warp::reply::json(&body), "cache-control", "no-store").into_response()
+    // Serialised into a buffer sized for a typical answer (about 1.5 KB), not grown from empty.
+    let mut json = Vec::with_capacity(2048);
+    if let Err(error) = serde_json::to_writer(&mut json, &body) {
+        tracing::error!(%error, "cannot serialise cert-info");
+        return crate::error::ApiError::Internal.to_response();
+    }
+    let mut response = Response::new(json.into());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `Sep  3 20:36:04 2024 GMT`, the format Node's `X509Certificate` uses.
@@ -95,20 +106,41 @@ fn node_date(unix_seconds: u64) -> String {
         .unwrap_or_default()
 }
 
-fn pem(cert: &ClientCert) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&cert.der);
-    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in encoded.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
+fn pem(der: &[u8]) -> String {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----\n";
+    const END: &str = "-----END CERTIFICATE-----\n";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem =
+        String::with_capacity(BEGIN.len() + encoded.len() + encoded.len() / 64 + 1 + END.len());
+    pem.push_str(BEGIN);
+    let mut rest = encoded.as_str();
+    while !rest.is_empty() {
+        // base64 is ASCII, so every split point is a character boundary.
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        pem.push_str(line);
         pem.push('\n');
+        rest = tail;
     }
-    pem.push_str("-----END CERTIFICATE-----\n");
+    pem.push_str(END);
     pem
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pem_lines_are_64_characters_between_the_armour() {
+        let der: Vec<u8> = (0..=255u8).cycle().take(500).collect();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&der);
+        let pem = pem(&der);
+        let lines: Vec<&str> = pem.lines().collect();
+        assert_eq!(lines.first(), Some(&"-----BEGIN CERTIFICATE-----"));
+        assert_eq!(lines.last(), Some(&"-----END CERTIFICATE-----"));
+        let body = &lines[1..lines.len() - 1];
+        assert!(body[..body.len() - 1].iter().all(|line| line.len() == 64));
+        assert_eq!(body.concat(), encoded);
+    }
 
     #[test]
     fn dates_use_the_reference_format() {

@@ -6,7 +6,7 @@
 //! the timed part, so the decision cache is always empty; "cached" asks one warmed-up
 //! `Authenticator` about the same certificate again. The `cache` group times the decision
 //! cache alone: an insert into a cache with room (emptied after each insert) and into a full one
-//! (the default capacity, 10,000 entries, none expired: what a flood of distinct certificates
+//! (the default capacity, `DEFAULT_CAPACITY` entries, none expired: what a flood of distinct certificates
 //! leaves behind).
 //!
 //! Run: `cargo bench --bench authorize -- --warm-up-time 1 --measurement-time 3`.

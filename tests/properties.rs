@@ -16,13 +16,7 @@ use mtls_handler::host::envelope;
 use proptest::prelude::*;
 use rustls_pki_types::UnixTime;
 
-const FORMATS: [HeaderFormat; 5] = [
-    HeaderFormat::Base64Der,
-    HeaderFormat::Pem,
-    HeaderFormat::UrlPem,
-    HeaderFormat::Rfc9440,
-    HeaderFormat::Xfcc,
-];
+const FORMATS: [HeaderFormat; 5] = HeaderFormat::ALL;
 
 /// One valid client certificate, DER.
 static CERT: LazyLock<Vec<u8>> = LazyLock::new(|| {

@@ -4,13 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use mtls_handler::client_cert::header::{self, HeaderFormat};
 
-const FORMATS: [HeaderFormat; 5] = [
-    HeaderFormat::Base64Der,
-    HeaderFormat::Pem,
-    HeaderFormat::UrlPem,
-    HeaderFormat::Rfc9440,
-    HeaderFormat::Xfcc,
-];
+const FORMATS: [HeaderFormat; 5] = HeaderFormat::ALL;
 
 fuzz_target!(|data: &[u8]| {
     let Some((selector, value)) = data.split_first() else {

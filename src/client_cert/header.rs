@@ -34,6 +34,17 @@ pub enum HeaderFormat {
     Xfcc,
 }
 
+impl HeaderFormat {
+    /// Every format, for tests and fuzzing that must cover them all.
+    pub const ALL: [Self; 5] = [
+        Self::Base64Der,
+        Self::Pem,
+        Self::UrlPem,
+        Self::Rfc9440,
+        Self::Xfcc,
+    ];
+}
+
 impl FromStr for HeaderFormat {
     type Err = &'static str;
 

@@ -68,7 +68,10 @@ impl Authenticator {
             },
             crls: RwLock::new(Arc::clone(&config.crls)),
             crl_reload: config.crl_reload,
-            watcher: Mutex::new(CrlWatcher::new(&config.crl_paths)),
+            watcher: Mutex::new(match &config.crl_stamps {
+                Some(stamps) => CrlWatcher::with_stamps(&config.crl_paths, stamps.clone()),
+                None => CrlWatcher::new(&config.crl_paths),
+            }),
             cache: DecisionCache::new(DEFAULT_CAPACITY),
         }
     }

@@ -171,13 +171,22 @@ type Stamp = Option<(SystemTime, u64)>;
 pub struct Stamps(Vec<Stamp>);
 
 impl CrlWatcher {
+    /// Watches `paths`, taking their stamps now.
     pub fn new(paths: &[PathBuf]) -> Self {
+        Self::with_stamps(paths, Self::stamps(paths))
+    }
+
+    /// Watches `paths` as they were when `stamps` were read: read them *before* loading the
+    /// CRLs, so that a file replaced after that load is noticed by the first check.
+    pub fn with_stamps(paths: &[PathBuf], stamps: Stamps) -> Self {
         Self {
-            files: paths
-                .iter()
-                .map(|path| (path.clone(), stamp(path)))
-                .collect(),
+            files: paths.iter().cloned().zip(stamps.0).collect(),
         }
+    }
+
+    /// The current stamps of `paths`.
+    pub fn stamps(paths: &[PathBuf]) -> Stamps {
+        Stamps(paths.iter().map(|path| stamp(path)).collect())
     }
 
     /// The files' current stamps when any differs from the last successful load (or `new`).

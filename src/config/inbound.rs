@@ -16,7 +16,7 @@ use crate::client_cert::HeaderFormat;
 use crate::client_cert::load::read_certificates;
 use crate::client_cert::policy::Thumbprint;
 use crate::client_cert::policy_file::{IdentityRule, parse_policy_file};
-use crate::client_cert::revocation::CrlSet;
+use crate::client_cert::revocation::{CrlSet, CrlWatcher, Stamps};
 use crate::client_cert::trust::{
     CaCertificateError, MAX_CLOCK_SKEW_SECONDS, TrustedCa, check_ca_certificate,
 };
@@ -62,6 +62,8 @@ pub struct InboundConfig {
     pub trusted_cas: Vec<TrustedCa>,
     pub intermediates: Vec<CertificateDer<'static>>,
     pub crl_paths: Vec<PathBuf>,
+    /// The CRL files' stamps from just before `crls` were loaded (`None`: take them later).
+    pub crl_stamps: Option<Stamps>,
     pub crls: Arc<CrlSet>,
     pub crl_reload: Duration,
     pub clock_skew_seconds: u64,
@@ -96,6 +98,8 @@ impl InboundConfig {
         let trusted_cas = read_cas(reader);
         let intermediates = read_intermediates(reader);
         let crl_paths = paths(reader, CLIENT_CERT_CRL_PATHS);
+        // Stamped before loading, so a file replaced after the load is reloaded (not missed).
+        let crl_stamps = Some(CrlWatcher::stamps(&crl_paths));
         let crls = CrlSet::load(&crl_paths).unwrap_or_else(|errors| {
             for error in errors {
                 reader.invalid(CLIENT_CERT_CRL_PATHS, error.to_string());
@@ -112,6 +116,7 @@ impl InboundConfig {
             trusted_cas,
             intermediates,
             crl_paths,
+            crl_stamps,
             crls: Arc::new(crls),
             crl_reload: Duration::from_secs(reader.number(
                 CLIENT_CERT_CRL_RELOAD_SECONDS,
@@ -194,6 +199,7 @@ impl Default for InboundConfig {
             trusted_cas: Vec::new(),
             intermediates: Vec::new(),
             crl_paths: Vec::new(),
+            crl_stamps: None,
             crls: Arc::new(CrlSet::default()),
             crl_reload: Duration::from_secs(DEFAULT_CRL_RELOAD_SECONDS),
             clock_skew_seconds: DEFAULT_CLOCK_SKEW_SECONDS,
@@ -388,6 +394,25 @@ mod tests {
         assert_eq!(config.max_header_bytes, 16_384, "16 KiB cap by default");
         assert!(config.cert_info_enabled, "cert-info is served by default");
         assert!(!config.allow_unverified_names, "names need a ca by default");
+    }
+
+    #[test]
+    fn a_crl_replaced_between_loading_and_serving_is_reloaded() {
+        let dir = scratch("crl-race");
+        let root = Ca::root("Root");
+        let ca = write(&dir, "root.pem", pem(&root.der));
+        let crl = write(&dir, "root.crl", root.crl(&[], -86_400, 86_400));
+        let (config, errors) = read(&[
+            (CLIENT_CERT_TRUSTED_CA_PATHS, &ca),
+            (CLIENT_CERT_CRL_PATHS, &crl),
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        std::fs::write(&crl, root.crl(&[7, 8, 9], -86_400, 86_400)).expect("replace the crl");
+        let authenticator = crate::client_cert::Authenticator::new(&config);
+        assert!(
+            authenticator.reload_crls_if_changed(),
+            "the replacement made after the startup load is noticed"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::Reader;
+use crate::client_cert::policy::Thumbprint;
 use crate::outbound::{Identity, OutboundSettings, tls};
 
 /// The upstream to call; must be `https`.
@@ -183,7 +184,8 @@ fn read_identity_source(reader: &mut Reader<'_>) -> Option<IdentitySource> {
             password,
         }),
         (None, Some(thumbprint)) => {
-            let Some(thumbprint) = normalize_thumbprint(&thumbprint) else {
+            // The same normalisation as the inbound pins: `:` and spaces stripped, upper case.
+            let Ok(thumbprint) = thumbprint.parse::<Thumbprint>() else {
                 reader.invalid(
                     CLIENT_CERT_THUMBPRINT,
                     format!("{thumbprint:?} is not a thumbprint: expected 40 or 64 hex characters"),
@@ -231,17 +233,6 @@ fn read_private_roots(reader: &mut Reader<'_>) -> Vec<CertificateDer<'static>> {
         }
     }
     roots
-}
-
-/// Strips `:` and spaces, uppercases, and checks for 40 (SHA-1) or 64 (SHA-256) hex characters.
-fn normalize_thumbprint(value: &str) -> Option<String> {
-    let cleaned: String = value
-        .chars()
-        .filter(|c| *c != ':' && !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let hex = cleaned.chars().all(|c| c.is_ascii_hexdigit());
-    (hex && matches!(cleaned.len(), 40 | 64)).then_some(cleaned)
 }
 
 #[cfg(test)]
@@ -466,23 +457,5 @@ mod tests {
             .collect();
         let (_, errors) = read(&pairs);
         assert_one_error(&errors, TRUST_PUBLIC_ROOTS, "no trust anchors");
-    }
-
-    #[test]
-    fn thumbprints_are_normalized_or_refused() {
-        let sha1 = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(
-            normalize_thumbprint(&sha1.to_uppercase()),
-            Some(sha1.to_uppercase())
-        );
-        let colons: String = sha1
-            .as_bytes()
-            .chunks(2)
-            .map(|p| std::str::from_utf8(p).unwrap())
-            .collect::<Vec<_>>()
-            .join(":");
-        assert_eq!(normalize_thumbprint(&colons), Some(sha1.to_uppercase()));
-        assert_eq!(normalize_thumbprint("xyz"), None);
-        assert_eq!(normalize_thumbprint(&sha1[..39]), None);
     }
 }

@@ -232,6 +232,7 @@ impl Authenticator {
                     cert: Arc::clone(cert),
                     matched_rule: matched.rule,
                     verified_chain: chain.is_some(),
+                    unverified_name: matched.unverified_name,
                 },
                 chain.and_then(|chain| chain.not_after),
             )),
@@ -270,10 +271,7 @@ fn log_decision(decision: &Result<Authorized, Denied>, cert: Option<&ClientCert>
     let serial = field(cert, |c| &c.serial_hex);
     match decision {
         Ok(authorized) => {
-            let unverified_name = !authorized.verified_chain
-                && !authorized.matched_rule.starts_with("thumbprint:")
-                && !authorized.matched_rule.starts_with("policy:");
-            if unverified_name {
+            if authorized.unverified_name {
                 tracing::warn!(code = "ok", %sha256, %subject, %issuer, %serial,
                     matched_rule = %authorized.matched_rule, cached,
                     "client certificate accepted on an unverified name (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES)");

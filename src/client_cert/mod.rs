@@ -41,4 +41,6 @@ pub struct Authorized {
     pub matched_rule: String,
     /// A configured CA vouched for the certificate (webpki verified the chain).
     pub verified_chain: bool,
+    /// A name rule matched without a verified chain (`CLIENT_CERT_ALLOW_UNVERIFIED_NAMES`).
+    pub unverified_name: bool,
 }

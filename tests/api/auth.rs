@@ -303,11 +303,17 @@ async fn the_migration_setting_admits_unverified_names_with_a_warning() {
         .await;
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(response.json()["verifiedChain"], false);
+    let output = host.process.wait_for_output(
+        "accepted on an unverified name",
+        std::time::Duration::from_secs(1),
+    );
     assert!(
-        host.process
-            .output()
-            .contains("CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true"),
+        output.contains("CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true"),
         "startup warning"
+    );
+    assert!(
+        output.contains("accepted on an unverified name"),
+        "a warning on the decision it affects:\n{output}"
     );
 }
 
@@ -357,8 +363,9 @@ async fn certificate_bodies_never_reach_the_log() {
         .await;
     host.send(Mode::Payload, cert_info(&stranger.header()))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let output = host.process.output();
+    let output = host
+        .process
+        .wait_for_output(&stranger.sha256(), std::time::Duration::from_secs(1));
     assert!(
         output.contains(&client.sha256()),
         "decisions are logged with the SHA-256:\n{output}"

@@ -78,8 +78,9 @@ async fn json_logs_carry_the_invocation_id() {
             .status,
         200
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let output = host.process.output();
+    let output = host
+        .process
+        .wait_for_output("finished processing", Duration::from_secs(1));
     let line = output
         .lines()
         .filter(|line| line.contains("/api/health"))

@@ -161,8 +161,9 @@ async fn function_keys_and_query_strings_are_never_logged() {
             .header("x-functions-key", secret);
         assert_eq!(host.send(mode, request).await.status, 200, "{mode:?}");
     }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let output = host.process.output();
+    let output =
+        host.process
+            .wait_for_count("finished processing", 2, std::time::Duration::from_secs(1));
     assert!(
         output.contains("invocation_id"),
         "requests are logged with their invocation id:\n{output}"

@@ -97,6 +97,24 @@ impl HandlerProcess {
             .expect("VmRSS in /proc/<pid>/status")
     }
 
+    /// Waits until the output contains `needle` (log lines arrive through a pipe, a moment after
+    /// the response), at most `timeout`; returns the whole output either way.
+    pub fn wait_for_output(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_for_count(needle, 1, timeout)
+    }
+
+    /// Waits until `needle` has appeared `count` times in the output, at most `timeout`.
+    pub fn wait_for_count(&self, needle: &str, count: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let output = self.output();
+            if output.matches(needle).count() >= count || Instant::now() >= deadline {
+                return output;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Everything the process printed so far, stdout and stderr interleaved.
     pub fn output(&self) -> String {
         self.output.lock().expect("output lock").clone()

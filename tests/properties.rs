@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use mtls_handler::client_cert::header::{self, HeaderFormat};
 use mtls_handler::client_cert::{Authenticator, ClientCert, policy_file};
-use mtls_handler::config::Config;
+use mtls_handler::config::{Config, SETTINGS};
 use mtls_handler::host::envelope;
 use proptest::prelude::*;
 use rustls_pki_types::UnixTime;
@@ -172,44 +172,10 @@ proptest! {
         if let Err(mtls_handler::config::ConfigError::Invalid(errors)) = Config::load(&env) {
             for error in errors {
                 prop_assert!(
-                    SETTINGS.contains(&error.setting) || error.setting == "FUNCTIONS_APP_ROOT_PATH",
+                    SETTINGS.contains(&error.setting),
                     "an error names an unknown setting: {}", error
                 );
             }
         }
     }
 }
-
-const SETTINGS: [&str; 31] = [
-    "FUNCTIONS_CUSTOMHANDLER_PORT",
-    "LOG_FORMAT",
-    "RUST_LOG",
-    "SHUTDOWN_TIMEOUT_MS",
-    "ALLOWED_CLIENT_CERT_THUMBPRINTS",
-    "ALLOWED_CLIENT_CERT_COMMON_NAMES",
-    "ALLOWED_CLIENT_CERT_DNS_NAMES",
-    "ALLOWED_CLIENT_CERT_URIS",
-    "ALLOWED_CLIENT_CERT_EMAILS",
-    "CLIENT_CERT_TRUSTED_CA_PATHS",
-    "CLIENT_CERT_INTERMEDIATE_CA_PATHS",
-    "CLIENT_CERT_CRL_PATHS",
-    "CLIENT_CERT_CRL_RELOAD_SECONDS",
-    "CLIENT_CERT_CLOCK_SKEW_SECONDS",
-    "CLIENT_CERT_POLICY_PATH",
-    "CLIENT_CERT_HEADER",
-    "CLIENT_CERT_HEADER_FORMAT",
-    "CLIENT_CERT_MAX_HEADER_BYTES",
-    "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES",
-    "CERT_INFO_ENABLED",
-    "REMOTE_API_URL",
-    "OUTBOUND_CLIENT_CERT_PATH",
-    "OUTBOUND_CLIENT_CERT_PASSWORD",
-    "OUTBOUND_CLIENT_CERT_THUMBPRINT",
-    "OUTBOUND_CLIENT_CERT_DIR",
-    "OUTBOUND_TRUSTED_CA_PATHS",
-    "OUTBOUND_TRUST_PUBLIC_ROOTS",
-    "OUTBOUND_CONNECT_TIMEOUT_MS",
-    "OUTBOUND_TIMEOUT_MS",
-    "OUTBOUND_MAX_RESPONSE_BYTES",
-    "FUNCTIONS_HTTPWORKER_PORT",
-];

@@ -21,6 +21,43 @@ pub use server::{LogFormat, ServerConfig};
 /// linkerd convention of `EX_USAGE`, 64, which the issue tracker asks for).
 pub const EXIT_CONFIG: i32 = 64;
 
+/// Every setting the handler reads (the host's own variables excepted), for documentation and
+/// tests that must cover them all.
+pub const SETTINGS: &[&str] = &[
+    server::PORT,
+    server::PORT_LEGACY,
+    server::APP_ROOT,
+    server::LOG_FORMAT,
+    server::RUST_LOG,
+    server::SHUTDOWN_TIMEOUT_MS,
+    inbound::ALLOWED_CLIENT_CERT_THUMBPRINTS,
+    inbound::ALLOWED_CLIENT_CERT_COMMON_NAMES,
+    inbound::ALLOWED_CLIENT_CERT_DNS_NAMES,
+    inbound::ALLOWED_CLIENT_CERT_URIS,
+    inbound::ALLOWED_CLIENT_CERT_EMAILS,
+    inbound::CLIENT_CERT_TRUSTED_CA_PATHS,
+    inbound::CLIENT_CERT_INTERMEDIATE_CA_PATHS,
+    inbound::CLIENT_CERT_CRL_PATHS,
+    inbound::CLIENT_CERT_CRL_RELOAD_SECONDS,
+    inbound::CLIENT_CERT_CLOCK_SKEW_SECONDS,
+    inbound::CLIENT_CERT_POLICY_PATH,
+    inbound::CLIENT_CERT_HEADER,
+    inbound::CLIENT_CERT_HEADER_FORMAT,
+    inbound::CLIENT_CERT_MAX_HEADER_BYTES,
+    inbound::CLIENT_CERT_ALLOW_UNVERIFIED_NAMES,
+    inbound::CERT_INFO_ENABLED,
+    outbound::REMOTE_API_URL,
+    outbound::CLIENT_CERT_PATH,
+    outbound::CLIENT_CERT_PASSWORD,
+    outbound::CLIENT_CERT_THUMBPRINT,
+    outbound::CLIENT_CERT_DIR,
+    outbound::TRUSTED_CA_PATHS,
+    outbound::TRUST_PUBLIC_ROOTS,
+    outbound::CONNECT_TIMEOUT_MS,
+    outbound::TIMEOUT_MS,
+    outbound::MAX_RESPONSE_BYTES,
+];
+
 /// Everything the handler needs, parsed into domain types.
 #[derive(Debug)]
 pub struct Config {

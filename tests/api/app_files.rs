@@ -75,45 +75,19 @@ fn local_settings_name_the_custom_runtime_and_storage() {
 
 #[test]
 fn local_settings_list_every_setting_and_load_as_they_are() {
-    use mtls_handler::config::{inbound, outbound, server};
+    use mtls_handler::config::{SETTINGS, server};
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/local.settings.json"))
         .expect("local.settings.json exists");
     let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let values = json["Values"].as_object().expect("Values");
-    let settings = [
-        server::LOG_FORMAT,
-        server::RUST_LOG,
-        server::SHUTDOWN_TIMEOUT_MS,
-        inbound::ALLOWED_CLIENT_CERT_THUMBPRINTS,
-        inbound::ALLOWED_CLIENT_CERT_COMMON_NAMES,
-        inbound::ALLOWED_CLIENT_CERT_DNS_NAMES,
-        inbound::ALLOWED_CLIENT_CERT_URIS,
-        inbound::ALLOWED_CLIENT_CERT_EMAILS,
-        inbound::CLIENT_CERT_TRUSTED_CA_PATHS,
-        inbound::CLIENT_CERT_INTERMEDIATE_CA_PATHS,
-        inbound::CLIENT_CERT_CRL_PATHS,
-        inbound::CLIENT_CERT_CRL_RELOAD_SECONDS,
-        inbound::CLIENT_CERT_CLOCK_SKEW_SECONDS,
-        inbound::CLIENT_CERT_POLICY_PATH,
-        inbound::CLIENT_CERT_HEADER,
-        inbound::CLIENT_CERT_HEADER_FORMAT,
-        inbound::CLIENT_CERT_MAX_HEADER_BYTES,
-        inbound::CLIENT_CERT_ALLOW_UNVERIFIED_NAMES,
-        inbound::CERT_INFO_ENABLED,
-        outbound::REMOTE_API_URL,
-        outbound::CLIENT_CERT_PATH,
-        outbound::CLIENT_CERT_PASSWORD,
-        outbound::CLIENT_CERT_THUMBPRINT,
-        outbound::CLIENT_CERT_DIR,
-        outbound::TRUSTED_CA_PATHS,
-        outbound::TRUST_PUBLIC_ROOTS,
-        outbound::CONNECT_TIMEOUT_MS,
-        outbound::TIMEOUT_MS,
-        outbound::MAX_RESPONSE_BYTES,
-    ];
+    // The host's own variables are not the user's to set.
+    let host_set = [server::PORT, server::PORT_LEGACY, server::APP_ROOT];
+    let settings = SETTINGS
+        .iter()
+        .filter(|setting| !host_set.contains(setting));
     for setting in settings {
         assert!(
-            values.contains_key(setting),
+            values.contains_key(*setting),
             "local.settings.json lacks {setting}"
         );
     }
@@ -139,5 +113,17 @@ async fn every_function_route_reaches_a_handler_route_in_both_modes() {
             );
             assert_ne!(response.status, 500, "{mode:?} {path}: {}", response.body);
         }
+    }
+}
+
+#[test]
+fn the_readme_settings_tables_name_every_setting() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md exists");
+    for setting in mtls_handler::config::SETTINGS {
+        assert!(
+            readme.contains(&format!("| `{setting}` |")),
+            "README.md has no settings-table row for {setting}"
+        );
     }
 }

@@ -17,14 +17,15 @@ use rustls::server::{ServerConfig, WebPkiClientVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
 use super::pki::DevPki;
+use crate::client_cert::load::{LoadError, read_certificates};
 
 /// Why a server TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum DevTlsError {
+    #[error(transparent)]
+    Certificates(#[from] LoadError),
     #[error("cannot read {path}: {detail}")]
     Read { path: String, detail: String },
-    #[error("{path} holds no certificate")]
-    NoCertificate { path: String },
     #[error("cannot build the client verifier: {detail}")]
     Verifier { detail: String },
     #[error("cannot build the TLS server configuration: {detail}")]
@@ -172,19 +173,6 @@ fn server_config(
         .map_err(build_error)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// Every PEM `CERTIFICATE` block in `path`.
-fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, DevTlsError> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|blocks| blocks.collect::<Result<Vec<_>, _>>())
-        .map_err(|error| read_error(path, error))?;
-    if certs.is_empty() {
-        return Err(DevTlsError::NoCertificate {
-            path: path.display().to_string(),
-        });
-    }
-    Ok(certs)
 }
 
 fn read_error(path: &Path, error: rustls::pki_types::pem::Error) -> DevTlsError {

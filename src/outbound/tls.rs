@@ -14,20 +14,17 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
+
+use crate::client_cert::load::{LoadError, read_certificates};
 
 use super::identity::Identity;
 
 /// Why a trust file or the TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsConfigError {
-    #[error("cannot read {path}: {source}")]
-    ReadCa {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path} holds no certificate (expected PEM or DER)")]
-    NoCertificate { path: String },
+    /// The file could not be read as certificates (the message names the file).
+    #[error(transparent)]
+    ReadCa(#[from] LoadError),
     #[error("{path}: unusable CA certificate: {detail}")]
     BadCa { path: String, detail: String },
     #[error("no trust anchors: public roots are off and no private CA is configured")]
@@ -49,30 +46,10 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// each checked to be usable as a trust anchor.
 ///
 /// # Errors
-/// [`TlsConfigError::ReadCa`], [`TlsConfigError::NoCertificate`] when nothing is in it, or
-/// [`TlsConfigError::BadCa`] when a certificate does not parse.
+/// [`TlsConfigError::ReadCa`] when the file cannot be read or holds no certificate, or
+/// [`TlsConfigError::BadCa`] when a certificate is not usable as an anchor.
 pub fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| TlsConfigError::ReadCa {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let certs = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-        CertificateDer::pem_slice_iter(&bytes)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| TlsConfigError::BadCa {
-                path: path.display().to_string(),
-                detail: error.to_string(),
-            })?
-    } else if bytes.first() == Some(&0x30) {
-        vec![CertificateDer::from(bytes)]
-    } else {
-        Vec::new()
-    };
-    if certs.is_empty() {
-        return Err(TlsConfigError::NoCertificate {
-            path: path.display().to_string(),
-        });
-    }
+    let certs = read_certificates(path)?;
     for cert in &certs {
         webpki::anchor_from_trusted_cert(cert).map_err(|error| TlsConfigError::BadCa {
             path: path.display().to_string(),
@@ -170,13 +147,16 @@ mod tests {
         assert_eq!(load_ca_file(&der_path).unwrap(), vec![pki.root()]);
         let error = load_ca_file(&garbage).unwrap_err();
         assert!(
-            matches!(error, TlsConfigError::NoCertificate { .. }),
+            matches!(error, TlsConfigError::ReadCa(LoadError::Der { .. })),
             "{error}"
         );
         let error = load_ca_file(&bad_der).unwrap_err();
         assert!(matches!(error, TlsConfigError::BadCa { .. }), "{error}");
         let error = load_ca_file(&dir.file("missing.pem")).unwrap_err();
-        assert!(matches!(error, TlsConfigError::ReadCa { .. }), "{error}");
+        assert!(
+            matches!(error, TlsConfigError::ReadCa(LoadError::Io { .. })),
+            "{error}"
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn outbound_message(error: &OutboundError) -> &'static str {
         OutboundError::Timeout { .. } => "upstream did not answer in time",
         OutboundError::Tls { .. } => "upstream TLS handshake failed",
         OutboundError::BodyTooLarge { .. } => "upstream response too large",
-        OutboundError::Unreachable { .. } | OutboundError::Build { .. } => "upstream unreachable",
+        OutboundError::Unreachable { .. } => "upstream unreachable",
     }
 }
 

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::error::handle_rejection;
 use crate::functions;
 use crate::host;
-use crate::outbound::{OutboundClient, OutboundError};
+use crate::outbound::{BuildError, OutboundClient};
 use crate::state::AppState;
 
 /// A handler that has bound its port and is ready to run.
@@ -38,8 +38,8 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot build the outbound client: {0}")]
-    Outbound(OutboundError),
+    #[error(transparent)]
+    Outbound(#[from] BuildError),
 }
 
 /// Which optional routes are served.
@@ -96,7 +96,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
     let outbound = match &config.outbound.settings {
-        Some(settings) => Some(OutboundClient::build(settings).map_err(StartupError::Outbound)?),
+        Some(settings) => Some(OutboundClient::build(settings)?),
         None => {
             tracing::info!("outbound mutual TLS is off: outbound-mtls answers 503");
             None

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-pub use super::error::OutboundError;
+pub use super::error::{BuildError, OutboundError};
 use super::error::{classify, error_chain};
 
 /// Everything the client needs, already parsed and checked (see `config::outbound`).
@@ -68,8 +68,8 @@ impl OutboundClient {
     /// identity, the trust decision, and a warning if the identity expires soon.
     ///
     /// # Errors
-    /// [`OutboundError::Build`] if reqwest refuses the configuration.
-    pub fn build(config: &OutboundSettings) -> Result<Self, OutboundError> {
+    /// [`BuildError`] if reqwest refuses the configuration.
+    pub fn build(config: &OutboundSettings) -> Result<Self, BuildError> {
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(config.tls.clone())
             .https_only(true)
@@ -79,7 +79,7 @@ impl OutboundClient {
             .timeout(config.timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
-            .map_err(|error| OutboundError::Build {
+            .map_err(|error| BuildError {
                 detail: error_chain(&error),
             })?;
         log_startup(config);

@@ -4,12 +4,17 @@
 
 use std::time::Duration;
 
+/// Why the client could not be built (at startup, never on a call).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the outbound HTTP client: {detail}")]
+pub struct BuildError {
+    pub detail: String,
+}
+
 /// Why a call failed. `Display` is log detail (it may quote the upstream or the TLS stack);
 /// public responses use [`OutboundError::code`] only.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
-    #[error("cannot build the outbound HTTP client: {detail}")]
-    Build { detail: String },
     #[error("upstream unreachable: {detail}")]
     Unreachable { detail: String },
     #[error("upstream TLS failure: {detail}")]
@@ -40,7 +45,6 @@ impl OutboundError {
     /// The stable, public code of this failure.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Build { .. } => "outbound_client_build",
             Self::Unreachable { .. } => "upstream_unreachable",
             Self::Tls { .. } => "upstream_tls",
             Self::BodyTooLarge { .. } => "upstream_body_too_large",

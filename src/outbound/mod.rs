@@ -15,7 +15,7 @@ mod error;
 pub mod identity;
 pub mod tls;
 
-pub use client::{Fetched, OutboundClient, OutboundError, OutboundSettings};
+pub use client::{BuildError, Fetched, OutboundClient, OutboundError, OutboundSettings};
 pub use identity::{Identity, IdentityError};
 pub use tls::TlsConfigError;
 

@@ -7,11 +7,12 @@
 use std::convert::Infallible;
 
 use serde::Serialize;
+use warp::Rejection;
 use warp::http::StatusCode;
 use warp::reject::Reject;
-use warp::{Rejection, Reply};
 
 use crate::client_cert::Denied;
+use crate::host::envelope::EnvelopeError;
 use crate::outbound::OutboundError;
 
 /// Every failure a caller can see.
@@ -27,6 +28,9 @@ pub enum ApiError {
     BadRequest,
     #[error("internal error")]
     Internal,
+    /// Payload mode: the host's envelope is not what the host sends (its message is safe).
+    #[error("{0}")]
+    InvalidInvocation(EnvelopeError),
     /// The client certificate was refused; the variant's own text is for the log only.
     #[error("{}", .0.public_message())]
     Denied(Denied),
@@ -64,6 +68,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::InvalidInvocation(_) => StatusCode::BAD_REQUEST,
             Self::Denied(Denied::Malformed { .. }) => StatusCode::BAD_REQUEST,
             Self::Denied(_) => StatusCode::FORBIDDEN,
             Self::OutboundNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
@@ -80,6 +85,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::BadRequest => "bad_request",
             Self::Internal => "internal_error",
+            Self::InvalidInvocation(_) => "invalid_invocation",
             Self::Denied(denied) => denied.code(),
             Self::OutboundNotConfigured => "outbound_not_configured",
             Self::Outbound(error) => error.code(),
@@ -91,15 +97,25 @@ impl ApiError {
         self.to_string()
     }
 
-    /// The JSON response for this failure.
-    pub fn to_response(&self) -> warp::reply::Response {
+    /// The JSON body, `{"error": "<public message>", "code": "<code>"}`.
+    pub fn json_body(&self) -> String {
         let message = self.public_message();
         let body = ErrorBody {
             error: &message,
             code: self.code(),
         };
-        let json = warp::reply::json(&body);
-        warp::reply::with_status(json, self.status()).into_response()
+        serde_json::to_string(&body).unwrap_or_default()
+    }
+
+    /// The JSON response for this failure.
+    pub fn to_response(&self) -> warp::reply::Response {
+        let mut response = warp::reply::Response::new(self.json_body().into());
+        *response.status_mut() = self.status();
+        response.headers_mut().insert(
+            warp::http::header::CONTENT_TYPE,
+            warp::http::HeaderValue::from_static("application/json"),
+        );
+        response
     }
 }
 
@@ -154,6 +170,11 @@ mod tests {
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
             (ApiError::BadRequest, 400, "bad_request"),
             (ApiError::Internal, 500, "internal_error"),
+            (
+                ApiError::InvalidInvocation(EnvelopeError::MissingRequest),
+                400,
+                "invalid_invocation",
+            ),
             (ApiError::Denied(Denied::Missing), 403, "cert_missing"),
             (
                 ApiError::Denied(Denied::Malformed { reason: detail() }),

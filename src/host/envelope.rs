@@ -115,9 +115,8 @@ pub fn to_output(status: http::StatusCode, headers: &http::HeaderMap, body: &[u8
     }
 }
 
-/// The `res` output for a failure before any function ran.
-pub fn error_output(status: http::StatusCode, code: &str, message: &str) -> HttpOutput {
-    let body = serde_json::json!({ "error": message, "code": code }).to_string();
+/// A `res` output with a JSON body (a failure before any function ran).
+pub fn json_output(status: http::StatusCode, body: String) -> HttpOutput {
     HttpOutput {
         status_code: status.as_u16(),
         headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),

@@ -10,11 +10,11 @@ use tower_service::Service;
 use tracing::Instrument;
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::envelope::{self, HttpOutput, InvocationResult};
 use super::route;
+use crate::error::ApiError;
 
 /// The largest envelope accepted; the functions take no request bodies of their own.
 pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
@@ -56,17 +56,11 @@ where
     B: warp::Buf,
 {
     let output = match read_capped(body, MAX_ENVELOPE_BYTES).await {
-        Err(status) => {
-            envelope::error_output(status, "invalid_invocation", "invocation payload rejected")
-        }
+        Err(error) => failure(&error),
         Ok(payload) => match envelope::to_request(&payload, &path) {
             Err(error) => {
                 tracing::warn!(function, error = %error, "malformed invocation payload");
-                envelope::error_output(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_invocation",
-                    &error.to_string(),
-                )
+                failure(&ApiError::InvalidInvocation(error))
             }
             Ok(request) => run(functions, request).await,
         },
@@ -96,34 +90,31 @@ async fn run(
         Ok((parts, Ok(body))) => envelope::to_output(parts.status, &parts.headers, &body),
         Ok((_, Err(error))) => {
             tracing::error!(error = %error, "function response could not be read");
-            envelope::error_output(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "internal error",
-            )
+            failure(&ApiError::Internal)
         }
         Err(error) => {
             tracing::error!(error = %error, "function task failed");
-            envelope::error_output(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "internal error",
-            )
+            failure(&ApiError::Internal)
         }
     }
 }
 
+/// The `res` output for a failure, with the same status, code and body as `error.rs` gives.
+fn failure(error: &ApiError) -> HttpOutput {
+    envelope::json_output(error.status(), error.json_body())
+}
+
 /// Reads the whole body, refusing more than `limit` bytes.
-async fn read_capped<S, B>(mut body: S, limit: usize) -> Result<Bytes, StatusCode>
+async fn read_capped<S, B>(mut body: S, limit: usize) -> Result<Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
     B: warp::Buf,
 {
     let mut collected = BytesMut::new();
     while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
+        let mut chunk = chunk.map_err(|_| ApiError::BadRequest)?;
         if collected.len() + chunk.remaining() > limit {
-            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+            return Err(ApiError::PayloadTooLarge);
         }
         while chunk.has_remaining() {
             let piece = chunk.chunk();

@@ -16,7 +16,7 @@ use x509_parser::oid_registry::OID_X509_COMMON_NAME;
 use x509_parser::x509::X509Name;
 
 use super::Denied;
-pub use super::name::{Name, NameAttribute};
+pub use super::name::Name;
 
 /// A parsed client certificate. Thumbprints are uppercase hex of the DER's digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,14 +47,11 @@ pub struct ClientCert {
     pub der: Vec<u8>,
 }
 
-/// The extendedKeyUsage extension's purposes.
+/// What the extendedKeyUsage extension says that matters here. anyExtendedKeyUsage alone does
+/// not count as clientAuth.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtendedKeyUsage {
     pub client_auth: bool,
-    pub server_auth: bool,
-    pub any: bool,
-    /// Every purpose OID, dotted.
-    pub oids: Vec<String>,
 }
 
 impl ClientCert {
@@ -179,31 +176,8 @@ fn read_eku(cert: &X509Certificate<'_>) -> Result<Option<ExtendedKeyUsage>, Deni
     let extension = cert
         .extended_key_usage()
         .map_err(|error| Denied::malformed(format!("extendedKeyUsage: {error}")))?;
-    Ok(extension.map(|extension| {
-        let eku = extension.value;
-        let mut oids: Vec<String> = Vec::new();
-        let known = [
-            (eku.server_auth, "1.3.6.1.5.5.7.3.1"),
-            (eku.client_auth, "1.3.6.1.5.5.7.3.2"),
-            (eku.code_signing, "1.3.6.1.5.5.7.3.3"),
-            (eku.email_protection, "1.3.6.1.5.5.7.3.4"),
-            (eku.time_stamping, "1.3.6.1.5.5.7.3.8"),
-            (eku.ocsp_signing, "1.3.6.1.5.5.7.3.9"),
-            (eku.any, "2.5.29.37.0"),
-        ];
-        oids.extend(
-            known
-                .iter()
-                .filter(|(set, _)| *set)
-                .map(|(_, oid)| (*oid).to_owned()),
-        );
-        oids.extend(eku.other.iter().map(|oid| oid.to_id_string()));
-        ExtendedKeyUsage {
-            client_auth: eku.client_auth,
-            server_auth: eku.server_auth,
-            any: eku.any,
-            oids,
-        }
+    Ok(extension.map(|extension| ExtendedKeyUsage {
+        client_auth: extension.value.client_auth,
     }))
 }
 

@@ -1,4 +1,5 @@
-//! Distinguished names as owned values: RDNs in DER order plus an RFC 4514 rendering.
+//! Distinguished names as their RFC 4514 rendering (identity checks read attributes by OID from
+//! the parsed certificate, never from this text).
 //!
 //! Rendering is for display and for exact `subject`/`issuer` policy matches; identity checks
 //! never parse it back (the CN is read by OID in `certificate.rs`). A string value that starts
@@ -8,62 +9,39 @@ use x509_parser::x509::X509Name;
 
 use super::certificate::hex_upper;
 
-/// A distinguished name: its RDNs in DER order, and an RFC 4514 rendering for display.
+/// A distinguished name, rendered for display and for exact `subject`/`issuer` policy matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name {
-    pub rdns: Vec<Vec<NameAttribute>>,
     /// RFC 4514 order (last RDN first), `,` between RDNs, `+` inside one; e.g. `CN=a,O=b,C=DE`.
     pub rfc4514: String,
-}
-
-/// One attribute of a name. `value` is the string, or `#<hex>` when it is not a string type
-/// (so `value` alone can be ambiguous; the `rfc4514` rendering never is).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameAttribute {
-    /// Dotted OID, e.g. `2.5.4.3`.
-    pub oid: String,
-    pub value: String,
 }
 
 // === impl Name ===
 
 impl Name {
     pub(crate) fn read(name: &X509Name<'_>) -> Self {
-        // Each attribute with its RFC 4514 value: a string escaped, anything else `#<hex>`.
-        let rendered: Vec<Vec<(NameAttribute, String)>> = name
+        // RDNs in reverse DER order; each value a string escaped, anything else `#<hex>`.
+        let rdns: Vec<Vec<String>> = name
             .iter()
             .map(|rdn| {
                 rdn.iter()
                     .map(|attr| {
-                        let (value, rendered) = match attr.as_str() {
-                            Ok(text) => (text.to_owned(), escape(text)),
-                            Err(_) => {
-                                let hex = format!("#{}", hex_upper(attr.as_slice()));
-                                (hex.clone(), hex)
-                            }
+                        let value = match attr.as_str() {
+                            Ok(text) => escape(text),
+                            Err(_) => format!("#{}", hex_upper(attr.as_slice())),
                         };
-                        let oid = attr.attr_type().to_id_string();
-                        (NameAttribute { oid, value }, rendered)
+                        format!("{}={value}", short_name(&attr.attr_type().to_id_string()))
                     })
                     .collect()
             })
             .collect();
-        let rfc4514 = rendered
+        let rfc4514 = rdns
             .iter()
             .rev()
-            .map(|rdn| {
-                rdn.iter()
-                    .map(|(attr, value)| format!("{}={value}", short_name(&attr.oid)))
-                    .collect::<Vec<_>>()
-                    .join("+")
-            })
+            .map(|rdn| rdn.join("+"))
             .collect::<Vec<_>>()
             .join(",");
-        let rdns = rendered
-            .into_iter()
-            .map(|rdn| rdn.into_iter().map(|(attr, _)| attr).collect())
-            .collect();
-        Self { rdns, rfc4514 }
+        Self { rfc4514 }
     }
 }
 

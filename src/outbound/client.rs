@@ -94,11 +94,6 @@ impl OutboundClient {
         })
     }
 
-    /// The configured upstream URL.
-    pub fn url(&self) -> &Url {
-        &self.inner.url
-    }
-
     /// The client identity's notAfter, RFC 3339 (for `health`).
     pub fn identity_not_after(&self) -> &str {
         &self.inner.identity_not_after

@@ -121,7 +121,7 @@ proptest! {
     }
 
     #[test]
-    fn the_whole_decision_on_mutated_certificates_is_typed(
+    fn mutated_certificates_never_panic_the_decision_and_only_the_pinned_one_passes(
         edits in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
     ) {
         let header = STANDARD.encode(mutate(CERT.clone(), &edits, None));

@@ -29,6 +29,21 @@ impl Pki {
         Self { root, intermediate }
     }
 
+    /// [`Pki::config`] plus a CRL file from the root (nothing revoked, valid for a week),
+    /// loaded as at startup. Returns the folder (for clean-up), the file and the config.
+    fn with_crl_file(&self, name: &str) -> (std::path::PathBuf, std::path::PathBuf, InboundConfig) {
+        let dir = std::env::temp_dir().join(format!("mtls-crl-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir is writable");
+        let path = dir.join("root.crl");
+        std::fs::write(&path, self.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
+        let config = InboundConfig {
+            crl_paths: vec![path.clone()],
+            crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
+            ..self.config()
+        };
+        (dir, path, config)
+    }
+
     /// Trusts the root; allows `CN=client.example`.
     fn config(&self) -> InboundConfig {
         InboundConfig {
@@ -477,15 +492,7 @@ fn malformed_headers_are_not_cached() {
 #[test]
 fn crl_reload_installs_a_changed_file_and_keeps_the_last_good_set_on_errors() {
     let pki = Pki::new();
-    let dir = std::env::temp_dir().join(format!("mtls-crl-reload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir is writable");
-    let path = dir.join("root.crl");
-    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
-    let config = InboundConfig {
-        crl_paths: vec![path.clone()],
-        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
-        ..pki.config()
-    };
+    let (dir, path, config) = pki.with_crl_file("reload");
     let authenticator = Arc::new(Authenticator::new(&config));
     let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
     let header = STANDARD.encode(&der);
@@ -641,15 +648,7 @@ fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
 #[test]
 fn a_decision_made_on_the_crls_before_a_reload_is_not_cached_after_it() {
     let pki = Pki::new();
-    let dir = std::env::temp_dir().join(format!("mtls-crl-race-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir is writable");
-    let path = dir.join("root.crl");
-    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
-    let config = InboundConfig {
-        crl_paths: vec![path.clone()],
-        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
-        ..pki.config()
-    };
+    let (dir, path, config) = pki.with_crl_file("race");
     let authenticator = Authenticator::new(&config);
     let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
     let key: [u8; 32] = sha2::Sha256::digest(&der).into();
@@ -715,15 +714,7 @@ fn a_cached_accept_does_not_outlive_the_intermediate_that_issued_it() {
 #[test]
 fn a_failed_crl_reload_is_retried_even_when_the_file_then_keeps_its_size_and_time() {
     let pki = Pki::new();
-    let dir = std::env::temp_dir().join(format!("mtls-crl-retry-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir is writable");
-    let path = dir.join("root.crl");
-    std::fs::write(&path, pki.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
-    let config = InboundConfig {
-        crl_paths: vec![path.clone()],
-        crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
-        ..pki.config()
-    };
+    let (dir, path, config) = pki.with_crl_file("retry");
     let authenticator = Authenticator::new(&config);
     let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
     let header = STANDARD.encode(&der);

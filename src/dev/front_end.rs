@@ -70,13 +70,13 @@ impl FrontEnd {
     ) -> Result<Self, FrontEndError> {
         let config = tls::front_end_config(pki, mode, provider)?;
         let forwarder = Forwarder::build(provider)?;
-        let requested = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let bind_error = |source| FrontEndError::Bind {
-            addr: requested,
-            source,
-        };
-        let listener = TcpListener::bind(requested).await.map_err(bind_error)?;
-        let addr = listener.local_addr().map_err(bind_error)?;
+        let (listener, addr) =
+            https::bind_loopback(port)
+                .await
+                .map_err(|source| FrontEndError::Bind {
+                    addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                    source,
+                })?;
         Ok(Self {
             listener,
             addr,

@@ -25,6 +25,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+/// Binds `127.0.0.1:<port>` (0: any free port) and reports the address actually bound.
+///
+/// # Errors
+/// The bind failure, or a failure to read the bound address.
+pub async fn bind_loopback(port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener =
+        TcpListener::bind(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port))).await?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
 /// A shutdown signal every server of `handler dev` can wait on.
 pub type Shutdown = Shared<BoxFuture<'static, ()>>;
 

@@ -59,13 +59,13 @@ impl RemoteApi {
         provider: &Arc<CryptoProvider>,
     ) -> Result<Self, RemoteApiError> {
         let config = tls::remote_api_config(pki, provider)?;
-        let requested = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let bind_error = |source| RemoteApiError::Bind {
-            addr: requested,
-            source,
-        };
-        let listener = TcpListener::bind(requested).await.map_err(bind_error)?;
-        let addr = listener.local_addr().map_err(bind_error)?;
+        let (listener, addr) =
+            https::bind_loopback(0)
+                .await
+                .map_err(|source| RemoteApiError::Bind {
+                    addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                    source,
+                })?;
         Ok(Self {
             listener,
             addr,

@@ -259,6 +259,9 @@ impl Authenticator {
         if let Some(next_update) = crls.earliest_next_update() {
             expires_at = expires_at.min(next_update);
         }
+        if let Some(usable_at) = crls.next_usable_at(now, skew) {
+            expires_at = expires_at.min(usable_at);
+        }
         expires_at
     }
 }

@@ -54,3 +54,16 @@ pub(crate) fn not_after(der: &[u8]) -> Option<u64> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     u64::try_from(cert.validity().not_after.timestamp()).ok()
 }
+
+/// Whether a CA certificate may sign CRLs: no keyUsage extension, or one with cRLSign. A
+/// certificate that does not parse may not.
+pub(crate) fn may_sign_crls(der: &[u8]) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    match cert.key_usage() {
+        Ok(None) => true,
+        Ok(Some(usage)) => usage.value.crl_sign(),
+        Err(_) => false,
+    }
+}

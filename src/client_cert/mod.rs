@@ -24,6 +24,8 @@ pub(crate) mod test_pki;
 pub mod trust;
 
 mod authenticator;
+#[cfg(test)]
+mod judgement_tests;
 
 use std::sync::Arc;
 

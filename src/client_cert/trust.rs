@@ -6,8 +6,9 @@
 //! issuer ([`RevocationCheckDepth::Chain`], [`UnknownStatusPolicy::Deny`],
 //! [`ExpirationPolicy::Enforce`]). So a leaf under an intermediate needs the intermediate's CRL,
 //! and the intermediate needs the root's CRL; a CRL past its nextUpdate counts as unknown.
-//! A CRL that cannot be used (bad signature, issuer without cRLSign, unsupported algorithm or
-//! feature) also makes the status unknown, which refuses even a pinned certificate.
+//! A CRL that cannot be used (bad signature, issuer without cRLSign, anchors included, which
+//! webpki does not check, unsupported algorithm or feature, a thisUpdate beyond now plus the
+//! clock skew) also makes the status unknown, which refuses even a pinned certificate.
 //!
 //! CRLs are matched to a certificate by issuer name only, and webpki uses the first loaded CRL
 //! whose issuer name matches, even if another key signed it. So during a CA rollover, where
@@ -28,8 +29,8 @@ use webpki::{
     RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
-use super::ca_certificate::not_after;
 pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
+use super::ca_certificate::{may_sign_crls, not_after};
 use super::certificate::hex_upper;
 use super::revocation::CrlSet;
 use super::{ClientCert, Denied};
@@ -46,6 +47,9 @@ pub struct TrustedCa {
     /// The anchor certificate's notAfter (unix seconds). webpki does not check an anchor's
     /// validity; this only bounds how long a decision on it is cached.
     not_after: Option<u64>,
+    /// The anchor may sign CRLs: it has no keyUsage, or its keyUsage has cRLSign. webpki checks
+    /// this for intermediates only (an anchor reaches it without its extensions).
+    crl_sign: bool,
 }
 
 /// What a successful chain verification tells the policy.
@@ -104,6 +108,7 @@ impl TrustedCa {
             sha1_thumbprint: hex_upper(&Sha1::digest(der.as_ref())),
             sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
             not_after: not_after(der.as_ref()),
+            crl_sign: may_sign_crls(der.as_ref()),
         })
     }
 }
@@ -186,7 +191,13 @@ impl TrustStore {
         } else {
             now.min(cert.not_after)
         };
-        let crl_refs = crls.refs();
+        let crl_refs = crls.usable_at(now, self.clock_skew);
+        if crl_refs.is_empty() && !crls.is_empty() {
+            // Every CRL is from the future: none can cover anything yet.
+            return Err(Denied::RevocationUnknown {
+                reason: "every configured crl has a thisUpdate in the future".to_owned(),
+            });
+        }
         let revocation = RevocationOptionsBuilder::new(&crl_refs)
             .ok()
             .map(|builder| {
@@ -237,6 +248,14 @@ impl TrustStore {
             .ok_or_else(|| Denied::Untrusted {
                 reason: "verified anchor is not configured".to_owned(),
             })?;
+        // With CRLs on, the certificate just below the anchor was covered by a CRL the anchor
+        // signed; an anchor whose keyUsage lacks cRLSign cannot vouch for that CRL.
+        if revocation.is_some() && !ca.crl_sign {
+            return Err(Denied::RevocationUnknown {
+                reason: "the trust anchor's keyUsage lacks cRLSign, so its crl is unusable"
+                    .to_owned(),
+            });
+        }
         let not_after = path
             .intermediate_certificates()
             .filter_map(|intermediate| self.intermediate_not_after(intermediate.der().as_ref()))

@@ -13,7 +13,7 @@ use rustls_pki_types::CertificateDer;
 use super::revocation::CrlSet;
 use super::test_pki::{Ca, DAY, Leaf, at};
 use super::trust::TrustedCa;
-use super::{Authenticator, Authorized, ClientCert, Denied};
+use super::{Authenticator, Authorized, Denied};
 use crate::config::InboundConfig;
 
 const ALLOWED: &str = "client.example";

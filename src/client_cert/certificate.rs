@@ -58,10 +58,12 @@ impl ClientCert {
     /// Parses exactly one DER certificate.
     ///
     /// # Errors
-    /// [`Denied::Malformed`] if it does not parse (or has trailing bytes, duplicate or invalid
-    /// extensions); [`Denied::Ambiguous`] if the subject has several CNs or a CN inside a
+    /// [`Denied::Malformed`] if it is not DER at any depth (`der.rs`), does not parse (or has
+    /// trailing bytes, duplicate or invalid extensions); [`Denied::Ambiguous`] if the subject has several CNs or a CN inside a
     /// multi-valued RDN.
     pub fn parse(der: Vec<u8>) -> Result<Self, Denied> {
+        super::der::check_certificate(&der)
+            .map_err(|error| Denied::malformed(error.to_string()))?;
         let (rest, cert) = x509_parser::parse_x509_certificate(&der)
             .map_err(|error| Denied::malformed(format!("x509 parse error: {error}")))?;
         if !rest.is_empty() {

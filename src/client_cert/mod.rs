@@ -11,6 +11,7 @@ pub mod ca_certificate;
 pub mod cache;
 pub mod certificate;
 mod denied;
+pub mod der;
 pub mod filter;
 pub mod header;
 pub mod load;

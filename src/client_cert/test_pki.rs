@@ -255,15 +255,17 @@ fn ca_params(cn: &str, serial: u64) -> CertificateParams {
     params
 }
 
-/// Rewrites a certificate so its subject's first two RDNs become one multi-valued RDN.
+/// Rewrites a certificate so its subject's first two RDNs become one multi-valued RDN (still DER).
 /// The signature no longer verifies; parsing must refuse the certificate before that matters.
 pub fn merge_first_two_subject_rdns(cert: &[u8]) -> Vec<u8> {
     let outer = children(content(cert));
     let mut tbs = children(content(outer[0]));
     let subject_index = 5; // [0] version, serial, signature, issuer, validity, subject
     let rdns = children(content(tbs[subject_index]));
-    let mut merged = content(rdns[0]).to_vec();
-    merged.extend_from_slice(content(rdns[1]));
+    // DER orders a SET OF by encoding.
+    let mut members = [content(rdns[0]), content(rdns[1])];
+    members.sort();
+    let merged = members.concat();
     let mut subject_body = tlv(0x31, &merged);
     for rdn in &rdns[2..] {
         subject_body.extend_from_slice(rdn);
@@ -276,6 +278,39 @@ pub fn merge_first_two_subject_rdns(cert: &[u8]) -> Vec<u8> {
         body.extend_from_slice(part);
     }
     tlv(0x30, &body)
+}
+
+/// An edit for [`reencode`]: (path, tag, re-encoded content) -> a replacement encoding.
+pub type Edit = dyn Fn(&[usize], u8, &[u8]) -> Option<Vec<u8>>;
+
+/// Re-encodes `der` element by element (descending into constructed ones), letting `edit`
+/// replace any element's encoding: it gets the element's path (child indexes from the root),
+/// its tag and its re-encoded content, and returns `None` to keep the DER encoding.
+pub fn reencode(der: &[u8], edit: &Edit) -> Vec<u8> {
+    fn element(der: &[u8], path: &mut Vec<usize>, edit: &Edit) -> Vec<u8> {
+        let tag = der[0];
+        let body = if tag & 0x20 != 0 {
+            let mut body = Vec::new();
+            for (index, child) in children(content(der)).into_iter().enumerate() {
+                path.push(index);
+                body.extend(element(child, path, edit));
+                path.pop();
+            }
+            body
+        } else {
+            content(der).to_vec()
+        };
+        edit(path, tag, &body).unwrap_or_else(|| tlv(tag, &body))
+    }
+    element(der, &mut Vec::new(), edit)
+}
+
+/// A TLV whose length is written in the long form with `octets` length octets (BER, not DER).
+pub fn tlv_long_length(tag: u8, body: &[u8], octets: usize) -> Vec<u8> {
+    let mut out = vec![tag, 0x80 | u8::try_from(octets).expect("few octets")];
+    out.extend_from_slice(&body.len().to_be_bytes()[8 - octets..]);
+    out.extend_from_slice(body);
+    out
 }
 
 /// (header length, content length) of the DER element at the start of `der`.
@@ -306,7 +341,7 @@ fn children(mut der: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+pub fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     let length = body.len();
     if length < 0x80 {

@@ -124,10 +124,9 @@ fn single_common_name(subject: &X509Name<'_>) -> Result<Option<String>, Denied> 
             if found.is_some() {
                 return Err(Denied::ambiguous("subject has more than one cn"));
             }
-            let value = attr
-                .as_str()
-                .map_err(|_| Denied::malformed("cn is not a supported string type"))?;
-            found = Some(value.to_owned());
+            let value = super::directory_string::decode(attr)
+                .map_err(|reason| Denied::malformed(format!("cn: {reason}")))?;
+            found = Some(value);
         }
     }
     Ok(found)

@@ -515,7 +515,7 @@ mod certificate_tests {
     use crate::client_cert::test_pki::{self, Leaf, reencode, tlv, tlv_long_length};
     use crate::client_cert::{ClientCert, Denied};
 
-    type Edit = Box<test_pki::Edit>;
+    type Edit = Box<test_pki::Edit<'static>>;
 
     /// Paths into an rcgen leaf: [0] tbs; in it [0] version, [1] serial, [5] subject,
     /// [7] extensions ([7, 0, i] the i-th Extension).

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod certificate;
 mod denied;
 pub mod der;
+pub mod directory_string;
 pub mod filter;
 pub mod header;
 pub mod load;

@@ -281,13 +281,13 @@ pub fn merge_first_two_subject_rdns(cert: &[u8]) -> Vec<u8> {
 }
 
 /// An edit for [`reencode`]: (path, tag, re-encoded content) -> a replacement encoding.
-pub type Edit = dyn Fn(&[usize], u8, &[u8]) -> Option<Vec<u8>>;
+pub type Edit<'a> = dyn Fn(&[usize], u8, &[u8]) -> Option<Vec<u8>> + 'a;
 
 /// Re-encodes `der` element by element (descending into constructed ones), letting `edit`
 /// replace any element's encoding: it gets the element's path (child indexes from the root),
 /// its tag and its re-encoded content, and returns `None` to keep the DER encoding.
-pub fn reencode(der: &[u8], edit: &Edit) -> Vec<u8> {
-    fn element(der: &[u8], path: &mut Vec<usize>, edit: &Edit) -> Vec<u8> {
+pub fn reencode(der: &[u8], edit: &Edit<'_>) -> Vec<u8> {
+    fn element(der: &[u8], path: &mut Vec<usize>, edit: &Edit<'_>) -> Vec<u8> {
         let tag = der[0];
         let body = if tag & 0x20 != 0 {
             let mut body = Vec::new();

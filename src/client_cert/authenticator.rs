@@ -3,7 +3,8 @@
 //! per decision. CRL reloading lives in `reload.rs`.
 //!
 //! Order of checks: a CA certificate is refused as a client, then the validity window (with
-//! clock skew) and EKU apply to every certificate, pinned or not; then webpki verifies the chain
+//! clock skew), EKU, critical extensions and key strength apply to every certificate, pinned
+//! or not; then webpki verifies the chain
 //! when CAs are configured (a hard failure such as revocation refuses even a pinned certificate;
 //! "no CA vouches" only means names cannot count); then the allowlist decides. Only an exact
 //! certificate thumbprint (setting or policy `thumbprint`) matches without a verified chain;
@@ -217,6 +218,7 @@ impl Authenticator {
                 reason: "extended key usage lacks clientAuth".to_owned(),
             });
         }
+        cert.check_own_content()?;
         let (chain, untrusted) = if self.trust.anchor_count() == 0 {
             (None, None)
         } else {

@@ -16,6 +16,7 @@ use x509_parser::oid_registry::OID_X509_COMMON_NAME;
 use x509_parser::x509::X509Name;
 
 use super::Denied;
+pub use super::key_strength::PublicKeySummary;
 pub use super::name::Name;
 
 /// A parsed client certificate. Thumbprints are uppercase hex of the DER's digest.
@@ -44,6 +45,10 @@ pub struct ClientCert {
     pub extended_key_usage: Option<ExtendedKeyUsage>,
     /// basicConstraints `cA = TRUE`.
     pub is_ca: bool,
+    /// What the key-strength rule needs to know about the public key.
+    pub public_key: PublicKeySummary,
+    /// The first critical extension webpki does not process (dotted OID), if any.
+    pub unsupported_critical_extension: Option<String>,
     pub der: Vec<u8>,
 }
 
@@ -76,6 +81,12 @@ impl ClientCert {
             .basic_constraints()
             .map_err(|error| Denied::malformed(format!("basicConstraints: {error}")))?
             .is_some_and(|extension| extension.value.ca);
+        let public_key = PublicKeySummary::read(cert.public_key())?;
+        let unsupported_critical_extension = cert
+            .extensions()
+            .iter()
+            .find(|extension| extension.critical && !is_processed(&extension.oid.to_id_string()))
+            .map(|extension| extension.oid.to_id_string());
         let validity = cert.validity();
         let not_before = unix_seconds(validity.not_before.timestamp());
         let not_after = unix_seconds(validity.not_after.timestamp());
@@ -98,8 +109,26 @@ impl ClientCert {
                 .encode(Sha256::digest(cert.public_key().raw)),
             extended_key_usage,
             is_ca,
+            public_key,
+            unsupported_critical_extension,
             der,
         })
+    }
+
+    /// Rules on the certificate's own content that apply pinned or chained: no critical
+    /// extension the chain verifier would refuse (RFC 5280 §4.2: a relying party must reject
+    /// one it does not process), and a strong enough key.
+    ///
+    /// # Errors
+    /// [`Denied::Untrusted`] for an unsupported critical extension, as webpki refuses a chained
+    /// one; [`Denied::WeakKey`].
+    pub fn check_own_content(&self) -> Result<(), Denied> {
+        if let Some(oid) = &self.unsupported_critical_extension {
+            return Err(Denied::Untrusted {
+                reason: format!("unsupported critical extension {oid}"),
+            });
+        }
+        self.public_key.check()
     }
 
     /// Whether an EKU extension, if present, allows clientAuth (absent EKU = any usage).
@@ -108,6 +137,15 @@ impl ClientCert {
             .as_ref()
             .is_none_or(|eku| eku.client_auth)
     }
+}
+
+/// The extensions webpki processes (keyUsage, subjectAltName, basicConstraints,
+/// nameConstraints, cRLDistributionPoints, extKeyUsage); it refuses any other when critical.
+fn is_processed(oid: &str) -> bool {
+    matches!(
+        oid,
+        "2.5.29.15" | "2.5.29.17" | "2.5.29.19" | "2.5.29.30" | "2.5.29.31" | "2.5.29.37"
+    )
 }
 
 fn single_common_name(subject: &X509Name<'_>) -> Result<Option<String>, Denied> {

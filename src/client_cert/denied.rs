@@ -35,6 +35,9 @@ pub enum Denied {
     /// CRLs are configured but none current covers the certificate or one of its issuers.
     #[error("client certificate revocation status unknown: {reason}")]
     RevocationUnknown { reason: String },
+    /// The leaf's key is below the strength rule (`key_strength.rs`), pinned or not.
+    #[error("client certificate key too weak: {reason}")]
+    WeakKey { reason: String },
     /// Well-formed and (where required) trusted, but no allowlist rule matches.
     #[error("client certificate not allowlisted (cn {cn:?}, sha256 {thumbprint})")]
     NotAllowed {
@@ -56,6 +59,7 @@ impl Denied {
             Self::WrongUsage { .. } => "cert_wrong_usage",
             Self::Revoked => "cert_revoked",
             Self::RevocationUnknown { .. } => "cert_revocation_unknown",
+            Self::WeakKey { .. } => "cert_weak_key",
             Self::NotAllowed { .. } => "cert_not_allowed",
         }
     }
@@ -72,6 +76,7 @@ impl Denied {
             Self::WrongUsage { .. } => "client certificate is not valid for client authentication",
             Self::Revoked => "client certificate has been revoked",
             Self::RevocationUnknown { .. } => "client certificate revocation status is unknown",
+            Self::WeakKey { .. } => "client certificate key is too weak",
             Self::NotAllowed { .. } => "client certificate is not allowlisted",
         }
     }

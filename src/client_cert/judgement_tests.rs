@@ -11,9 +11,9 @@ use rcgen::KeyUsagePurpose;
 use rustls_pki_types::CertificateDer;
 
 use super::revocation::CrlSet;
-use super::test_pki::{Ca, DAY, Leaf, at};
+use super::test_pki::{Ca, DAY, Leaf, at, reencode, tlv};
 use super::trust::TrustedCa;
-use super::{Authenticator, Authorized, Denied};
+use super::{Authenticator, Authorized, ClientCert, Denied};
 use crate::config::InboundConfig;
 
 const ALLOWED: &str = "client.example";
@@ -33,6 +33,20 @@ fn trusting(root: &Ca) -> InboundConfig {
     InboundConfig {
         trusted_cas: vec![ca(&root.der)],
         common_names: vec![ALLOWED.to_owned()],
+        ..InboundConfig::default()
+    }
+}
+
+/// Pins `der` (SHA-256) and trusts no CA.
+fn pinning(der: &[u8]) -> InboundConfig {
+    InboundConfig {
+        thumbprints: vec![
+            ClientCert::parse(der.to_vec())
+                .expect("test cert parses")
+                .sha256_thumbprint
+                .parse()
+                .expect("valid thumbprint"),
+        ],
         ..InboundConfig::default()
     }
 }
@@ -147,4 +161,134 @@ fn a_decision_made_without_a_future_crl_expires_when_that_crl_becomes_usable() {
         "the crl is not usable yet"
     );
     assert!(after.is_ok(), "the cached refusal ended with it: {after:?}");
+}
+
+/// A leaf of `der` whose SubjectPublicKeyInfo is replaced by `spki` (its signature no longer
+/// verifies, which a pin never checks).
+fn with_spki(der: &[u8], spki: &[u8]) -> Vec<u8> {
+    reencode(der, &|path, _, _| (path == [0, 6]).then(|| spki.to_vec()))
+}
+
+/// An RSA SubjectPublicKeyInfo with a `bits`-bit modulus (not a real key: never used to sign).
+fn rsa_spki(bits: usize) -> Vec<u8> {
+    let mut modulus = vec![0x00, 0xc0];
+    modulus.resize(bits / 8 + 1, 0x5a);
+    let key = tlv(
+        0x30,
+        &[tlv(0x02, &modulus), tlv(0x02, &[0x01, 0x00, 0x01])].concat(),
+    );
+    let algorithm = tlv(
+        0x30,
+        &[
+            tlv(
+                0x06,
+                &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01],
+            ),
+            vec![0x05, 0x00],
+        ]
+        .concat(),
+    );
+    tlv(
+        0x30,
+        &[algorithm, tlv(0x03, &[&[0x00][..], &key].concat())].concat(),
+    )
+}
+
+/// The leaf's EC key moved onto the curve with OID content `curve` (e.g. secp224r1).
+fn on_curve(der: &[u8], curve: &[u8]) -> Vec<u8> {
+    reencode(der, &|path, _, _| {
+        (path == [0, 6, 0, 1]).then(|| tlv(0x06, curve))
+    })
+}
+
+#[test]
+fn weak_leaf_keys_are_refused_with_their_own_code_pinned_or_chained() {
+    let root = Ca::root("Test Root CA");
+    let leaf = root.issue(&Leaf::cn(ALLOWED));
+    let secp224r1 = [0x2b, 0x81, 0x04, 0x00, 0x21];
+    let secp384r1 = [0x2b, 0x81, 0x04, 0x00, 0x22];
+    let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
+        (
+            "a P-256 leaf (control)",
+            leaf.clone(),
+            Ok("thumbprint:SHA256"),
+        ),
+        (
+            "RSA 2048 (control)",
+            with_spki(&leaf, &rsa_spki(2048)),
+            Ok("thumbprint:SHA256"),
+        ),
+        (
+            "P-384",
+            on_curve(&leaf, &secp384r1),
+            Ok("thumbprint:SHA256"),
+        ),
+        (
+            "RSA 1024",
+            with_spki(&leaf, &rsa_spki(1024)),
+            Err("cert_weak_key"),
+        ),
+        (
+            "RSA 2040",
+            with_spki(&leaf, &rsa_spki(2040)),
+            Err("cert_weak_key"),
+        ),
+        ("P-224", on_curve(&leaf, &secp224r1), Err("cert_weak_key")),
+    ];
+    for (reason, der, expect) in cases {
+        check(
+            &format!("pinned, {reason}"),
+            &pinning(&der),
+            &der,
+            0,
+            expect,
+        );
+        let chained = InboundConfig {
+            trusted_cas: vec![ca(&root.der)],
+            ..pinning(&der)
+        };
+        if expect.is_err() {
+            check(
+                &format!("pinned with a ca, {reason}"),
+                &chained,
+                &der,
+                0,
+                expect,
+            );
+        }
+    }
+    check(
+        "chained, a P-256 leaf",
+        &trusting(&root),
+        &leaf,
+        0,
+        Ok("common_name"),
+    );
+}
+
+#[test]
+fn a_critical_extension_nobody_processes_is_refused_pinned_as_chained() {
+    let root = Ca::root("Test Root CA");
+    let private_oid = [1, 3, 6, 1, 4, 1, 55_555, 1];
+    let critical = root.issue(&Leaf::cn(ALLOWED).critical_extension(&private_oid));
+    let cases: Vec<(&str, InboundConfig, Expect)> = vec![
+        ("chained", trusting(&root), Err("cert_untrusted")),
+        ("pinned", pinning(&critical), Err("cert_untrusted")),
+        (
+            "pinned, with a ca that also vouches",
+            InboundConfig {
+                trusted_cas: vec![ca(&root.der)],
+                ..pinning(&critical)
+            },
+            Err("cert_untrusted"),
+        ),
+    ];
+    for (reason, config, expect) in cases {
+        check(reason, &config, &critical, 0, expect);
+    }
+    let detail = decide(&pinning(&critical), &critical, 0).map(|_| ());
+    assert!(
+        matches!(&detail, Err(Denied::Untrusted { reason }) if reason.contains("1.3.6.1.4.1.55555.1")),
+        "the log names the extension: {detail:?}"
+    );
 }

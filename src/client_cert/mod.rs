@@ -15,6 +15,7 @@ pub mod der;
 pub mod directory_string;
 pub mod filter;
 pub mod header;
+pub mod key_strength;
 pub mod load;
 pub mod name;
 pub mod policy;

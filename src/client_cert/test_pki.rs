@@ -7,7 +7,7 @@ use std::ops::{Add, Sub};
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
     RevokedCertParams, SanType, SerialNumber,
 };
@@ -42,6 +42,7 @@ pub struct Leaf {
     pub not_before: i64,
     pub not_after: i64,
     pub serial: u64,
+    pub custom_extensions: Vec<CustomExtension>,
 }
 
 impl Leaf {
@@ -56,7 +57,16 @@ impl Leaf {
             not_before: -DAY,
             not_after: 30 * DAY,
             serial: 1000,
+            custom_extensions: Vec::new(),
         }
+    }
+
+    /// Adds an extension of `oid` with an empty SEQUENCE as its value, marked critical.
+    pub fn critical_extension(mut self, oid: &[u64]) -> Self {
+        let mut extension = CustomExtension::from_oid_content(oid, vec![0x30, 0x00]);
+        extension.set_criticality(true);
+        self.custom_extensions.push(extension);
+        self
     }
 
     pub fn attr(mut self, ty: DnType, value: &str) -> Self {
@@ -95,6 +105,7 @@ impl Leaf {
         params.not_before = shift(rcgen::date_time_ymd(2025, 1, 1), self.not_before);
         params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), self.not_after);
         params.serial_number = Some(SerialNumber::from(self.serial));
+        params.custom_extensions = self.custom_extensions.clone();
         params
     }
 

@@ -166,6 +166,7 @@ impl Authenticator {
             "client certificate authentication posture"
         );
         super::reload::warn_shared_crl_issuers(&crls);
+        self.trust.warn_outside_validity(UnixTime::now().as_secs());
         if self.policy.allow_unverified_names {
             tracing::warn!(
                 "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true: names are accepted without a verified chain (migration only)"

@@ -292,3 +292,77 @@ fn a_critical_extension_nobody_processes_is_refused_pinned_as_chained() {
         "the log names the extension: {detail:?}"
     );
 }
+
+#[test]
+fn a_trust_anchor_outside_its_validity_window_vouches_for_nobody() {
+    let leaf = Leaf::cn(ALLOWED).valid(-DAY, 30 * DAY);
+    let cases = [
+        (
+            "a current root (control)",
+            Ca::root_valid("Root", -DAY, 365 * DAY),
+            0,
+            Ok("common_name"),
+        ),
+        (
+            "an expired root",
+            Ca::root_valid("Root", -365 * DAY, -DAY),
+            0,
+            Err("cert_untrusted"),
+        ),
+        (
+            "a root valid from tomorrow",
+            Ca::root_valid("Root", DAY, 365 * DAY),
+            0,
+            Err("cert_untrusted"),
+        ),
+        (
+            "a root that expired 100 s ago, within a 300 s skew",
+            Ca::root_valid("Root", -DAY, -100),
+            300,
+            Ok("common_name"),
+        ),
+    ];
+    for (reason, root, skew, expect) in cases {
+        let config = InboundConfig {
+            clock_skew_seconds: skew,
+            ..trusting(&root)
+        };
+        check(reason, &config, &root.issue(&leaf), 0, expect);
+    }
+}
+
+#[test]
+fn a_valid_root_still_vouches_when_an_expired_one_shares_its_name() {
+    let expired = Ca::root_valid("Rollover Root", -365 * DAY, -DAY);
+    let current = Ca::root("Rollover Root");
+    let config = InboundConfig {
+        trusted_cas: vec![ca(&expired.der), ca(&current.der)],
+        common_names: vec![ALLOWED.to_owned()],
+        ..InboundConfig::default()
+    };
+    check(
+        "issued by the current root",
+        &config,
+        &current.issue(&Leaf::cn(ALLOWED)),
+        0,
+        Ok("common_name"),
+    );
+    check(
+        "issued by the expired root",
+        &config,
+        &expired.issue(&Leaf::cn(ALLOWED)),
+        0,
+        Err("cert_untrusted"),
+    );
+    let store = super::trust::TrustStore::new(config.trusted_cas.clone(), Vec::new(), 0);
+    let outside: Vec<_> = store
+        .outside_validity(super::test_pki::BASE)
+        .into_iter()
+        .map(|(kind, window)| (kind, window.subject))
+        .collect();
+    assert_eq!(
+        outside,
+        vec![("anchor", "CN=Rollover Root".to_owned())],
+        "startup warns about the expired one only"
+    );
+}

@@ -144,6 +144,14 @@ impl Ca {
         Self::self_signed(params)
     }
 
+    /// A self-signed root like [`Ca::root`] valid from `not_before` to `not_after` (offsets).
+    pub fn root_valid(cn: &str, not_before: i64, not_after: i64) -> Self {
+        let mut params = ca_params(cn, 1);
+        params.not_before = shift(rcgen::date_time_ymd(2025, 1, 1), not_before);
+        params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), not_after);
+        Self::self_signed(params)
+    }
+
     /// A self-signed CA certificate (cA=TRUE) whose KeyUsage extension lists only `usages`.
     pub fn root_with_key_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Self {
         let mut params = ca_params(cn, 1);

@@ -30,8 +30,8 @@ use webpki::{
 };
 
 pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
-use super::ca_certificate::{may_sign_crls, not_after};
-use super::certificate::hex_upper;
+use super::ca_certificate::{CaValidity, may_sign_crls, not_after, validity};
+use super::certificate::{hex_upper, rfc3339};
 use super::revocation::CrlSet;
 use super::{ClientCert, Denied};
 
@@ -50,6 +50,9 @@ pub struct TrustedCa {
     /// The anchor may sign CRLs: it has no keyUsage, or its keyUsage has cRLSign. webpki checks
     /// this for intermediates only (an anchor reaches it without its extensions).
     crl_sign: bool,
+    /// The anchor certificate's validity window. webpki ignores it, so `verify` leaves out
+    /// anchors outside it (plus the skew).
+    validity: Option<CaValidity>,
 }
 
 /// What a successful chain verification tells the policy.
@@ -71,6 +74,9 @@ pub struct TrustStore {
     intermediates: Vec<CertificateDer<'static>>,
     /// `intermediates[i]`'s notAfter (unix seconds).
     intermediate_not_after: Vec<Option<u64>>,
+    /// When every anchor is inside its validity window (latest notBefore, earliest notAfter):
+    /// inside it, `verify` hands webpki every anchor without filtering.
+    all_anchors_valid: (u64, u64),
     clock_skew: u64,
 }
 
@@ -109,6 +115,7 @@ impl TrustedCa {
             sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
             not_after: not_after(der.as_ref()),
             crl_sign: may_sign_crls(der.as_ref()),
+            validity: validity(der.as_ref()),
         })
     }
 }
@@ -120,8 +127,14 @@ impl TrustStore {
         intermediates: Vec<CertificateDer<'static>>,
         clock_skew: u64,
     ) -> Self {
+        let all_anchors_valid = cas.iter().fold((0, u64::MAX), |(from, until), ca| {
+            ca.validity.as_ref().map_or((u64::MAX, 0), |window| {
+                (from.max(window.not_before), until.min(window.not_after))
+            })
+        });
         Self {
             anchors: cas.iter().map(|ca| ca.anchor.clone()).collect(),
+            all_anchors_valid,
             cas,
             intermediate_not_after: intermediates
                 .iter()
@@ -208,10 +221,16 @@ impl TrustStore {
                     .build()
             });
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time));
+        let anchors = self.anchors_valid_at(now);
+        if anchors.is_empty() {
+            return Err(Denied::Untrusted {
+                reason: "every trust anchor is outside its validity window".to_owned(),
+            });
+        }
         let verify = |revocation| {
             end_entity.verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
-                &self.anchors,
+                &anchors,
                 &self.intermediates,
                 time,
                 KeyUsage::client_auth(),
@@ -274,6 +293,61 @@ impl TrustStore {
             issuer_sha256: ca.sha256_thumbprint.clone(),
             not_after,
         })
+    }
+
+    /// The anchors whose certificates are valid at `now` (plus the skew); borrowed when all
+    /// of them are, which is the usual case.
+    fn anchors_valid_at(&self, now: u64) -> std::borrow::Cow<'_, [TrustAnchor<'static>]> {
+        let (from, until) = self.all_anchors_valid;
+        let skew = self.clock_skew;
+        if now.saturating_add(skew) >= from && now <= until.saturating_add(skew) {
+            return std::borrow::Cow::Borrowed(&self.anchors);
+        }
+        self.cas
+            .iter()
+            .filter(|ca| {
+                ca.validity
+                    .as_ref()
+                    .is_some_and(|window| window.contains(now, skew))
+            })
+            .map(|ca| ca.anchor.clone())
+            .collect()
+    }
+
+    /// Every anchor and intermediate outside its validity window at `now` (plus the skew):
+    /// (`anchor` or `intermediate`, its window). Startup warns about each.
+    pub fn outside_validity(&self, now: u64) -> Vec<(&'static str, CaValidity)> {
+        let anchors = self.cas.iter().map(|ca| ("anchor", ca.validity.clone()));
+        let intermediates = self
+            .intermediates
+            .iter()
+            .map(|der| ("intermediate", validity(der.as_ref())));
+        anchors
+            .chain(intermediates)
+            .filter_map(|(kind, window)| Some((kind, window?)))
+            .filter(|(_, window)| !window.contains(now, self.clock_skew))
+            .collect()
+    }
+
+    /// Logs a warning for each anchor and intermediate outside its validity window at `now`:
+    /// startup goes on (a stale certificate in a bundle must not stop the app), and no path
+    /// through it is accepted while it stays outside.
+    pub fn warn_outside_validity(&self, now: u64) {
+        for (kind, window) in self.outside_validity(now) {
+            let setting = if kind == "anchor" {
+                "CLIENT_CERT_TRUSTED_CA_PATHS"
+            } else {
+                "CLIENT_CERT_INTERMEDIATE_CA_PATHS"
+            };
+            tracing::warn!(
+                setting,
+                kind,
+                subject = %window.subject,
+                not_before = %rfc3339(window.not_before),
+                not_after = %rfc3339(window.not_after),
+                "a configured CA certificate is expired or not yet valid: no certificate is accepted through it; replace it"
+            );
+        }
     }
 
     fn intermediate_not_after(&self, der: &[u8]) -> Option<u64> {

@@ -14,6 +14,7 @@ use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
 use super::Denied;
+use super::cache::HeapSize;
 
 /// The smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -90,6 +91,16 @@ impl PublicKeySummary {
                 weak(format!("key algorithm {algorithm} is not rsa, ec or eddsa"))
             }
             _ => Ok(()),
+        }
+    }
+}
+
+impl HeapSize for PublicKeySummary {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Ec { curve } => curve.heap_bytes(),
+            Self::Other { algorithm } => algorithm.heap_bytes(),
+            Self::Rsa { .. } | Self::Ed25519 | Self::Ed448 => 0,
         }
     }
 }

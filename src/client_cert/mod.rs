@@ -14,6 +14,7 @@ mod denied;
 pub mod der;
 pub mod directory_string;
 pub mod filter;
+pub mod gate;
 pub mod header;
 pub mod key_strength;
 pub mod load;
@@ -32,7 +33,7 @@ mod judgement_tests;
 
 use std::sync::Arc;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{Authenticator, ColdRequest, Lookup};
 pub use certificate::ClientCert;
 pub use denied::Denied;
 pub use filter::client_cert;

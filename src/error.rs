@@ -236,6 +236,14 @@ mod tests {
                 "cert_weak_key",
             ),
             (
+                ApiError::Denied(Denied::CnOutsideNameConstraints {
+                    cn: detail(),
+                    reason: detail(),
+                }),
+                403,
+                "cert_not_allowed",
+            ),
+            (
                 ApiError::Denied(Denied::NotAllowed {
                     cn: None,
                     thumbprint: detail(),

@@ -312,10 +312,7 @@ impl Authenticator {
                 },
                 chain.and_then(|chain| chain.not_after),
             )),
-            None => Err(untrusted.unwrap_or_else(|| Denied::NotAllowed {
-                cn: cert.common_name.clone(),
-                thumbprint: cert.sha256_thumbprint.clone(),
-            })),
+            None => Err(untrusted.unwrap_or_else(|| self.policy.refusal(cert, chain.as_ref()))),
         }
     }
 

@@ -38,6 +38,11 @@ pub enum Denied {
     /// The leaf's key is below the strength rule (`key_strength.rs`), pinned or not.
     #[error("client certificate key too weak: {reason}")]
     WeakKey { reason: String },
+    /// A CN rule matched, but the CN lies outside the DNS name constraints of a CA on the
+    /// verified path, and no other rule matched. To the caller this is `cert_not_allowed`: no
+    /// rule admits the certificate; the constraint is for the log.
+    #[error("client certificate cn {cn:?} is {reason} of its path, so no cn rule admits it")]
+    CnOutsideNameConstraints { cn: String, reason: String },
     /// Well-formed and (where required) trusted, but no allowlist rule matches.
     #[error("client certificate not allowlisted (cn {cn:?}, sha256 {thumbprint})")]
     NotAllowed {
@@ -60,7 +65,7 @@ impl Denied {
             Self::Revoked => "cert_revoked",
             Self::RevocationUnknown { .. } => "cert_revocation_unknown",
             Self::WeakKey { .. } => "cert_weak_key",
-            Self::NotAllowed { .. } => "cert_not_allowed",
+            Self::NotAllowed { .. } | Self::CnOutsideNameConstraints { .. } => "cert_not_allowed",
         }
     }
 
@@ -77,7 +82,9 @@ impl Denied {
             Self::Revoked => "client certificate has been revoked",
             Self::RevocationUnknown { .. } => "client certificate revocation status is unknown",
             Self::WeakKey { .. } => "client certificate key is too weak",
-            Self::NotAllowed { .. } => "client certificate is not allowlisted",
+            Self::NotAllowed { .. } | Self::CnOutsideNameConstraints { .. } => {
+                "client certificate is not allowlisted"
+            }
         }
     }
 

@@ -366,3 +366,106 @@ fn a_valid_root_still_vouches_when_an_expired_one_shares_its_name() {
         "startup warns about the expired one only"
     );
 }
+
+#[test]
+fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
+    let partner = Ca::root_with_dns_constraints("Partner CA", &["partner.example"], &[]);
+    let excluding = Ca::root_with_dns_constraints("Excluding CA", &[], &["contoso.com"]);
+    let unconstrained = Ca::root("Test Root CA");
+    let constrained_issuer = unconstrained.intermediate_with_dns_constraints(
+        "Partner Issuing CA",
+        2,
+        &[".partner.example"],
+        &[],
+    );
+    let names = |root: &Ca, intermediates: &[&Ca], cns: &[&str], dns: &[&str]| InboundConfig {
+        trusted_cas: vec![ca(&root.der)],
+        intermediates: intermediates
+            .iter()
+            .map(|intermediate| CertificateDer::from(intermediate.der.clone()))
+            .collect(),
+        common_names: cns.iter().map(|cn| (*cn).to_owned()).collect(),
+        dns_names: dns.iter().map(|dns| (*dns).to_owned()).collect(),
+        ..InboundConfig::default()
+    };
+    let with_san = |cn: &str, san: &str| {
+        let mut leaf = Leaf::cn(cn);
+        leaf.dns_names = vec![san.to_owned()];
+        leaf
+    };
+    let contoso = "api-client.contoso.com";
+    let cases: Vec<(&str, InboundConfig, Vec<u8>, Expect)> = vec![
+        (
+            "the issue's case: a CA limited to partner.example vouches for a contoso CN",
+            names(&partner, &[], &[contoso], &[]),
+            partner.issue(&Leaf::cn(contoso)),
+            Err("cert_not_allowed"),
+        ),
+        (
+            "a CN inside the permitted subtree",
+            names(&partner, &[], &["gw.partner.example"], &[]),
+            partner.issue(&Leaf::cn("gw.partner.example")),
+            Ok("common_name"),
+        ),
+        (
+            "a CN that is not a DNS name is inside no permitted subtree",
+            names(&partner, &[], &["Partner Gateway"], &[]),
+            partner.issue(&Leaf::cn("Partner Gateway")),
+            Err("cert_not_allowed"),
+        ),
+        (
+            "the CN is outside, but an allowlisted DNS SAN inside admits it",
+            names(&partner, &[], &[contoso], &["gw.partner.example"]),
+            partner.issue(&with_san(contoso, "gw.partner.example")),
+            Ok("dns_name"),
+        ),
+        (
+            "a CN inside an excluded subtree",
+            names(&excluding, &[], &[contoso], &[]),
+            excluding.issue(&Leaf::cn(contoso)),
+            Err("cert_not_allowed"),
+        ),
+        (
+            "a CN outside the excluded subtree",
+            names(&excluding, &[], &["svc.fabrikam.example"], &[]),
+            excluding.issue(&Leaf::cn("svc.fabrikam.example")),
+            Ok("common_name"),
+        ),
+        (
+            "an intermediate's constraints count too",
+            names(&unconstrained, &[&constrained_issuer], &[contoso], &[]),
+            constrained_issuer.issue(&Leaf::cn(contoso)),
+            Err("cert_not_allowed"),
+        ),
+        (
+            "a leading dot permits subdomains only",
+            names(
+                &unconstrained,
+                &[&constrained_issuer],
+                &["a.partner.example"],
+                &[],
+            ),
+            constrained_issuer.issue(&Leaf::cn("a.partner.example")),
+            Ok("common_name"),
+        ),
+        (
+            "an unconstrained CA vouches for any CN (control)",
+            names(&unconstrained, &[], &[contoso], &[]),
+            unconstrained.issue(&Leaf::cn(contoso)),
+            Ok("common_name"),
+        ),
+    ];
+    for (reason, config, der, expect) in cases {
+        check(reason, &config, &der, 0, expect);
+    }
+    let refused = decide(
+        &names(&partner, &[], &[contoso], &[]),
+        &partner.issue(&Leaf::cn(contoso)),
+        0,
+    );
+    assert!(
+        matches!(&refused, Err(Denied::CnOutsideNameConstraints { cn, reason })
+            if cn == contoso && reason.contains("partner.example")),
+        "the log says which constraint: {refused:?}"
+    );
+}

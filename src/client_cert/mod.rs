@@ -19,6 +19,7 @@ pub mod header;
 pub mod key_strength;
 pub mod load;
 pub mod name;
+pub mod name_constraints;
 pub mod policy;
 pub mod policy_file;
 mod reload;

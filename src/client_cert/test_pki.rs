@@ -152,6 +152,26 @@ impl Ca {
         Self::self_signed(params)
     }
 
+    /// A self-signed root like [`Ca::root`] with dNSName constraints.
+    pub fn root_with_dns_constraints(cn: &str, permitted: &[&str], excluded: &[&str]) -> Self {
+        let mut params = ca_params(cn, 1);
+        params.name_constraints = Some(dns_constraints(permitted, excluded));
+        Self::self_signed(params)
+    }
+
+    /// An intermediate CA issued by this CA, with dNSName constraints.
+    pub fn intermediate_with_dns_constraints(
+        &self,
+        cn: &str,
+        serial: u64,
+        permitted: &[&str],
+        excluded: &[&str],
+    ) -> Self {
+        let mut params = ca_params(cn, serial);
+        params.name_constraints = Some(dns_constraints(permitted, excluded));
+        self.intermediate_with(params)
+    }
+
     /// A self-signed CA certificate (cA=TRUE) whose KeyUsage extension lists only `usages`.
     pub fn root_with_key_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Self {
         let mut params = ca_params(cn, 1);
@@ -255,6 +275,19 @@ impl Ca {
 
     fn issuer(&self) -> Issuer<'_, &KeyPair> {
         Issuer::from_params(&self.params, &self.key)
+    }
+}
+
+fn dns_constraints(permitted: &[&str], excluded: &[&str]) -> rcgen::NameConstraints {
+    let subtrees = |names: &[&str]| {
+        names
+            .iter()
+            .map(|name| rcgen::GeneralSubtree::DnsName((*name).to_owned()))
+            .collect()
+    };
+    rcgen::NameConstraints {
+        permitted_subtrees: subtrees(permitted),
+        excluded_subtrees: subtrees(excluded),
     }
 }
 

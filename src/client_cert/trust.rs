@@ -32,6 +32,7 @@ use webpki::{
 pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
 use super::ca_certificate::{CaValidity, may_sign_crls, not_after, validity};
 use super::certificate::{hex_upper, rfc3339};
+use super::name_constraints::DnsConstraints;
 use super::revocation::CrlSet;
 use super::{ClientCert, Denied};
 
@@ -53,6 +54,8 @@ pub struct TrustedCa {
     /// The anchor certificate's validity window. webpki ignores it, so `verify` leaves out
     /// anchors outside it (plus the skew).
     validity: Option<CaValidity>,
+    /// The anchor certificate's dNSName constraints, held against a CN (`name_constraints.rs`).
+    dns_constraints: Option<DnsConstraints>,
 }
 
 /// What a successful chain verification tells the policy.
@@ -64,6 +67,8 @@ pub struct VerifiedChain {
     /// The earliest notAfter (unix seconds) of the CA certificates on the path: every
     /// intermediate, and the anchor's certificate.
     pub not_after: Option<u64>,
+    /// The dNSName constraints of every CA certificate on the path that has any.
+    pub dns_constraints: Vec<DnsConstraints>,
 }
 
 /// The anchors, intermediates and clock skew that chain verification uses.
@@ -74,6 +79,8 @@ pub struct TrustStore {
     intermediates: Vec<CertificateDer<'static>>,
     /// `intermediates[i]`'s notAfter (unix seconds).
     intermediate_not_after: Vec<Option<u64>>,
+    /// `intermediates[i]`'s dNSName constraints.
+    intermediate_dns_constraints: Vec<Option<DnsConstraints>>,
     /// When every anchor is inside its validity window (latest notBefore, earliest notAfter):
     /// inside it, `verify` hands webpki every anchor without filtering.
     all_anchors_valid: (u64, u64),
@@ -116,6 +123,7 @@ impl TrustedCa {
             not_after: not_after(der.as_ref()),
             crl_sign: may_sign_crls(der.as_ref()),
             validity: validity(der.as_ref()),
+            dns_constraints: DnsConstraints::read(der.as_ref()),
         })
     }
 }
@@ -139,6 +147,10 @@ impl TrustStore {
             intermediate_not_after: intermediates
                 .iter()
                 .map(|der| not_after(der.as_ref()))
+                .collect(),
+            intermediate_dns_constraints: intermediates
+                .iter()
+                .map(|der| DnsConstraints::read(der.as_ref()))
                 .collect(),
             intermediates,
             clock_skew: clock_skew.min(MAX_CLOCK_SKEW_SECONDS),
@@ -275,23 +287,39 @@ impl TrustStore {
                     .to_owned(),
             });
         }
-        let not_after = path
+        let indexes: Vec<usize> = path
             .intermediate_certificates()
-            .filter_map(|intermediate| self.intermediate_not_after(intermediate.der().as_ref()))
+            .filter_map(|intermediate| self.intermediate_index(intermediate.der().as_ref()))
+            .collect();
+        let not_after = indexes
+            .iter()
+            .filter_map(|index| self.intermediate_not_after.get(*index).copied().flatten())
             .chain(ca.not_after)
             .min();
+        let dns_constraints = indexes
+            .iter()
+            .filter_map(|index| {
+                self.intermediate_dns_constraints
+                    .get(*index)
+                    .cloned()
+                    .flatten()
+            })
+            .chain(ca.dns_constraints.clone())
+            .collect();
         if let Some(issuer) = path.intermediate_certificates().next() {
             let issuer_der = issuer.der();
             return Ok(VerifiedChain {
                 issuer_sha1: hex_upper(&Sha1::digest(issuer_der.as_ref())),
                 issuer_sha256: hex_upper(&Sha256::digest(issuer_der.as_ref())),
                 not_after,
+                dns_constraints,
             });
         }
         Ok(VerifiedChain {
             issuer_sha1: ca.sha1_thumbprint.clone(),
             issuer_sha256: ca.sha256_thumbprint.clone(),
             not_after,
+            dns_constraints,
         })
     }
 
@@ -350,12 +378,10 @@ impl TrustStore {
         }
     }
 
-    fn intermediate_not_after(&self, der: &[u8]) -> Option<u64> {
-        let index = self
-            .intermediates
+    fn intermediate_index(&self, der: &[u8]) -> Option<usize> {
+        self.intermediates
             .iter()
-            .position(|candidate| candidate.as_ref() == der)?;
-        self.intermediate_not_after.get(index).copied().flatten()
+            .position(|candidate| candidate.as_ref() == der)
     }
 }
 

@@ -82,17 +82,9 @@ fn zip_entries(zip: &Path) -> Vec<(String, String)> {
 #[test]
 fn the_gnu_package_holds_exactly_the_app_with_an_executable_handler() {
     // Act: build and stage, as the azd prepackage hook does (gnu: the quick local build).
-    let mut command = Command::new(root().join("scripts/package.sh"));
-    command.args(["--target", "gnu"]).current_dir(root());
-    // The variables cargo sets for this test process would reach the inner cargo, and build
-    // scripts that watch them (rerun-if-env-changed) would rebuild the whole release tree.
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if is_set_by_cargo_test(&name) {
-            command.env_remove(name.as_ref());
-        }
-    }
-    let status = command.status().expect("run scripts/package.sh");
+    let status = package_sh(&["--target", "gnu"])
+        .status()
+        .expect("run scripts/package.sh");
     assert!(status.success(), "scripts/package.sh --target gnu failed");
 
     // Assert: the staged folder.
@@ -141,6 +133,61 @@ fn the_gnu_package_holds_exactly_the_app_with_an_executable_handler() {
     let response = get_health_from(&staged);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"status\":\"ok\""), "{response}");
+
+    // Act again (same build, so quick): a client CA shipped in the package.
+    let ca = rcgen::generate_simple_self_signed(vec!["Test Client CA".to_owned()]).expect("CA");
+    let ca_path = std::env::temp_dir().join(format!("mtls-package-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_path, ca.cert.pem()).expect("write CA");
+    let ca_arg = ca_path.to_string_lossy().into_owned();
+    let status = package_sh(&["--target", "gnu", "--client-ca", &ca_arg])
+        .status()
+        .expect("run scripts/package.sh");
+    std::fs::remove_file(&ca_path).ok();
+    assert!(status.success(), "scripts/package.sh --client-ca failed");
+    let mut with_ca = expected.clone();
+    with_ca.insert("trust/client-ca.pem".to_owned());
+    assert_eq!(files_under(&staged), with_ca, "the CA is the one addition");
+    let entries = zip_entries(&root().join("dist/functionapp.zip"));
+    let ca_entry = entries
+        .iter()
+        .find(|(_, name)| name == "trust/client-ca.pem")
+        .map(|(mode, _)| mode.as_str());
+    assert_eq!(
+        ca_entry,
+        Some("-rw-r--r--"),
+        "the CA is zipped, not executable"
+    );
+}
+
+#[test]
+fn package_sh_refuses_a_client_ca_that_is_not_a_pem_certificate() {
+    let not_pem = std::env::temp_dir().join(format!("mtls-not-pem-{}.der", std::process::id()));
+    std::fs::write(&not_pem, [0x30_u8, 0x82, 0x01]).expect("write");
+    let output = package_sh(&["--target", "gnu", "--client-ca", &not_pem.to_string_lossy()])
+        .output()
+        .expect("run scripts/package.sh");
+    std::fs::remove_file(&not_pem).ok();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is not a PEM certificate file"),
+        "names the flag and the problem: {stderr}"
+    );
+}
+
+/// `scripts/package.sh` with `args`, run from the repository root.
+fn package_sh(args: &[&str]) -> Command {
+    let mut command = Command::new(root().join("scripts/package.sh"));
+    command.args(args).current_dir(root());
+    // The variables cargo sets for this test process would reach the inner cargo, and build
+    // scripts that watch them (rerun-if-env-changed) would rebuild the whole release tree.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if is_set_by_cargo_test(&name) {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
 }
 
 /// Starts `<staged>/handler` with the host's port variable and the staged folder as app root,
@@ -179,9 +226,7 @@ fn get_health_from(staged: &Path) -> String {
 
 #[test]
 fn package_sh_refuses_an_unknown_target_with_a_clear_message() {
-    let output = Command::new(root().join("scripts/package.sh"))
-        .args(["--target", "windows"])
-        .current_dir(root())
+    let output = package_sh(&["--target", "windows"])
         .output()
         .expect("run scripts/package.sh");
     assert!(!output.status.success());

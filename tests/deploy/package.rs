@@ -157,6 +157,12 @@ fn the_gnu_package_holds_exactly_the_app_with_an_executable_handler() {
         Some("-rw-r--r--"),
         "the CA is zipped, not executable"
     );
+    // Leave dist/ as a plain package, not one with this test's CA in it.
+    let status = package_sh(&["--target", "gnu"])
+        .status()
+        .expect("run scripts/package.sh");
+    assert!(status.success(), "scripts/package.sh --target gnu failed");
+    assert_eq!(files_under(&staged), expected, "the plain package again");
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod app_files;
 mod auth;
 mod dev;
 mod faults;
+mod hostile;
 mod lifecycle;
 mod modes;
 mod outbound;

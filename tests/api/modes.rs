@@ -1,6 +1,6 @@
 //! The three host modes (proxying, forwarding, payload), served by one set of function handlers.
 
-use crate::support::{ClientRequest, FunctionsHost, MODES, PASS_THROUGH_MODES};
+use crate::support::{ClientRequest, FunctionsHost, MODES, Mode, PASS_THROUGH_MODES};
 
 #[tokio::test]
 async fn readiness_probe_answers_at_the_root() {
@@ -299,5 +299,28 @@ async fn proxying_mode_sends_what_the_host_sends() {
     assert!(
         response.header("keep-alive").is_none(),
         "hop-by-hop response headers are dropped"
+    );
+}
+
+#[tokio::test]
+async fn an_envelope_with_tens_of_thousands_of_header_names_is_a_400_not_a_dropped_connection() {
+    let host = FunctionsHost::start(&[]).await;
+    // Just past what an http::HeaderMap holds (32,768), and under the 1 MiB envelope cap.
+    let mut request = ClientRequest::get("/api/health");
+    for index in 0..33_000 {
+        request = request.header(&format!("h{index}"), "v");
+    }
+
+    let response = host.send(Mode::Payload, request).await;
+
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert_eq!(response.json()["code"], "invalid_invocation");
+    let after = host
+        .send(Mode::Payload, ClientRequest::get("/api/health"))
+        .await;
+    assert_eq!(
+        after.status, 200,
+        "the handler still answers: {}",
+        after.body
     );
 }

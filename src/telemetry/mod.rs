@@ -1,8 +1,17 @@
-//! Logging: tracing-subscriber writing plain or JSON lines to stdout, which the Functions host
-//! collects. No ANSI colours unless stdout is a terminal.
+//! Logging: tracing-subscriber writing plain or JSON lines; info to stdout, warnings and errors
+//! to stderr with the level word in the line, so the Functions host grades them (Information,
+//! Warning, Error) in Application Insights. No ANSI colours unless both streams are terminals.
+//!
+//! - `escape`: control characters in caller-controlled text never reach a line raw.
+//! - `fields`: the plain format's field formatter, escaping every value.
+//! - `writer`: stdout or stderr by level; the JSON format's extra escaping.
 //!
 //! What is logged is decided where events are emitted; this module only installs the
 //! subscriber.
+
+pub mod escape;
+pub mod fields;
+pub mod writer;
 
 use std::io::IsTerminal;
 
@@ -10,22 +19,29 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. Safe to call once; later calls are ignored.
-pub fn init(format: LogFormat, filter: &str) {
+pub use escape::escape;
+
+/// Installs the global subscriber with `directives` . Safe to
+/// call once; later calls are ignored.
+pub fn init(format: LogFormat, directives: &str) {
     let filter = EnvFilter::builder()
-        .parse(filter)
+        .parse(directives)
         .unwrap_or_else(|_| EnvFilter::new(crate::config::server::DEFAULT_LOG_FILTER));
+    let ansi = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
-        .with_ansi(std::io::stdout().is_terminal());
+        .with_ansi(ansi);
     let result = match format {
-        LogFormat::Plain => builder.try_init(),
+        LogFormat::Plain => builder
+            .fmt_fields(fields::EscapedFields)
+            .with_writer(writer::LevelWriter::new(false))
+            .try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
+            .with_writer(writer::LevelWriter::new(true))
             .try_init(),
     };
     // A second initialisation (tests, `dev` mode) keeps the first subscriber.

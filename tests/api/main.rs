@@ -5,6 +5,7 @@ mod auth;
 mod dev;
 mod faults;
 mod lifecycle;
+mod logs;
 mod modes;
 mod outbound;
 mod soak;

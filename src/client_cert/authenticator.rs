@@ -264,27 +264,30 @@ impl Authenticator {
 }
 
 fn log_decision(decision: &Result<Authorized, Denied>, cert: Option<&ClientCert>, cached: bool) {
-    // Borrowed, not copied: when the level is off, logging a decision costs nothing.
+    // Borrowed, not copied: when the level is off, logging a decision costs nothing. The
+    // formatter escapes every value (telemetry::escape); the names are RFC 4514-escaped too.
+    let sha1 = field(cert, |c| &c.sha1_thumbprint);
     let sha256 = field(cert, |c| &c.sha256_thumbprint);
     let subject = field(cert, |c| &c.subject.rfc4514);
     let issuer = field(cert, |c| &c.issuer.rfc4514);
     let serial = field(cert, |c| &c.serial_hex);
+    let not_after = field(cert, |c| &c.not_after_rfc3339);
     match decision {
         Ok(authorized) => {
             if authorized.unverified_name {
-                tracing::warn!(code = "ok", %sha256, %subject, %issuer, %serial,
+                tracing::warn!(code = "ok", %sha1, %sha256, %subject, %issuer, %serial, %not_after,
                     matched_rule = %authorized.matched_rule, cached,
                     "client certificate accepted on an unverified name (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES)");
             } else {
-                tracing::info!(code = "ok", %sha256, %subject, %issuer, %serial,
+                tracing::info!(code = "ok", %sha1, %sha256, %subject, %issuer, %serial, %not_after,
                     matched_rule = %authorized.matched_rule,
                     verified_chain = authorized.verified_chain, cached,
                     "client certificate accepted");
             }
         }
         Err(denied) => {
-            tracing::warn!(code = denied.code(), %sha256, %subject, %issuer, %serial,
-                matched_rule = "-", detail = %denied, cached, "client certificate refused");
+            tracing::warn!(code = denied.code(), %sha1, %sha256, %subject, %issuer, %serial,
+                %not_after, reason = %denied, cached, "client certificate refused");
         }
     }
 }

@@ -16,7 +16,7 @@ pub const DEFAULT_PORT: u16 = 3000;
 pub const APP_ROOT: &str = "FUNCTIONS_APP_ROOT_PATH";
 /// `plain` (default) or `json`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
-/// tracing's filter directives, `info` by default.
+/// tracing's filter directives or a host level name (`Information`), `info` by default.
 pub const RUST_LOG: &str = "RUST_LOG";
 pub const DEFAULT_LOG_FILTER: &str = "info";
 /// How long SIGTERM or Ctrl-C waits for in-flight requests before exiting anyway.
@@ -50,6 +50,7 @@ pub struct ServerConfig {
     /// What host.json says: the route prefix and whether forwarding is on.
     pub host: host::HostSettings,
     pub log_format: LogFormat,
+    /// `RUST_LOG` in tracing's syntax (host level names translated), checked.
     pub log_filter: String,
     pub shutdown_timeout: Duration,
 }
@@ -74,9 +75,13 @@ impl ServerConfig {
         let log_filter = reader
             .string(RUST_LOG)
             .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
-        if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
-            reader.invalid(RUST_LOG, format!("invalid filter {log_filter:?}: {error}"));
-        }
+        let log_filter = match crate::telemetry::filter::parse(&log_filter) {
+            Ok(filter) => filter.directives,
+            Err(message) => {
+                reader.invalid(RUST_LOG, message);
+                DEFAULT_LOG_FILTER.to_owned()
+            }
+        };
         Self {
             port,
             app_root,

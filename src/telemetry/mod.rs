@@ -5,12 +5,16 @@
 //! - `escape`: control characters in caller-controlled text never reach a line raw.
 //! - `fields`: the plain format's field formatter, escaping every value.
 //! - `writer`: stdout or stderr by level; the JSON format's extra escaping.
+//! - `filter`: `RUST_LOG` with the host's level names, checked at startup.
 //!
 //! What is logged is decided where events are emitted; this module only installs the
-//! subscriber.
+//! subscriber. warp's per-request trace events (a start and a finish line per request, 4xx at
+//! WARN, 5xx at ERROR) are turned off: the request span is kept, and the decision line is the
+//! one line a request writes at info.
 
 pub mod escape;
 pub mod fields;
+pub mod filter;
 pub mod writer;
 
 use std::io::IsTerminal;
@@ -21,11 +25,18 @@ use crate::config::LogFormat;
 
 pub use escape::escape;
 
-/// Installs the global subscriber with `directives` . Safe to
+/// warp's trace events; see the module doc. A filter that names this target keeps its choice.
+const WARP_TRACE_EVENTS: &str = "warp::filters::trace";
+
+/// Installs the global subscriber with `directives` (a checked [`filter::LogFilter`]'s). Safe to
 /// call once; later calls are ignored.
 pub fn init(format: LogFormat, directives: &str) {
+    let mut directives = directives.to_owned();
+    if !directives.contains(WARP_TRACE_EVENTS) {
+        directives.push_str(&format!(",{WARP_TRACE_EVENTS}=off"));
+    }
     let filter = EnvFilter::builder()
-        .parse(directives)
+        .parse(&directives)
         .unwrap_or_else(|_| EnvFilter::new(crate::config::server::DEFAULT_LOG_FILTER));
     let ansi = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()

@@ -98,3 +98,157 @@ async fn a_cn_with_control_characters_stays_inside_its_json_string() {
         );
     }
 }
+
+#[tokio::test]
+async fn info_goes_to_stdout_and_warnings_to_stderr_with_the_level_word() {
+    let pki = TestPki::new("logs-streams");
+    let host = start(&pki, &[]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    let stranger = pki.issue(&Leaf::client("stranger.example"));
+
+    host.send(Mode::Forwarding, cert_info(&client.header()))
+        .await;
+    host.send(Mode::Forwarding, cert_info(&stranger.header()))
+        .await;
+
+    host.process
+        .wait_for_output(&stranger.sha256(), Duration::from_secs(1));
+    let (stdout, stderr) = (host.process.stdout(), host.process.stderr());
+    assert!(
+        stdout.contains("client certificate accepted") && stdout.contains(&client.sha1()),
+        "the accept is info, on stdout, with the SHA-1:\n{stdout}"
+    );
+    assert!(
+        stderr.contains("client certificate refused") && stderr.contains(&stranger.sha1()),
+        "the refusal is a warning, on stderr:\n{stderr}"
+    );
+    for line in stderr.lines() {
+        assert!(
+            line.contains("WARN") || line.contains("ERROR"),
+            "every stderr line carries its level word (the host grades on it): {line}"
+        );
+    }
+    for line in stdout.lines() {
+        assert!(
+            !line.contains(" WARN ") && !line.contains(" ERROR "),
+            "no warning or error on stdout: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_decision_line_says_who_and_why_in_words() {
+    let pki = TestPki::new("logs-decision");
+    let host = start(&pki, &[]).await;
+    let now = time::OffsetDateTime::now_utc();
+    let expired = pki.issue(&Leaf {
+        not_before: now - time::Duration::days(30),
+        not_after: now - time::Duration::days(1),
+        ..Leaf::client(ALLOWED_CN)
+    });
+
+    host.send(Mode::Forwarding, cert_info(&expired.header()))
+        .await;
+
+    let output = host
+        .process
+        .wait_for_output(&expired.sha256(), Duration::from_secs(1));
+    let line = output
+        .lines()
+        .find(|line| line.contains("client certificate refused"))
+        .unwrap_or_else(|| panic!("no decision line:\n{output}"));
+    for expected in [
+        format!("sha1={}", expired.sha1()),
+        format!("sha256={}", expired.sha256()),
+        format!("subject=CN={ALLOWED_CN}"),
+        "issuer=CN=Test Root CA".to_owned(),
+        "serial=".to_owned(),
+        "code=cert_expired".to_owned(),
+        "reason=client certificate expired at 20".to_owned(),
+    ] {
+        assert!(line.contains(&expected), "{expected} in: {line}");
+    }
+    let not_after = line
+        .split("not_after=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default();
+    assert!(
+        time::OffsetDateTime::parse(not_after, &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "notAfter in RFC 3339: {line}"
+    );
+    assert!(
+        !line.contains("Some(") && !line.contains("(now 1"),
+        "no Rust Debug text, no epoch seconds: {line}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_writes_at_most_one_line_and_scanners_and_the_expected_503_are_quiet() {
+    let pki = TestPki::new("logs-quiet");
+    let host = start(&pki, &[]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    let startup = host.process.output().lines().count();
+
+    for request in [
+        ClientRequest::get("/api/health"),
+        ClientRequest::get("/api/wp-login.php"),
+        ClientRequest::get("/api/health").method("DELETE"),
+        ClientRequest::get("/api/outbound-mtls").header("X-ARR-ClientCert", &client.header()),
+        cert_info(&client.header()),
+    ] {
+        host.send(Mode::Forwarding, request).await;
+    }
+
+    let output =
+        host.process
+            .wait_for_count("client certificate accepted", 2, Duration::from_secs(1));
+    let request_lines: Vec<&str> = output.lines().skip(startup).collect();
+    assert_eq!(
+        request_lines.len(),
+        2,
+        "one decision line for each of the two protected requests, nothing for health, a 404, \
+         a 405 or the expected 503:\n{}",
+        request_lines.join("\n")
+    );
+    assert!(
+        !output.contains("ERROR"),
+        "an expected 503 is not an error:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn rust_log_accepts_the_hosts_level_names() {
+    let pki = TestPki::new("logs-host-levels");
+    for level in ["Information", "Warning", "verbose"] {
+        let host = start(&pki, &[("RUST_LOG", level)]).await;
+        let stranger = pki.issue(&Leaf::client("stranger.example"));
+        host.send(Mode::Forwarding, cert_info(&stranger.header()))
+            .await;
+        let output = host
+            .process
+            .wait_for_output("client certificate refused", Duration::from_secs(1));
+        assert!(
+            output.contains("client certificate refused"),
+            "RUST_LOG={level} keeps the refusal reasons:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn a_filter_that_silences_the_handlers_warnings_stops_the_start() {
+    for filter in ["Error", "None", "warp=debug", "info,mtls_handler=off"] {
+        let mut handler = crate::support::HandlerProcess::spawn(
+            crate::support::free_port(),
+            &[("RUST_LOG", filter)],
+        );
+        let status = handler.wait_exit(Duration::from_secs(10));
+        assert_eq!(status.code(), Some(64), "RUST_LOG={filter}");
+        let output = handler.output();
+        assert!(
+            output.contains("RUST_LOG") && output.contains("warnings"),
+            "the message names the setting and says why:\n{output}"
+        );
+    }
+}

@@ -156,14 +156,16 @@ async fn function_keys_and_query_strings_are_never_logged() {
     let host = FunctionsHost::start(&[]).await;
     let secret = "s3cr3t-function-key-value";
     for mode in MODES {
-        let request = ClientRequest::get("/api/health")
+        let request = ClientRequest::get("/api/cert-info")
             .query("code", secret)
             .header("x-functions-key", secret);
-        assert_eq!(host.send(mode, request).await.status, 200, "{mode:?}");
+        assert_eq!(host.send(mode, request).await.status, 403, "{mode:?}");
     }
-    let output =
-        host.process
-            .wait_for_count("finished processing", 2, std::time::Duration::from_secs(1));
+    let output = host.process.wait_for_count(
+        "client certificate refused",
+        2,
+        std::time::Duration::from_secs(1),
+    );
     assert!(
         output.contains("invocation_id"),
         "requests are logged with their invocation id:\n{output}"

@@ -93,6 +93,9 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
 /// # Errors
 /// [`StartupError::Bind`] when the port cannot be bound (in use, or not permitted).
 pub async fn build(config: &Config) -> Result<App, StartupError> {
+    for look_alike in &config.look_alikes {
+        tracing::warn!(setting = %look_alike.name, nearest = look_alike.nearest, "{look_alike}");
+    }
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
     let outbound = match &config.outbound.settings {

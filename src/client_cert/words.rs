@@ -91,4 +91,66 @@ mod tests {
         );
         assert_eq!(words("TrailingData(Certificate)"), "trailing data");
     }
+
+    /// `der` with the TBSCertList's version field (`02 01 01`) removed: a version 1 CRL, as
+    /// `openssl ca -gencrl` writes without a crlnumber (the signature no longer verifies, which
+    /// reading the version does not need).
+    fn without_version(der: &[u8]) -> Vec<u8> {
+        fn header(der: &[u8]) -> (usize, usize) {
+            match der[1] {
+                short if short < 0x80 => (2, usize::from(short)),
+                long => {
+                    let count = usize::from(long & 0x7f);
+                    let length = der[2..2 + count]
+                        .iter()
+                        .fold(0, |length, byte| length * 256 + usize::from(*byte));
+                    (2 + count, length)
+                }
+            }
+        }
+        fn sequence(content: &[u8]) -> Vec<u8> {
+            let mut out = vec![0x30];
+            let length = content.len();
+            if length < 0x80 {
+                out.push(u8::try_from(length).expect("short"));
+            } else {
+                let bytes: Vec<u8> = length
+                    .to_be_bytes()
+                    .into_iter()
+                    .skip_while(|byte| *byte == 0)
+                    .collect();
+                out.push(0x80 | u8::try_from(bytes.len()).expect("few bytes"));
+                out.extend(bytes);
+            }
+            out.extend_from_slice(content);
+            out
+        }
+        let (outer_header, _) = header(der);
+        let tbs = &der[outer_header..];
+        let (tbs_header, tbs_length) = header(tbs);
+        let rest = &tbs[tbs_header + tbs_length..];
+        let tbs_content = &tbs[tbs_header..tbs_header + tbs_length];
+        assert_eq!(&tbs_content[..3], [0x02, 0x01, 0x01], "a v2 CRL's version");
+        let mut content = sequence(&tbs_content[3..]);
+        content.extend_from_slice(rest);
+        sequence(&content)
+    }
+
+    #[test]
+    fn a_version_1_crl_is_named_and_the_fix_is_given() {
+        use crate::client_cert::test_pki::{Ca, DAY};
+        let v2 = Ca::root("Test Root CA").crl(&[7], 0, DAY);
+        let v1 = without_version(&v2);
+        let error = webpki::OwnedCertRevocationList::from_der(&v1).expect_err("webpki refuses v1");
+
+        let message = describe_unusable_crl(&v1, &error);
+
+        assert!(message.contains("version 1 CRL"), "{message}");
+        assert!(
+            message.contains("crlnumber"),
+            "how to make a v2 one: {message}"
+        );
+        let other = describe_unusable_crl(b"garbage", &webpki::Error::BadDer);
+        assert!(!other.contains("version 1"), "{other}");
+    }
 }

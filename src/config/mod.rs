@@ -5,10 +5,12 @@
 //! defaults. Loading collects every mistake and reports them all at once
 //! ([`ConfigError::Invalid`]); `main` prints them and exits with code 64.
 
+mod advice;
 mod env;
 pub mod inbound;
 pub mod outbound;
 pub mod server;
+pub mod spelling;
 
 use std::fmt;
 
@@ -64,6 +66,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub inbound: InboundConfig,
     pub outbound: OutboundConfig,
+    /// Variables that look like settings but are not (logged at startup as warnings).
+    pub look_alikes: Vec<spelling::LookAlike>,
 }
 
 /// One setting with a problem: which one, and what is wrong with it.
@@ -110,6 +114,7 @@ impl Config {
                 server,
                 inbound,
                 outbound,
+                look_alikes: spelling::look_alikes(env),
             })
         } else {
             Err(ConfigError::Invalid(errors))

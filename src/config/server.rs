@@ -63,7 +63,19 @@ impl ServerConfig {
         } else {
             PORT
         };
-        let port = reader.parse::<u16>(port_setting, DEFAULT_PORT);
+        let port = match reader.string(port_setting) {
+            None => DEFAULT_PORT,
+            Some(value) => value.parse::<u16>().unwrap_or_else(|_| {
+                reader.invalid(
+                    port_setting,
+                    format!(
+                        "{value:?} is not a port: a port is a whole number from 1 to 65535 (0 \
+                         picks a free one); the Functions host sets this variable itself"
+                    ),
+                );
+                DEFAULT_PORT
+            }),
+        };
         let app_root = reader
             .string(APP_ROOT)
             .map(PathBuf::from)
@@ -94,5 +106,27 @@ impl ServerConfig {
                 0..=600_000,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn a_bad_port_says_what_a_port_is() {
+        let env: HashMap<&str, &str> = HashMap::from([(PORT, "80a")]);
+        let mut reader = Reader::new(&env);
+        ServerConfig::read(&mut reader);
+        let errors = reader.into_errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].setting, PORT);
+        assert!(
+            errors[0].message.contains("whole number from 1 to 65535"),
+            "{}",
+            errors[0].message
+        );
     }
 }

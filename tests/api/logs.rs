@@ -252,3 +252,16 @@ fn a_filter_that_silences_the_handlers_warnings_stops_the_start() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_misspelled_setting_is_a_startup_warning_naming_the_nearest_setting() {
+    let host = FunctionsHost::start(&[("CLIENT_CERT_CRL_PATH", "/crl.pem")]).await;
+    host.process
+        .wait_for_output("did you mean", Duration::from_secs(1));
+    let stderr = host.process.stderr();
+    assert!(
+        stderr.contains("CLIENT_CERT_CRL_PATH is not a setting")
+            && stderr.contains("did you mean CLIENT_CERT_CRL_PATHS"),
+        "a warning on stderr:\n{stderr}"
+    );
+}

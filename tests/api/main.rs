@@ -2,6 +2,7 @@
 
 mod app_files;
 mod auth;
+mod check;
 mod dev;
 mod faults;
 mod lifecycle;

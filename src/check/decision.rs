@@ -1,0 +1,247 @@
+//! The decision `serve` would make on one certificate, as a trace of its steps.
+//!
+//! The answer comes from [`Authenticator::authorize`] on an authenticator built from the loaded
+//! configuration, the call `serve`'s filter makes, and its status from [`ApiError::status`],
+//! the mapping `serve` answers with. The steps around it only *describe*: decoding and parsing
+//! are shown with the same functions the decision uses (`header::decode`, `ClientCert::parse`),
+//! and the step that refused is named from the refusal's variant, in the order the
+//! authenticator checks (decoding, parsing, usage and validity, chain and revocation,
+//! allowlist).
+
+use rustls_pki_types::UnixTime;
+use serde::Serialize;
+
+use crate::client_cert::header::{self, HeaderFormat};
+use crate::client_cert::{Authenticator, ClientCert, Denied};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::telemetry::escape;
+
+/// The trace `handler check --cert/--header` prints (`--json`: this object).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trace {
+    /// The HTTP status `serve` would answer.
+    pub status: u16,
+    /// The refusal code; `None` (JSON `null`) when admitted.
+    pub code: Option<&'static str>,
+    pub matched_rule: Option<String>,
+    pub steps: Vec<Step>,
+    /// For a refusal: what to change.
+    pub advice: Option<&'static str>,
+}
+
+/// One step of the decision.
+#[derive(Debug, Serialize)]
+pub struct Step {
+    pub step: &'static str,
+    /// `passed`, `failed` or `not reached`.
+    pub outcome: &'static str,
+    pub detail: String,
+}
+
+/// The decision on `header_values` (as the front end sends them) at `now`.
+pub fn explain(config: &Config, header_values: &[&[u8]], now: UnixTime) -> Trace {
+    let authenticator = Authenticator::new(&config.inbound);
+    let decision = authenticator.authorize(header_values, now);
+    let mut steps = Vec::new();
+    let decoded = header::decode(
+        header_values,
+        config.inbound.header_format,
+        config.inbound.max_header_bytes,
+    );
+    let parsed = match &decoded {
+        Ok(der) => {
+            steps.push(passed("decoding", format!("{} bytes of DER", der.len())));
+            let parsed = ClientCert::parse(der.clone());
+            match &parsed {
+                Ok(cert) => steps.push(passed("parsing", fields(cert))),
+                Err(denied) => steps.push(failed("parsing", denied)),
+            }
+            parsed.ok()
+        }
+        Err(denied) => {
+            steps.push(failed("decoding", denied));
+            None
+        }
+    };
+    match decision {
+        Ok(authorized) => {
+            let chain = if authorized.verified_chain {
+                "a configured CA vouches for it"
+            } else {
+                "no verified chain (not needed by the rule that matched)"
+            };
+            let revocation = if config.inbound.crl_paths.is_empty() {
+                "no CRL configured"
+            } else {
+                "not listed by the configured CRLs"
+            };
+            steps.push(passed(
+                "usage and validity",
+                "valid now, usable for clientAuth".into(),
+            ));
+            steps.push(passed("chain", chain.to_owned()));
+            steps.push(passed("revocation", revocation.to_owned()));
+            steps.push(passed(
+                "allowlist",
+                format!("rule {}", authorized.matched_rule),
+            ));
+            Trace {
+                status: 200,
+                code: None,
+                matched_rule: Some(authorized.matched_rule),
+                steps,
+                advice: None,
+            }
+        }
+        Err(denied) => {
+            if parsed.is_some() {
+                refused_steps(&mut steps, &denied, config);
+            }
+            let status = ApiError::Denied(denied.clone()).status().as_u16();
+            Trace {
+                status,
+                code: Some(denied.code()),
+                matched_rule: None,
+                steps,
+                advice: Some(advice(denied.code())),
+            }
+        }
+    }
+}
+
+/// What to check or change for each refusal code (also the README's runbook).
+pub fn advice(code: &str) -> &'static str {
+    match code {
+        "cert_missing" => {
+            "no certificate reached the handler: set the app's client certificate mode to Required (or Optional) and call it over HTTPS with a certificate; check CLIENT_CERT_HEADER"
+        }
+        "cert_malformed" => {
+            "the header is not one certificate in CLIENT_CERT_HEADER_FORMAT: check the format setting against what the front end sends, and CLIENT_CERT_MAX_HEADER_BYTES"
+        }
+        "cert_ambiguous" => {
+            "the header was repeated or the subject has several CNs: send one certificate whose subject has one CN"
+        }
+        "cert_untrusted" => {
+            "no configured CA vouches for it: add its issuing CA to CLIENT_CERT_TRUSTED_CA_PATHS (and any intermediate to CLIENT_CERT_INTERMEDIATE_CA_PATHS), or pin it with ALLOWED_CLIENT_CERT_THUMBPRINTS"
+        }
+        "cert_expired" => {
+            "renew the client certificate (or check the clock; CLIENT_CERT_CLOCK_SKEW_SECONDS allows a little skew)"
+        }
+        "cert_not_yet_valid" => {
+            "the certificate's notBefore is in the future: check the issuer's and this host's clocks"
+        }
+        "cert_wrong_usage" => {
+            "issue a certificate with extendedKeyUsage clientAuth that is not a CA certificate"
+        }
+        "cert_revoked" => {
+            "a configured CRL lists it: issue a new certificate, or replace the CRL if the revocation was a mistake"
+        }
+        "cert_revocation_unknown" => {
+            "no current CRL covers its issuer: add the issuer's CRL to CLIENT_CERT_CRL_PATHS and keep it before its nextUpdate (`handler check` warns)"
+        }
+        "cert_not_allowed" => {
+            "trusted, but no rule admits it: add its CN, a SAN, its thumbprint or a policy rule to the allowlist"
+        }
+        _ => "see the README's runbook",
+    }
+}
+
+fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config) {
+    const LATER: [&str; 4] = ["usage and validity", "chain", "revocation", "allowlist"];
+    let failing = match denied {
+        Denied::WrongUsage { .. } | Denied::Expired { .. } | Denied::NotYetValid { .. } => 0,
+        Denied::Untrusted { .. } => 1,
+        Denied::Revoked | Denied::RevocationUnknown { .. } => 2,
+        Denied::NotAllowed { .. } => 3,
+        // Missing, malformed and ambiguous were shown by decoding or parsing.
+        Denied::Missing | Denied::Malformed { .. } | Denied::Ambiguous { .. } => return,
+    };
+    for (index, step) in LATER.into_iter().enumerate() {
+        steps.push(match index.cmp(&failing) {
+            std::cmp::Ordering::Less => passed(step, passed_detail(step, config).to_owned()),
+            std::cmp::Ordering::Equal => failed(step, denied),
+            std::cmp::Ordering::Greater => Step {
+                step,
+                outcome: "not reached",
+                detail: String::new(),
+            },
+        });
+    }
+}
+
+/// What a step that did not refuse means under this configuration.
+fn passed_detail(step: &str, config: &Config) -> &'static str {
+    match step {
+        "chain" if config.inbound.trusted_cas.is_empty() => {
+            "no CA configured (only pins can admit)"
+        }
+        "chain" => "verified by a configured CA",
+        "revocation" if config.inbound.crl_paths.is_empty() => "no CRL configured",
+        "revocation" => "not listed by the configured CRLs",
+        _ => "valid now, usable for clientAuth",
+    }
+}
+
+fn fields(cert: &ClientCert) -> String {
+    let mut sans: Vec<String> = Vec::new();
+    sans.extend(cert.dns_names.iter().map(|name| format!("DNS:{name}")));
+    sans.extend(cert.uris.iter().map(|uri| format!("URI:{uri}")));
+    sans.extend(cert.emails.iter().map(|email| format!("email:{email}")));
+    sans.extend(cert.ip_addresses.iter().map(|ip| format!("IP:{ip}")));
+    escape(&format!(
+        "subject {} issuer {} serial {} notBefore {} notAfter {} sha1 {} sha256 {} sans [{}] clientAuth {}",
+        cert.subject.rfc4514,
+        cert.issuer.rfc4514,
+        cert.serial_hex,
+        cert.not_before_rfc3339,
+        cert.not_after_rfc3339,
+        cert.sha1_thumbprint,
+        cert.sha256_thumbprint,
+        sans.join(", "),
+        if cert.allows_client_auth() { "yes" } else { "no" },
+    ))
+    .into_owned()
+}
+
+fn passed(step: &'static str, detail: String) -> Step {
+    Step {
+        step,
+        outcome: "passed",
+        detail,
+    }
+}
+
+fn failed(step: &'static str, denied: &Denied) -> Step {
+    Step {
+        step,
+        outcome: "failed",
+        detail: escape(&denied.to_string()).into_owned(),
+    }
+}
+
+/// `der` as the front end would send it in `format`.
+pub fn encode(der: &[u8], format: HeaderFormat) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
+    match format {
+        HeaderFormat::Base64Der => b64,
+        HeaderFormat::Pem => pem.replace('\n', " ").trim_end().to_owned(),
+        HeaderFormat::UrlPem => percent_encode(&pem),
+        HeaderFormat::Rfc9440 => format!(":{b64}:"),
+        HeaderFormat::Xfcc => format!("Cert=\"{}\"", percent_encode(&pem)),
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'+' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

@@ -13,6 +13,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::check;
 use crate::client_cert::Authenticator;
 use crate::config::Config;
 use crate::error::handle_rejection;
@@ -98,6 +99,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     }
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
+    check::daily::log_startup(&config.files);
     let outbound = match &config.outbound.settings {
         Some(settings) => Some(OutboundClient::build(settings)?),
         None => {
@@ -123,7 +125,11 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
                 payload_mode: config.server.host.serves_payload_mode(),
             },
         ),
-        background: authenticator.spawn_crl_reloader().into_iter().collect(),
+        background: authenticator
+            .spawn_crl_reloader()
+            .into_iter()
+            .chain([check::daily::spawn_recheck(config.files.clone())])
+            .collect(),
         shutdown_timeout: config.server.shutdown_timeout,
     })
 }

@@ -4,11 +4,13 @@
 //!
 //! - `posture`: what is trusted and allowed, and the warnings (expiring CAs, CRLs near their
 //!   nextUpdate, look-alike settings, an empty allowlist).
+//! - `daily`: the same file warnings logged by `serve` at startup and every day.
 //! - `decision`: the trace of one decision, from [`Authenticator::authorize`](crate::client_cert::Authenticator::authorize).
 //!
 //! Exit codes: 0 when `serve` would start (and, with a certificate, admit it), 1 when the
 //! certificate is refused (or `--strict` and there are warnings), 64 on bad settings or input.
 
+pub mod daily;
 pub mod decision;
 pub mod posture;
 
@@ -80,12 +82,12 @@ pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
             let value = decision::encode(&der, config.inbound.header_format);
             judge(options, &config, &value, now)
         }
-        None => describe(options, &config, env, now),
+        None => describe(options, &config, now),
     }
 }
 
-fn describe(options: &CheckOptions, config: &Config, env: &dyn Env, now: UnixTime) -> Outcome {
-    let posture = posture::describe(config, env, now.as_secs());
+fn describe(options: &CheckOptions, config: &Config, now: UnixTime) -> Outcome {
+    let posture = posture::describe(config, now.as_secs());
     let mut stdout = posture.text;
     stdout.push_str(&format!("warnings: {}\n", posture.warnings.len()));
     for warning in &posture.warnings {

@@ -14,7 +14,7 @@ use x509_parser::revocation_list::CertificateRevocationList;
 use crate::client_cert::certificate::rfc3339;
 use crate::client_cert::load::{read_certificates, read_crls};
 use crate::client_cert::name::Name;
-use crate::config::{Config, Env, Reader, inbound, outbound};
+use crate::config::{Config, ConfiguredFiles, inbound};
 use crate::telemetry::escape;
 
 /// Warn when a CA certificate expires within this many seconds (30 days).
@@ -29,23 +29,17 @@ pub struct Posture {
     pub warnings: Vec<String>,
 }
 
-/// Describes `config` (loaded from `env` by [`Config::load`]) as of `now` (unix seconds).
-pub fn describe(config: &Config, env: &dyn Env, now: u64) -> Posture {
-    let mut posture = Posture::default();
-    let reader = Reader::new(env);
+/// Describes `config` (loaded by [`Config::load`]) as of `now` (unix seconds).
+pub fn describe(config: &Config, now: u64) -> Posture {
     let inbound = &config.inbound;
+    let mut posture = Posture::default();
     posture.line(format!(
         "header: {} ({}), at most {} bytes",
         inbound.header_name, inbound.header_format, inbound.max_header_bytes
     ));
-    for (setting, kind) in [
-        (inbound::CLIENT_CERT_TRUSTED_CA_PATHS, "anchor"),
-        (inbound::CLIENT_CERT_INTERMEDIATE_CA_PATHS, "intermediate"),
-    ] {
-        for path in reader.list(setting) {
-            posture.certificates(kind, Path::new(&path), now);
-        }
-    }
+    let files = files(&config.files, now);
+    posture.text.push_str(&files.text);
+    posture.warnings.extend(files.warnings);
     for pin in &inbound.thumbprints {
         posture.line(format!("pin: {} {pin}", pin.algorithm()));
     }
@@ -62,10 +56,7 @@ pub fn describe(config: &Config, env: &dyn Env, now: u64) -> Posture {
     for rule in &inbound.policy_rules {
         posture.line(format!("policy rule: {}", escape(&rule.name)));
     }
-    for path in &inbound.crl_paths {
-        posture.crls(path, now);
-    }
-    posture.outbound(config, &reader);
+    posture.outbound(config);
     posture.weakenings(config);
     for look_alike in &config.look_alikes {
         posture.warnings.push(look_alike.to_string());
@@ -80,6 +71,22 @@ pub fn describe(config: &Config, env: &dyn Env, now: u64) -> Posture {
         posture
             .warnings
             .push("the allowlist is empty: every protected request is refused".to_owned());
+    }
+    posture
+}
+
+/// The configured CA and CRL files, with their warnings (expired or expiring CAs, CRLs past or
+/// near their nextUpdate): what `serve` logs at startup and checks again daily.
+pub fn files(files: &ConfiguredFiles, now: u64) -> Posture {
+    let mut posture = Posture::default();
+    for path in &files.trusted_cas {
+        posture.certificates("anchor", path, now);
+    }
+    for path in &files.intermediates {
+        posture.certificates("intermediate", path, now);
+    }
+    for path in &files.crls {
+        posture.crls(path, now);
     }
     posture
 }
@@ -173,25 +180,17 @@ impl Posture {
         }
     }
 
-    fn outbound(&mut self, config: &Config, reader: &Reader<'_>) {
+    fn outbound(&mut self, config: &Config) {
         let Some(settings) = &config.outbound.settings else {
             self.line("outbound: off (outbound-mtls answers 503)".to_owned());
             return;
         };
-        let source = reader
-            .string(outbound::CLIENT_CERT_PATH)
-            .map(|path| format!("{} = {path}", outbound::CLIENT_CERT_PATH))
-            .or_else(|| {
-                reader
-                    .string(outbound::CLIENT_CERT_THUMBPRINT)
-                    .map(|thumbprint| {
-                        format!("{} = {thumbprint}", outbound::CLIENT_CERT_THUMBPRINT)
-                    })
-            })
-            .unwrap_or_default();
         self.line(format!(
-            "outbound: {} identity {} notAfter {} ({source})",
-            settings.url, settings.identity_subject, settings.identity_not_after
+            "outbound: {} identity {} notAfter {} ({})",
+            settings.url,
+            settings.identity_subject,
+            settings.identity_not_after,
+            config.files.identity_source.as_deref().unwrap_or("-")
         ));
         if settings.identity_expires_soon {
             self.warnings.push(format!(

@@ -265,3 +265,31 @@ async fn a_misspelled_setting_is_a_startup_warning_naming_the_nearest_setting() 
         "a warning on stderr:\n{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_startup_posture_carries_values_and_warns_of_a_crl_near_its_next_update() {
+    let pki = TestPki::new("logs-posture");
+    let crl = pki.write(
+        "soon.crl.pem",
+        pki.root.crl(
+            &[],
+            time::OffsetDateTime::now_utc() + time::Duration::hours(2),
+        ),
+    );
+    let host = start(&pki, &[("CLIENT_CERT_CRL_PATHS", &crl)]).await;
+
+    host.process
+        .wait_for_output("trust posture warning", Duration::from_secs(1));
+    let (stdout, stderr) = (host.process.stdout(), host.process.stderr());
+    for expected in [
+        "anchor: CN=Test Root CA sha1 ".to_owned(),
+        pki.root.cert.sha256(),
+        format!("crl: {crl} issuer CN=Test Root CA thisUpdate 20"),
+    ] {
+        assert!(stdout.contains(&expected), "{expected} at info:\n{stdout}");
+    }
+    assert!(
+        stderr.contains("reaches its nextUpdate within a day") && stderr.contains(&crl),
+        "a warning naming the file:\n{stderr}"
+    );
+}

@@ -141,6 +141,9 @@ pub fn advice(code: &str) -> &'static str {
         "cert_revocation_unknown" => {
             "no current CRL covers its issuer: add the issuer's CRL to CLIENT_CERT_CRL_PATHS and keep it before its nextUpdate (`handler check` warns)"
         }
+        "cert_weak_key" => {
+            "the key is below the strength rule (RSA 2048 bits; EC P-256, P-384 or P-521; EdDSA): issue a certificate with a stronger key"
+        }
         "cert_not_allowed" => {
             "trusted, but no rule admits it: add its CN, a SAN, its thumbprint or a policy rule to the allowlist"
         }
@@ -154,9 +157,12 @@ fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config) {
         Denied::WrongUsage { .. } | Denied::Expired { .. } | Denied::NotYetValid { .. } => 0,
         Denied::Untrusted { .. } => 1,
         Denied::Revoked | Denied::RevocationUnknown { .. } => 2,
-        Denied::NotAllowed { .. } => 3,
-        // Missing, malformed and ambiguous were shown by decoding or parsing.
-        Denied::Missing | Denied::Malformed { .. } | Denied::Ambiguous { .. } => return,
+        Denied::NotAllowed { .. } | Denied::CnOutsideNameConstraints { .. } => 3,
+        // Missing, malformed, ambiguous and a weak key were shown by decoding or parsing.
+        Denied::Missing
+        | Denied::Malformed { .. }
+        | Denied::Ambiguous { .. }
+        | Denied::WeakKey { .. } => return,
     };
     for (index, step) in LATER.into_iter().enumerate() {
         steps.push(match index.cmp(&failing) {

@@ -33,13 +33,16 @@ pub struct CrlSet {
     crls: Vec<CertRevocationList<'static>>,
     /// Each CRL's issuer, rendered (RFC 4514), in load order.
     issuers: Vec<String>,
+    /// Each CRL's thisUpdate (unix seconds), in load order.
+    this_updates: Vec<u64>,
     earliest_next_update: Option<u64>,
 }
 
-/// A CRL webpki can use, its issuer (RFC 4514) and its nextUpdate (unix seconds).
+/// A CRL webpki can use, its issuer (RFC 4514), its thisUpdate and nextUpdate (unix seconds).
 struct ParsedCrl {
     crl: OwnedCertRevocationList,
     issuer: String,
+    this_update: u64,
     next_update: u64,
 }
 
@@ -89,6 +92,7 @@ impl CrlSet {
         let next_update = parsed.next_update;
         self.crls.push(CertRevocationList::Owned(parsed.crl));
         self.issuers.push(parsed.issuer);
+        self.this_updates.push(parsed.this_update);
         self.earliest_next_update = Some(
             self.earliest_next_update
                 .map_or(next_update, |earliest| earliest.min(next_update)),
@@ -125,8 +129,28 @@ impl CrlSet {
         self.earliest_next_update
     }
 
-    pub(crate) fn refs(&self) -> Vec<&CertRevocationList<'static>> {
-        self.crls.iter().collect()
+    /// The CRLs usable at `now`: those whose thisUpdate is not after `now + skew` (seconds).
+    /// A CRL issued in the future is left out, so what it would cover has an unknown status
+    /// (webpki checks nextUpdate, not thisUpdate).
+    pub(crate) fn usable_at(&self, now: u64, skew: u64) -> Vec<&CertRevocationList<'static>> {
+        let latest = now.saturating_add(skew);
+        self.crls
+            .iter()
+            .zip(&self.this_updates)
+            .filter(|(_, this_update)| **this_update <= latest)
+            .map(|(crl, _)| crl)
+            .collect()
+    }
+
+    /// The earliest thisUpdate after `now + skew` (seconds): when a CRL left out by
+    /// [`CrlSet::usable_at`] becomes usable, so a decision made without it must expire.
+    pub fn next_usable_at(&self, now: u64, skew: u64) -> Option<u64> {
+        let latest = now.saturating_add(skew);
+        self.this_updates
+            .iter()
+            .filter(|this_update| **this_update > latest)
+            .min()
+            .map(|this_update| this_update.saturating_sub(skew))
     }
 }
 
@@ -153,6 +177,7 @@ fn parse_crl(der: &[u8]) -> Result<ParsedCrl, String> {
     Ok(ParsedCrl {
         crl,
         issuer: Name::read(parsed.issuer()).rfc4514,
+        this_update: u64::try_from(parsed.last_update().timestamp()).unwrap_or(0),
         next_update: u64::try_from(next_update).unwrap_or(0),
     })
 }

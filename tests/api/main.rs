@@ -5,6 +5,7 @@ mod auth;
 mod check;
 mod dev;
 mod faults;
+mod hostile;
 mod lifecycle;
 mod logs;
 mod modes;

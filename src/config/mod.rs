@@ -11,6 +11,7 @@ pub mod inbound;
 pub mod outbound;
 pub mod server;
 pub mod spelling;
+pub mod table;
 
 use std::fmt;
 

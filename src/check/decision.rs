@@ -96,8 +96,8 @@ pub fn explain(config: &Config, header_values: &[&[u8]], now: UnixTime) -> Trace
             }
         }
         Err(denied) => {
-            if parsed.is_some() {
-                refused_steps(&mut steps, &denied, config);
+            if let Some(cert) = &parsed {
+                refused_steps(&mut steps, &denied, config, cert);
             }
             let status = ApiError::Denied(denied.clone()).status().as_u16();
             Trace {
@@ -151,7 +151,7 @@ pub fn advice(code: &str) -> &'static str {
     }
 }
 
-fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config) {
+fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config, cert: &ClientCert) {
     const LATER: [&str; 4] = ["usage and validity", "chain", "revocation", "allowlist"];
     let failing = match denied {
         Denied::WrongUsage { .. } | Denied::Expired { .. } | Denied::NotYetValid { .. } => 0,
@@ -167,6 +167,11 @@ fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config) {
     for (index, step) in LATER.into_iter().enumerate() {
         steps.push(match index.cmp(&failing) {
             std::cmp::Ordering::Less => passed(step, passed_detail(step, config).to_owned()),
+            std::cmp::Ordering::Equal if step == "allowlist" => {
+                let mut step = failed(step, denied);
+                step.detail.push_str(&nearest_miss(config, cert));
+                step
+            }
             std::cmp::Ordering::Equal => failed(step, denied),
             std::cmp::Ordering::Greater => Step {
                 step,
@@ -175,6 +180,56 @@ fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config) {
             },
         });
     }
+}
+
+/// The configured name rule closest to one of the certificate's names (edit distance), and
+/// how many pins there are: what an operator compares when a certificate is not allowlisted.
+fn nearest_miss(config: &Config, cert: &ClientCert) -> String {
+    use crate::config::spelling::distance;
+    let inbound = &config.inbound;
+    let cn: Vec<String> = cert.common_name.iter().cloned().collect();
+    let pairs = [
+        ("common name", &inbound.common_names, &cn),
+        ("dns name", &inbound.dns_names, &cert.dns_names),
+        ("uri", &inbound.uris, &cert.uris),
+        ("email", &inbound.emails, &cert.emails),
+    ];
+    let nearest = pairs
+        .iter()
+        .flat_map(|(kind, rules, names)| {
+            rules.iter().flat_map(move |rule| {
+                // Names are bounded by the header cap; the comparison is for display only.
+                names
+                    .iter()
+                    .filter(|name| name.len() <= 256)
+                    .map(move |name| {
+                        let rule_lower = rule.to_lowercase();
+                        (
+                            distance(&rule_lower, &name.to_lowercase()),
+                            *kind,
+                            rule,
+                            name,
+                        )
+                    })
+            })
+        })
+        .min_by_key(|(distance, ..)| *distance);
+    let mut text = match nearest {
+        Some((_, kind, rule, name)) => {
+            format!(
+                "; nearest rule: {kind} {} (the certificate has {})",
+                escape(rule),
+                escape(name)
+            )
+        }
+        None => "; no name rule of a kind the certificate carries".to_owned(),
+    };
+    text.push_str(&format!(
+        "; {} pin(s), {} policy rule(s)",
+        inbound.thumbprints.len(),
+        inbound.policy_rules.len()
+    ));
+    text
 }
 
 /// What a step that did not refuse means under this configuration.

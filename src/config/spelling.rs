@@ -64,7 +64,7 @@ pub fn nearest(name: &str) -> Option<&'static str> {
 }
 
 /// Levenshtein distance over bytes (names are ASCII and short).
-fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, &ca) in a.iter().enumerate() {

@@ -91,8 +91,9 @@ fn check_own_warnings(directives: &str) -> Result<(), String> {
         let level: LevelFilter = level.parse().unwrap_or(LevelFilter::TRACE);
         if level < LevelFilter::WARN {
             return Err(format!(
-                "{directive:?} would silence the handler's own warnings (its startup posture \
-                 and refusal reasons); use Warning or a more verbose level, e.g. RUST_LOG=info"
+                "{directive:?} would hide the handler's own alerts (its startup posture and \
+                 refusal reasons, logged at that level); use Warning or a more verbose level, \
+                 e.g. RUST_LOG=info"
             ));
         }
     }
@@ -100,8 +101,8 @@ fn check_own_warnings(directives: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{directives:?} sets no level for the handler itself, which silences its warnings; \
-             add a level, e.g. RUST_LOG=info,{directives}"
+            "{directives:?} sets no level for the handler itself, which hides its own alerts \
+             (startup posture, refusal reasons); add a level, e.g. RUST_LOG=info,{directives}"
         ))
     }
 }
@@ -153,7 +154,7 @@ mod tests {
             "",
         ] {
             let error = parse(spec).expect_err(spec);
-            assert!(error.contains("warnings"), "{spec}: {error}");
+            assert!(error.contains("refusal reasons"), "{spec}: {error}");
         }
     }
 

@@ -166,6 +166,7 @@ fn a_certificate_file_is_judged_as_the_front_end_would_send_it_and_the_refusal_s
         "subject CN=stranger.example",
         &stranger.sha1(),
         "allowlist",
+        "nearest rule: common name client.example (the certificate has stranger.example)",
         "answer: 403 cert_not_allowed",
         "to change:",
     ] {

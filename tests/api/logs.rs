@@ -247,7 +247,7 @@ fn a_filter_that_silences_the_handlers_warnings_stops_the_start() {
         assert_eq!(status.code(), Some(64), "RUST_LOG={filter}");
         let output = handler.output();
         assert!(
-            output.contains("RUST_LOG") && output.contains("warnings"),
+            output.contains("RUST_LOG") && output.contains("refusal reasons"),
             "the message names the setting and says why:\n{output}"
         );
     }

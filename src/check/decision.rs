@@ -82,7 +82,8 @@ pub fn explain(config: &Config, header_values: &[&[u8]], now: UnixTime) -> Trace
                 "valid now, usable for clientAuth".into(),
             ));
             steps.push(passed("chain", chain.to_owned()));
-            steps.push(passed("revocation", revocation.to_owned()));
+            let crls = crls_detail(config, &authorized.cert);
+            steps.push(passed("revocation", format!("{revocation}{crls}")));
             steps.push(passed(
                 "allowlist",
                 format!("rule {}", authorized.matched_rule),
@@ -166,10 +167,23 @@ fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config, cert: 
     };
     for (index, step) in LATER.into_iter().enumerate() {
         steps.push(match index.cmp(&failing) {
+            std::cmp::Ordering::Less if step == "revocation" => {
+                let detail = format!(
+                    "{}{}",
+                    passed_detail(step, config),
+                    crls_detail(config, cert)
+                );
+                passed(step, detail)
+            }
             std::cmp::Ordering::Less => passed(step, passed_detail(step, config).to_owned()),
             std::cmp::Ordering::Equal if step == "allowlist" => {
                 let mut step = failed(step, denied);
                 step.detail.push_str(&nearest_miss(config, cert));
+                step
+            }
+            std::cmp::Ordering::Equal if step == "revocation" => {
+                let mut step = failed(step, denied);
+                step.detail.push_str(&crls_detail(config, cert));
                 step
             }
             std::cmp::Ordering::Equal => failed(step, denied),
@@ -230,6 +244,19 @@ fn nearest_miss(config: &Config, cert: &ClientCert) -> String {
         inbound.policy_rules.len()
     ));
     text
+}
+
+/// The configured CRLs of the certificate's issuer, with their dates.
+fn crls_detail(config: &Config, cert: &ClientCert) -> String {
+    if config.files.crls.is_empty() {
+        return String::new();
+    }
+    let crls = super::posture::crls_of(&config.files, &cert.issuer.rfc4514);
+    if crls.is_empty() {
+        "; no configured CRL is issued by its issuer".to_owned()
+    } else {
+        escape(&format!("; CRL of its issuer: {}", crls.join(", "))).into_owned()
+    }
 }
 
 /// What a step that did not refuse means under this configuration.

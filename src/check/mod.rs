@@ -76,6 +76,16 @@ pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
             };
         }
     };
+    // serve builds the outbound client after the settings load; a failure there stops it too.
+    if let Some(settings) = &config.outbound.settings
+        && let Err(error) = crate::outbound::OutboundClient::build(settings)
+    {
+        return Outcome {
+            stdout: String::new(),
+            stderr: format!("errors:\n  - outbound client: {error}\n"),
+            exit_code: config::EXIT_CONFIG as u8,
+        };
+    }
     match input {
         Some(Input::Header(value)) => judge(options, &config, &value, now),
         Some(Input::Der(der)) => {

@@ -91,6 +91,32 @@ pub fn files(files: &ConfiguredFiles, now: u64) -> Posture {
     posture
 }
 
+/// The configured CRLs issued by `issuer` (RFC 4514), each as `file (thisUpdate .., nextUpdate ..)`.
+pub fn crls_of(files: &ConfiguredFiles, issuer: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for path in &files.crls {
+        for der in read_crls(path).unwrap_or_default() {
+            let Ok((_, crl)) = CertificateRevocationList::from_der(der.as_ref()) else {
+                continue;
+            };
+            if Name::read(crl.issuer()).rfc4514 != issuer {
+                continue;
+            }
+            let this_update = u64::try_from(crl.last_update().timestamp()).unwrap_or(0);
+            let next_update = crl
+                .next_update()
+                .map_or(0, |at| u64::try_from(at.timestamp()).unwrap_or(0));
+            found.push(format!(
+                "{} (thisUpdate {}, nextUpdate {})",
+                path.display(),
+                rfc3339(this_update),
+                rfc3339(next_update)
+            ));
+        }
+    }
+    found
+}
+
 // === impl Posture ===
 
 impl Posture {

@@ -125,6 +125,17 @@ async fn check_and_serve_agree_on_status_and_code_for_every_kind_of_certificate(
                 .is_some_and(|steps| !steps.is_empty()),
             "{kind}: steps"
         );
+        if kind == "revoked" {
+            let revocation = trace["steps"]
+                .as_array()
+                .and_then(|steps| steps.iter().find(|step| step["step"] == "revocation"))
+                .map(|step| step["detail"].to_string())
+                .unwrap_or_default();
+            assert!(
+                revocation.contains("ca.crl.pem") && revocation.contains("nextUpdate"),
+                "the CRL that decided, with its dates: {revocation}"
+            );
+        }
         codes.push(trace["code"].as_str().unwrap_or("admitted").to_owned());
     }
 

@@ -5,7 +5,7 @@
 //! - [`check`]: `handler check`: the posture with values, and any decision explained step by step.
 //! - [`client_cert`]: inbound authentication: forwarded client certificate -> `Authorized` | `Denied`.
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
-//! - [`telemetry`]: tracing to stdout, plain or JSON, for the host to collect.
+//! - [`telemetry`]: logs: info to stdout, warnings and errors to stderr, caller text escaped, `RUST_LOG`.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
 //! - [`host`]: the custom-handler contract: route prefix, readiness, payload-mode envelope.
 //! - [`functions`]: one handler per function folder.

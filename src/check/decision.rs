@@ -11,7 +11,7 @@
 use rustls_pki_types::UnixTime;
 use serde::Serialize;
 
-use crate::client_cert::header::{self, HeaderFormat};
+use crate::client_cert::header;
 use crate::client_cert::{Authenticator, ClientCert, Denied};
 use crate::config::Config;
 use crate::error::ApiError;
@@ -106,49 +106,9 @@ pub fn explain(config: &Config, header_values: &[&[u8]], now: UnixTime) -> Trace
                 code: Some(denied.code()),
                 matched_rule: None,
                 steps,
-                advice: Some(advice(denied.code())),
+                advice: Some(super::runbook::advice(denied.code())),
             }
         }
-    }
-}
-
-/// What to check or change for each refusal code (also the README's runbook).
-pub fn advice(code: &str) -> &'static str {
-    match code {
-        "cert_missing" => {
-            "no certificate reached the handler: set the app's client certificate mode to Required (or Optional) and call it over HTTPS with a certificate; check CLIENT_CERT_HEADER"
-        }
-        "cert_malformed" => {
-            "the header is not one certificate in CLIENT_CERT_HEADER_FORMAT: check the format setting against what the front end sends, and CLIENT_CERT_MAX_HEADER_BYTES"
-        }
-        "cert_ambiguous" => {
-            "the header was repeated or the subject has several CNs: send one certificate whose subject has one CN"
-        }
-        "cert_untrusted" => {
-            "no configured CA vouches for it: add its issuing CA to CLIENT_CERT_TRUSTED_CA_PATHS (and any intermediate to CLIENT_CERT_INTERMEDIATE_CA_PATHS), or pin it with ALLOWED_CLIENT_CERT_THUMBPRINTS"
-        }
-        "cert_expired" => {
-            "renew the client certificate (or check the clock; CLIENT_CERT_CLOCK_SKEW_SECONDS allows a little skew)"
-        }
-        "cert_not_yet_valid" => {
-            "the certificate's notBefore is in the future: check the issuer's and this host's clocks"
-        }
-        "cert_wrong_usage" => {
-            "issue a certificate with extendedKeyUsage clientAuth that is not a CA certificate"
-        }
-        "cert_revoked" => {
-            "a configured CRL lists it: issue a new certificate, or replace the CRL if the revocation was a mistake"
-        }
-        "cert_revocation_unknown" => {
-            "no current CRL covers its issuer: add the issuer's CRL to CLIENT_CERT_CRL_PATHS and keep it before its nextUpdate (`handler check` warns)"
-        }
-        "cert_weak_key" => {
-            "the key is below the strength rule (RSA 2048 bits; EC P-256, P-384 or P-521; EdDSA): issue a certificate with a stronger key"
-        }
-        "cert_not_allowed" => {
-            "trusted, but no rule admits it: add its CN, a SAN, its thumbprint or a policy rule to the allowlist"
-        }
-        _ => "see the README's runbook",
     }
 }
 
@@ -307,29 +267,4 @@ fn failed(step: &'static str, denied: &Denied) -> Step {
         outcome: "failed",
         detail: escape(&denied.to_string()).into_owned(),
     }
-}
-
-/// `der` as the front end would send it in `format`.
-pub fn encode(der: &[u8], format: HeaderFormat) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let pem = format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n");
-    match format {
-        HeaderFormat::Base64Der => b64,
-        HeaderFormat::Pem => pem.replace('\n', " ").trim_end().to_owned(),
-        HeaderFormat::UrlPem => percent_encode(&pem),
-        HeaderFormat::Rfc9440 => format!(":{b64}:"),
-        HeaderFormat::Xfcc => format!("Cert=\"{}\"", percent_encode(&pem)),
-    }
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'+' => {
-                char::from(byte).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

@@ -5,6 +5,7 @@
 //! - `posture`: what is trusted and allowed, and the warnings (expiring CAs, CRLs near their
 //!   nextUpdate, look-alike settings, an empty allowlist).
 //! - `daily`: the same file warnings logged by `serve` at startup and every day.
+//! - `encode`: a `--cert` file as the front end would send it; `runbook`: what to change.
 //! - `decision`: the trace of one decision, from [`Authenticator::authorize`](crate::client_cert::Authenticator::authorize).
 //!
 //! Exit codes: 0 when `serve` would start (and, with a certificate, admit it), 1 when the
@@ -12,7 +13,9 @@
 
 pub mod daily;
 pub mod decision;
+pub mod encode;
 pub mod posture;
+pub mod runbook;
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -89,7 +92,7 @@ pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
     match input {
         Some(Input::Header(value)) => judge(options, &config, &value, now),
         Some(Input::Der(der)) => {
-            let value = decision::encode(&der, config.inbound.header_format);
+            let value = encode::encode(&der, config.inbound.header_format);
             judge(options, &config, &value, now)
         }
         None => describe(options, &config, now),

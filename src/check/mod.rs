@@ -72,8 +72,17 @@ pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
     let config = match Config::load(env) {
         Ok(config) => config,
         Err(error) => {
+            // The posture needs a loaded configuration; the look-alikes often explain the errors.
+            let mut stdout = String::new();
+            let look_alikes = config::spelling::look_alikes(env);
+            if !look_alikes.is_empty() {
+                stdout.push_str(&format!("warnings: {}\n", look_alikes.len()));
+                for look_alike in look_alikes {
+                    stdout.push_str(&format!("  - {look_alike}\n"));
+                }
+            }
             return Outcome {
-                stdout: String::new(),
+                stdout,
                 stderr: format!("errors:\n{error}\n"),
                 exit_code: config::EXIT_CONFIG as u8,
             };

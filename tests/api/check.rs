@@ -282,7 +282,17 @@ fn the_posture_shows_values_and_warnings_and_strict_turns_warnings_into_exit_1()
 
     let broken = check(
         &[],
-        &[("CLIENT_CERT_TRUSTED_CA_PATHS", "/nonexistent/ca.pem")],
+        &[
+            ("CLIENT_CERT_TRUSTED_CA_PATHS", "/nonexistent/ca.pem"),
+            ("CLIENT_CERT_TRUSTED_CA_PATH", "/typo.pem"),
+        ],
+    );
+    assert!(
+        broken
+            .stdout
+            .contains("did you mean CLIENT_CERT_TRUSTED_CA_PATHS"),
+        "look-alikes are shown even when the settings do not load:\n{}",
+        broken.stdout
     );
     assert_eq!(broken.code, Some(64), "serve would not start");
     assert!(

@@ -13,6 +13,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::check;
 use crate::client_cert::Authenticator;
 use crate::config::Config;
 use crate::error::handle_rejection;
@@ -89,8 +90,12 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
 /// # Errors
 /// [`StartupError::Bind`] when the port cannot be bound (in use, or not permitted).
 pub async fn build(config: &Config) -> Result<App, StartupError> {
+    for look_alike in &config.look_alikes {
+        tracing::warn!(setting = %look_alike.name, nearest = look_alike.nearest, "{look_alike}");
+    }
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
+    check::daily::log_startup(&config.files);
     let outbound = match &config.outbound.settings {
         Some(settings) => Some(OutboundClient::build(settings)?),
         None => {
@@ -116,7 +121,11 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
                 payload_mode: config.server.host.serves_payload_mode(),
             },
         ),
-        background: authenticator.spawn_crl_reloader().into_iter().collect(),
+        background: authenticator
+            .spawn_crl_reloader()
+            .into_iter()
+            .chain([check::daily::spawn_recheck(config.files.clone())])
+            .collect(),
         shutdown_timeout: config.server.shutdown_timeout,
     })
 }

@@ -2,11 +2,12 @@
 //! certificate the App Service front end forwards, and calls upstreams over mutual TLS.
 //!
 //! Architecture, one line per module:
+//! - [`check`]: `handler check`: the posture with values, and any decision explained step by step.
 //! - [`client_cert`]: inbound authentication: forwarded client certificate -> `Authorized` | `Denied`.
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
-//! - [`telemetry`]: tracing to stdout, plain or JSON, for the host to collect.
+//! - [`telemetry`]: logs: info to stdout, warnings and errors to stderr, caller text escaped, `RUST_LOG`.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
-//! - [`host`]: the custom-handler contract: route prefix, readiness, payload-mode envelope.
+//! - [`host`]: the custom-handler contract: route prefix, readiness, invocation id, payload-mode envelope.
 //! - [`functions`]: one handler per function folder.
 //! - [`outbound`]: outbound mutual TLS: the client identity (PKCS#12), trusted roots, one reqwest client.
 //! - [`state`]: the shared, read-only state handed to handlers.
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
+pub mod check;
 pub mod client_cert;
 pub mod config;
 pub mod dev;

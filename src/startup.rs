@@ -2,7 +2,7 @@
 //! 127.0.0.1 (port 0 is fine, for tests), and graceful shutdown.
 //!
 //! Route tree, in order: the readiness probe `GET /`, payload mode `POST /<Function>`, then the
-//! function routes of forwarding mode; one rejection handler on top.
+//! function routes of proxying and forwarding modes; one rejection handler on top.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,6 +13,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::check;
 use crate::client_cert::Authenticator;
 use crate::config::Config;
 use crate::error::handle_rejection;
@@ -73,13 +74,9 @@ pub fn routes(state: AppState, options: RouteOptions) -> BoxedFilter<(Response,)
 }
 
 /// One span per request: method, path (never the query, which may carry `code`), and the
-/// host's invocation id.
+/// host's invocation id (`x-ms-invocation-id` or `X-Azure-Functions-InvocationId`).
 fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
-    let invocation_id = info
-        .request_headers()
-        .get("x-azure-functions-invocationid")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
+    let invocation_id = host::invocation_id::invocation_id(info.request_headers());
     tracing::info_span!(
         "request",
         method = %info.method(),
@@ -93,8 +90,12 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
 /// # Errors
 /// [`StartupError::Bind`] when the port cannot be bound (in use, or not permitted).
 pub async fn build(config: &Config) -> Result<App, StartupError> {
+    for look_alike in &config.look_alikes {
+        tracing::warn!(setting = %look_alike.name, nearest = look_alike.nearest, "{look_alike}");
+    }
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
+    check::daily::log_startup(&config.files);
     let outbound = match &config.outbound.settings {
         Some(settings) => Some(OutboundClient::build(settings)?),
         None => {
@@ -120,7 +121,11 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
                 payload_mode: config.server.host.serves_payload_mode(),
             },
         ),
-        background: authenticator.spawn_crl_reloader().into_iter().collect(),
+        background: authenticator
+            .spawn_crl_reloader()
+            .into_iter()
+            .chain([check::daily::spawn_recheck(config.files.clone())])
+            .collect(),
         shutdown_timeout: config.server.shutdown_timeout,
     })
 }

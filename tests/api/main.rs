@@ -2,10 +2,12 @@
 
 mod app_files;
 mod auth;
+mod check;
 mod dev;
 mod faults;
 mod hostile;
 mod lifecycle;
+mod logs;
 mod modes;
 mod outbound;
 mod soak;

@@ -2,6 +2,7 @@
 //! certificate the App Service front end forwards, and calls upstreams over mutual TLS.
 //!
 //! Architecture, one line per module:
+//! - [`cert_file`]: certificate, CRL, key and identity files (PEM, DER, PKCS#12) -> DER items.
 //! - [`client_cert`]: inbound authentication: forwarded client certificate -> `Authorized` | `Denied`.
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
 //! - [`telemetry`]: tracing to stdout, plain or JSON, for the host to collect.
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
+pub mod cert_file;
 pub mod client_cert;
 pub mod config;
 pub mod dev;

@@ -2,7 +2,7 @@
 //!
 //! Pure functions over bytes and values: header -> DER (`header`), DER -> [`ClientCert`]
 //! (`certificate`, `name`), chain/validity/usage/revocation (`trust`, `ca_certificate`,
-//! `revocation`, with files read by `load` and reloaded by `reload`), allowlist (`policy`,
+//! `revocation`, with files read by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`,
 //! `policy_file`), and a decision cache (`cache`). [`Authenticator`] ties them together for
 //! the warp filter. No HTTP types here: mapping [`Denied`] to a status is `error.rs`'s job;
 //! `filter` is the only part that knows warp.
@@ -13,7 +13,6 @@ pub mod certificate;
 mod denied;
 pub mod filter;
 pub mod header;
-pub mod load;
 pub mod name;
 pub mod policy;
 pub mod policy_file;

@@ -15,8 +15,8 @@ use std::time::SystemTime;
 
 use webpki::{CertRevocationList, OwnedCertRevocationList};
 
-use super::load::{LoadError, read_crls};
 use super::name::Name;
+use crate::cert_file::{LoadError, read_crls};
 
 /// Why a CRL file could not be used.
 #[derive(Debug, thiserror::Error)]

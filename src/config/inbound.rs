@@ -12,8 +12,8 @@ use std::time::Duration;
 use rustls_pki_types::CertificateDer;
 
 use super::Reader;
+use crate::cert_file::read_certificates;
 use crate::client_cert::HeaderFormat;
-use crate::client_cert::load::read_certificates;
 use crate::client_cert::policy::Thumbprint;
 use crate::client_cert::policy_file::{IdentityRule, parse_policy_file};
 use crate::client_cert::revocation::{CrlSet, CrlWatcher, Stamps};

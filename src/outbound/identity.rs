@@ -22,15 +22,13 @@ use rustls::sign::CertifiedKey;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::chain::{find_leaf, order_chain, parse};
+use crate::cert_file::{self, Encoding, LoadError};
 
 /// Why the identity could not be loaded. Messages never contain the password.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] LoadError),
     #[error("wrong password: the PKCS#12 integrity check (MAC) failed")]
     WrongPassword,
     #[error("cannot decrypt the PKCS#12 file (wrong password or unsupported algorithm): {detail}")]
@@ -84,14 +82,22 @@ impl Identity {
         password: &SecretString,
         provider: &CryptoProvider,
     ) -> Result<Self, IdentityError> {
-        let bytes = std::fs::read(path).map_err(|source| IdentityError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            Self::from_pem(&bytes, provider)
-        } else {
-            Self::from_pkcs12(&bytes, password, provider)
+        let bytes = cert_file::read(path)?;
+        Self::from_bytes(&bytes, password, provider)
+    }
+
+    /// Decodes PEM (chain and key) or PKCS#12 bytes, told apart by their content.
+    ///
+    /// # Errors
+    /// As [`Identity::from_pkcs12`] and [`Identity::from_pem`].
+    pub fn from_bytes(
+        bytes: &[u8],
+        password: &SecretString,
+        provider: &CryptoProvider,
+    ) -> Result<Self, IdentityError> {
+        match Encoding::sniff(bytes) {
+            Encoding::Pem => Self::from_pem(bytes, provider),
+            Encoding::Binary => Self::from_pkcs12(bytes, password, provider),
         }
     }
 

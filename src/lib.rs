@@ -4,6 +4,7 @@
 //! Architecture, one line per module:
 //! - [`cert_file`]: certificate, CRL, key and identity files (PEM, DER, PKCS#12) -> DER items.
 //! - [`client_cert`]: inbound authentication: forwarded client certificate -> `Authorized` | `Denied`.
+//! - [`crl_source`]: CRLs fetched from the CAs' distribution points in the background (reqwest).
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
 //! - [`telemetry`]: tracing to stdout, plain or JSON, for the host to collect.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
@@ -19,6 +20,7 @@
 pub mod cert_file;
 pub mod client_cert;
 pub mod config;
+pub mod crl_source;
 pub mod dev;
 pub mod error;
 pub mod functions;

@@ -15,6 +15,8 @@ use warp::reply::Response;
 
 use crate::client_cert::Authenticator;
 use crate::config::Config;
+use crate::crl_source::CrlUrls;
+use crate::crl_source::fetch::{Fetcher, FetcherBuildError};
 use crate::error::handle_rejection;
 use crate::functions;
 use crate::host;
@@ -26,7 +28,7 @@ pub struct App {
     listener: tokio::net::TcpListener,
     routes: BoxedFilter<(Response,)>,
     shutdown_timeout: Duration,
-    /// Background tasks (CRL reloading), stopped when the server stops.
+    /// Background tasks (CRL files reloading, CRL URLs fetching), stopped when the server stops.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -40,6 +42,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Outbound(#[from] BuildError),
+    #[error(transparent)]
+    CrlFetcher(#[from] FetcherBuildError),
 }
 
 /// Which optional routes are served.
@@ -95,6 +99,17 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
 pub async fn build(config: &Config) -> Result<App, StartupError> {
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
+    let mut background: Vec<_> = authenticator.spawn_crl_reloader().into_iter().collect();
+    if !config.inbound.crl_urls.is_empty() {
+        let urls = Arc::new(CrlUrls::new(
+            &config.inbound.crl_urls,
+            config.inbound.crl_issuers.clone(),
+            config.inbound.crl_reload,
+            Fetcher::new()?,
+            Arc::clone(&authenticator),
+        ));
+        background.extend(urls.start().await);
+    }
     let outbound = match &config.outbound.settings {
         Some(settings) => Some(OutboundClient::build(settings)?),
         None => {
@@ -120,7 +135,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
                 payload_mode: config.server.host.serves_payload_mode(),
             },
         ),
-        background: authenticator.spawn_crl_reloader().into_iter().collect(),
+        background,
         shutdown_timeout: config.server.shutdown_timeout,
     })
 }

@@ -29,6 +29,13 @@ pub(super) struct Snapshot {
     crls: Arc<CrlSet>,
 }
 
+/// Where the CRLs in force came from; each part is replaced on its own.
+#[derive(Debug, Default)]
+pub(super) struct CrlParts {
+    pub(super) files: Arc<CrlSet>,
+    pub(super) fetched: Arc<CrlSet>,
+}
+
 /// Authenticates requests by their forwarded client certificate.
 #[derive(Debug)]
 pub struct Authenticator {
@@ -37,7 +44,11 @@ pub struct Authenticator {
     max_header_bytes: usize,
     trust: TrustStore,
     policy: Policy,
+    /// The CRL set in force: `crl_parts`' files, then its fetched CRLs.
     pub(super) crls: RwLock<Arc<CrlSet>>,
+    pub(super) crl_parts: Mutex<CrlParts>,
+    /// CRL files or URLs are configured: a verified chain with no CRL loaded is unknown.
+    revocation_required: bool,
     pub(super) crl_reload: Duration,
     pub(super) watcher: Mutex<CrlWatcher>,
     pub(super) cache: DecisionCache,
@@ -67,6 +78,11 @@ impl Authenticator {
                 allow_unverified_names: config.allow_unverified_names,
             },
             crls: RwLock::new(Arc::clone(&config.crls)),
+            crl_parts: Mutex::new(CrlParts {
+                files: Arc::clone(&config.crls),
+                fetched: Arc::default(),
+            }),
+            revocation_required: !config.crl_paths.is_empty() || !config.crl_urls.is_empty(),
             crl_reload: config.crl_reload,
             watcher: Mutex::new(match &config.crl_stamps {
                 Some(stamps) => CrlWatcher::with_stamps(&config.crl_paths, stamps.clone()),
@@ -144,10 +160,10 @@ impl Authenticator {
     /// Logs the trust posture once at startup; weakening settings at warn level.
     pub fn log_posture(&self) {
         let crls = self.current_crls();
-        let trust_mode = match (self.trust.anchor_count(), crls.len()) {
+        let trust_mode = match (self.trust.anchor_count(), self.revocation_required) {
             (0, _) => "pins-only",
-            (_, 0) => "ca",
-            _ => "ca+crl",
+            (_, false) => "ca",
+            (_, true) => "ca+crl",
         };
         tracing::info!(
             trust_mode,
@@ -221,6 +237,11 @@ impl Authenticator {
             (None, None)
         } else {
             match self.trust.verify(cert, now, crls) {
+                Ok(_) if self.revocation_required && crls.is_empty() => {
+                    return Err(Denied::RevocationUnknown {
+                        reason: "no crl has been loaded yet".to_owned(),
+                    });
+                }
                 Ok(chain) => (Some(chain), None),
                 Err(denied @ Denied::Untrusted { .. }) => (None, Some(denied)),
                 Err(denied) => return Err(denied),

@@ -111,9 +111,10 @@ impl NameRules {
     /// The first name rule the certificate satisfies.
     pub fn matches(&self, cert: &ClientCert) -> Option<&'static str> {
         if let Some(cn) = &cert.common_name
-            && self.common_names.iter().any(|allowed| allowed == cn) {
-                return Some("common_name");
-            }
+            && self.common_names.iter().any(|allowed| allowed == cn)
+        {
+            return Some("common_name");
+        }
         if cert
             .dns_names
             .iter()

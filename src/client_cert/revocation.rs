@@ -1,7 +1,8 @@
 //! The loaded CRL set and the file watcher that tells when to reload it.
 //!
-//! CRLs come only from configured files (`CLIENT_CERT_CRL_PATHS`), loaded at startup and
-//! reloaded in the background when a file changes; they are never fetched on the request path.
+//! CRLs come from configured files (`CLIENT_CERT_CRL_PATHS`), loaded at startup and reloaded
+//! in the background when a file changes, and from distribution points (`crate::crl_source`);
+//! they are never fetched on the request path.
 //! Checking a certificate against them is webpki's job, driven from `trust.rs`.
 //!
 //! One CRL per issuer name: webpki checks a certificate against the first loaded CRL (files in
@@ -110,6 +111,32 @@ impl CrlSet {
             }
         }
         shared
+    }
+
+    /// `self`'s CRLs, then `other`'s (files first, then fetched ones: webpki uses the first
+    /// CRL of an issuer name).
+    pub fn joined(&self, other: &Self) -> Self {
+        let mut set = Self::default();
+        for part in [self, other] {
+            for (crl, issuer) in part.crls.iter().zip(&part.issuers) {
+                let owned = match crl {
+                    CertRevocationList::Owned(owned) => owned.clone(),
+                    CertRevocationList::Borrowed(borrowed) => match borrowed.to_owned() {
+                        Ok(owned) => owned,
+                        Err(_) => continue,
+                    },
+                };
+                set.crls.push(CertRevocationList::Owned(owned));
+                set.issuers.push(issuer.clone());
+            }
+            if let Some(next_update) = part.earliest_next_update {
+                set.earliest_next_update = Some(
+                    set.earliest_next_update
+                        .map_or(next_update, |earliest| earliest.min(next_update)),
+                );
+            }
+        }
+        set
     }
 
     pub fn is_empty(&self) -> bool {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
+use url::Url;
 
 use super::Reader;
 use crate::cert_file::read_certificates;
@@ -35,7 +36,9 @@ pub const CLIENT_CERT_TRUSTED_CA_PATHS: &str = "CLIENT_CERT_TRUSTED_CA_PATHS";
 pub const CLIENT_CERT_INTERMEDIATE_CA_PATHS: &str = "CLIENT_CERT_INTERMEDIATE_CA_PATHS";
 /// Comma-separated PEM or DER CRL files.
 pub const CLIENT_CERT_CRL_PATHS: &str = "CLIENT_CERT_CRL_PATHS";
-/// How often CRL files are checked for changes, seconds.
+/// Comma-separated `http`/`https` URLs of CRLs (the CAs' distribution points).
+pub const CLIENT_CERT_CRL_URLS: &str = "CLIENT_CERT_CRL_URLS";
+/// How often CRL files are checked for changes and CRL URLs fetched, seconds.
 pub const CLIENT_CERT_CRL_RELOAD_SECONDS: &str = "CLIENT_CERT_CRL_RELOAD_SECONDS";
 pub const DEFAULT_CRL_RELOAD_SECONDS: u64 = 30;
 /// Tolerated clock skew on certificate validity, seconds (0 to 300).
@@ -66,6 +69,10 @@ pub struct InboundConfig {
     pub crl_stamps: Option<Stamps>,
     pub crls: Arc<CrlSet>,
     pub crl_reload: Duration,
+    /// Distribution points to fetch CRLs from (`crate::crl_source`).
+    pub crl_urls: Vec<Url>,
+    /// Every configured CA certificate (anchors, then intermediates): who may sign a CRL.
+    pub crl_issuers: Vec<CertificateDer<'static>>,
     pub clock_skew_seconds: u64,
     pub thumbprints: Vec<Thumbprint>,
     pub common_names: Vec<String>,
@@ -95,8 +102,16 @@ impl InboundConfig {
             DEFAULT_MAX_HEADER_BYTES as u64,
             1_024..=1_048_576,
         );
-        let trusted_cas = read_cas(reader);
+        let (trusted_cas, anchor_ders) = read_cas(reader);
         let intermediates = read_intermediates(reader);
+        let crl_urls = read_crl_urls(reader);
+        if !crl_urls.is_empty() && trusted_cas.is_empty() {
+            reader.invalid(CLIENT_CERT_CRL_URLS, format!("crls need {CLIENT_CERT_TRUSTED_CA_PATHS}: revocation is checked on a verified chain"));
+        }
+        let crl_issuers = anchor_ders
+            .into_iter()
+            .chain(intermediates.iter().cloned())
+            .collect();
         let crl_paths = paths(reader, CLIENT_CERT_CRL_PATHS);
         // Stamped before loading, so a file replaced after the load is reloaded (not missed).
         let crl_stamps = Some(CrlWatcher::stamps(&crl_paths));
@@ -123,6 +138,8 @@ impl InboundConfig {
                 DEFAULT_CRL_RELOAD_SECONDS,
                 1..=86_400,
             )),
+            crl_urls,
+            crl_issuers,
             clock_skew_seconds: reader.number(
                 CLIENT_CERT_CLOCK_SKEW_SECONDS,
                 DEFAULT_CLOCK_SKEW_SECONDS,
@@ -202,6 +219,8 @@ impl Default for InboundConfig {
             crl_stamps: None,
             crls: Arc::new(CrlSet::default()),
             crl_reload: Duration::from_secs(DEFAULT_CRL_RELOAD_SECONDS),
+            crl_urls: Vec::new(),
+            crl_issuers: Vec::new(),
             clock_skew_seconds: DEFAULT_CLOCK_SKEW_SECONDS,
             thumbprints: Vec::new(),
             common_names: Vec::new(),
@@ -227,6 +246,7 @@ impl fmt::Debug for InboundConfig {
             .field("crl_paths", &self.crl_paths)
             .field("crls", &self.crls)
             .field("crl_reload", &self.crl_reload)
+            .field("crl_urls", &self.crl_urls.len())
             .field("clock_skew_seconds", &self.clock_skew_seconds)
             .field("thumbprints", &self.thumbprints)
             .field("common_names", &self.common_names)
@@ -268,15 +288,41 @@ fn read_cert_files(
     certs
 }
 
-fn read_cas(reader: &mut Reader<'_>) -> Vec<TrustedCa> {
+/// The anchors, and the certificates they came from.
+fn read_cas(reader: &mut Reader<'_>) -> (Vec<TrustedCa>, Vec<CertificateDer<'static>>) {
     let mut cas = Vec::new();
+    let mut ders = Vec::new();
     for (path, der) in read_cert_files(reader, CLIENT_CERT_TRUSTED_CA_PATHS) {
         match TrustedCa::from_der(&der) {
-            Ok(ca) => cas.push(ca),
+            Ok(ca) => {
+                cas.push(ca);
+                ders.push(der);
+            }
             Err(error) => reader.invalid(CLIENT_CERT_TRUSTED_CA_PATHS, ca_problem(&path, &error)),
         }
     }
-    cas
+    (cas, ders)
+}
+
+/// `http` or `https` URLs with a host; the value is named in the error only without its query.
+fn read_crl_urls(reader: &mut Reader<'_>) -> Vec<Url> {
+    let mut urls = Vec::new();
+    for entry in reader.list(CLIENT_CERT_CRL_URLS) {
+        match Url::parse(&entry) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                urls.push(url);
+            }
+            Ok(url) => reader.invalid(
+                CLIENT_CERT_CRL_URLS,
+                format!(
+                    "{:?}: expected an http or https URL with a host",
+                    url.scheme()
+                ),
+            ),
+            Err(error) => reader.invalid(CLIENT_CERT_CRL_URLS, format!("invalid URL: {error}")),
+        }
+    }
+    urls
 }
 
 /// Intermediates must be CA certificates too (webpki would refuse them on every request).
@@ -594,6 +640,66 @@ mod tests {
                 }
             } else {
                 assert!(errors.is_empty(), "{reason} can match: {errors:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn crl_urls_must_be_http_or_https_with_a_host_and_need_a_ca() {
+        let dir = scratch("crl-urls");
+        let root = Ca::root("Root");
+        let ca = write(&dir, "root.pem", pem(&root.der));
+        let cases = [
+            (
+                "http and https",
+                "http://crl.example/a.crl, https://crl.example/b.crl",
+                true,
+                None,
+            ),
+            (
+                "ftp",
+                "ftp://crl.example/a.crl",
+                true,
+                Some("expected an http or https URL"),
+            ),
+            (
+                "a file url",
+                "file:///etc/a.crl",
+                true,
+                Some("expected an http or https URL"),
+            ),
+            ("not a url", "crl.example/a.crl", true, Some("invalid URL")),
+            (
+                "no ca",
+                "http://crl.example/a.crl",
+                false,
+                Some(CLIENT_CERT_TRUSTED_CA_PATHS),
+            ),
+        ];
+        for (reason, urls, with_ca, refused) in cases {
+            let mut pairs = vec![(CLIENT_CERT_CRL_URLS, urls)];
+            if with_ca {
+                pairs.push((CLIENT_CERT_TRUSTED_CA_PATHS, ca.as_str()));
+            }
+            let env: HashMap<&str, &str> = pairs.into_iter().collect();
+            let mut reader = Reader::new(&env);
+            let config = InboundConfig::read(&mut reader);
+            let errors = reader.into_errors();
+            match refused {
+                None => {
+                    assert!(errors.is_empty(), "{reason}: {errors:?}");
+                    assert_eq!(config.crl_urls.len(), 2, "{reason}");
+                    assert_eq!(
+                        config.crl_issuers.len(),
+                        1,
+                        "{reason}: the anchor may sign crls"
+                    );
+                }
+                Some(fragment) => {
+                    assert_eq!(errors.len(), 1, "{reason}: {errors:?}");
+                    assert_eq!(errors[0].setting, CLIENT_CERT_CRL_URLS, "{reason}");
+                    assert!(errors[0].message.contains(fragment), "{reason}: {errors:?}");
+                }
             }
         }
     }

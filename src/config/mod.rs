@@ -38,6 +38,7 @@ pub const SETTINGS: &[&str] = &[
     inbound::CLIENT_CERT_TRUSTED_CA_PATHS,
     inbound::CLIENT_CERT_INTERMEDIATE_CA_PATHS,
     inbound::CLIENT_CERT_CRL_PATHS,
+    inbound::CLIENT_CERT_CRL_URLS,
     inbound::CLIENT_CERT_CRL_RELOAD_SECONDS,
     inbound::CLIENT_CERT_CLOCK_SKEW_SECONDS,
     inbound::CLIENT_CERT_POLICY_PATH,

@@ -157,9 +157,10 @@ fn headers(value: Option<&Value>) -> Result<http::HeaderMap, EnvelopeError> {
 /// The query string: the raw one from `Url` when it parses, else rebuilt from `Query`.
 fn query(req: &Map<String, Value>) -> Result<Option<String>, EnvelopeError> {
     if let Some(url) = field(req, "Url").and_then(Value::as_str)
-        && let Ok(url) = url::Url::parse(url) {
-            return Ok(url.query().map(str::to_owned));
-        }
+        && let Ok(url) = url::Url::parse(url)
+    {
+        return Ok(url.query().map(str::to_owned));
+    }
     let Some(query) = field(req, "Query") else {
         return Ok(None);
     };

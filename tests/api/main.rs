@@ -2,6 +2,7 @@
 
 mod app_files;
 mod auth;
+mod crl_urls;
 mod dev;
 mod faults;
 mod lifecycle;

@@ -111,7 +111,11 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         background.extend(urls.start().await);
     }
     let outbound = match &config.outbound.settings {
-        Some(settings) => Some(OutboundClient::build(settings)?),
+        Some(settings) => {
+            let client = OutboundClient::build(settings)?;
+            background.extend(client.spawn_identity_reloader());
+            Some(client)
+        }
         None => {
             tracing::info!("outbound mutual TLS is off: outbound-mtls answers 503");
             None

@@ -66,6 +66,8 @@ pub struct Identity {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     subject: String,
+    /// The leaf's subject CN (the first, by OID), for choosing among renewals.
+    common_name: Option<String>,
     not_before: i64,
     not_after: i64,
 }
@@ -196,6 +198,16 @@ impl Identity {
         &self.subject
     }
 
+    /// The leaf's subject CN, if it has one.
+    pub fn common_name(&self) -> Option<&str> {
+        self.common_name.as_deref()
+    }
+
+    /// The leaf's notAfter, unix seconds.
+    pub fn not_after_secs(&self) -> i64 {
+        self.not_after
+    }
+
     /// The leaf's notAfter, RFC 3339 (what `health` reports).
     pub fn not_after(&self) -> String {
         rfc3339(self.not_after)
@@ -226,6 +238,12 @@ impl Identity {
         let chain = order_chain(certs, leaf_index)?;
         let leaf = parse(&chain[0])?;
         let subject = leaf.subject().to_string();
+        let common_name = leaf
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned);
         match CertifiedKey::new(chain.clone(), signing_key).keys_match() {
             Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
             Err(_) => return Err(IdentityError::KeyMismatch { subject }),
@@ -235,6 +253,7 @@ impl Identity {
             not_before: validity.not_before.timestamp(),
             not_after: validity.not_after.timestamp(),
             subject,
+            common_name,
             chain,
             key,
         })

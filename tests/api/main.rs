@@ -5,6 +5,7 @@ mod auth;
 mod crl_urls;
 mod dev;
 mod faults;
+mod identity_renewal;
 mod lifecycle;
 mod modes;
 mod outbound;

@@ -49,6 +49,8 @@ pub struct Authenticator {
     pub(super) crl_parts: Mutex<CrlParts>,
     /// CRL files or URLs are configured: a verified chain with no CRL loaded is unknown.
     revocation_required: bool,
+    /// How many CRL URLs feed `crl_parts.fetched` (for the posture line).
+    crl_url_count: usize,
     pub(super) crl_reload: Duration,
     pub(super) watcher: Mutex<CrlWatcher>,
     pub(super) cache: DecisionCache,
@@ -83,6 +85,7 @@ impl Authenticator {
                 fetched: Arc::default(),
             }),
             revocation_required: !config.crl_paths.is_empty() || !config.crl_urls.is_empty(),
+            crl_url_count: config.crl_urls.len(),
             crl_reload: config.crl_reload,
             watcher: Mutex::new(match &config.crl_stamps {
                 Some(stamps) => CrlWatcher::with_stamps(&config.crl_paths, stamps.clone()),
@@ -173,6 +176,7 @@ impl Authenticator {
             name_rules = self.policy.names.count(),
             policy_rules = self.policy.rules.len(),
             crls = crls.len(),
+            crl_urls = self.crl_url_count,
             crl_reload_seconds = self.crl_reload.as_secs(),
             clock_skew_seconds = self.trust.clock_skew(),
             header = %self.header_name,

@@ -11,17 +11,19 @@
 //!
 //! - `fetch`: the HTTP side (conditional requests, timeouts, size cap, no redirects).
 //! - `check`: the CRL side (issuer, signature, cRLSign, dates, CRL number).
+//! - `source`: one URL's memory (last good CRL, validators, last outcome) and its warnings.
 //!
 //! CRL files stay with `client_cert::reload`; this module knows URLs only.
 
 pub mod check;
 pub mod fetch;
+mod source;
 
 #[cfg(test)]
 #[path = "../../tests/api/support/crl_point.rs"]
 pub(crate) mod crl_point;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rustls_pki_types::CertificateDer;
@@ -29,9 +31,9 @@ use url::Url;
 
 use crate::client_cert::Authenticator;
 use crate::client_cert::revocation::CrlSet;
-use crate::outbound::client::loggable;
-use check::{CheckedCrl, check};
-use fetch::{FetchError, Fetched, Fetcher, Validators};
+use check::check;
+use fetch::{Fetched, Fetcher};
+use source::{Outcome, UrlSource};
 
 /// How long startup waits for the first fetch of every URL before it serves anyway.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(5);
@@ -43,7 +45,7 @@ pub const EXPIRY_WARNING: Duration = Duration::from_secs(60 * 60);
 pub struct CrlUrls {
     sources: Vec<UrlSource>,
     /// The configured CAs (anchors and intermediates) a CRL may come from.
-    issuers: Vec<CertificateDer<'static>>,
+    issuers: Arc<[CertificateDer<'static>]>,
     period: Duration,
     fetcher: Fetcher,
     authenticator: Arc<Authenticator>,
@@ -62,20 +64,6 @@ pub struct SourceReport {
     pub next_update: Option<i64>,
 }
 
-#[derive(Debug)]
-struct UrlSource {
-    url: Url,
-    state: Mutex<SourceState>,
-}
-
-#[derive(Debug, Default)]
-struct SourceState {
-    held: Option<CheckedCrl>,
-    validators: Validators,
-    last_fetch: Option<i64>,
-    outcome: String,
-}
-
 impl CrlUrls {
     /// The sources of `urls`, checked against `issuers`, fetched every `period`.
     pub fn new(
@@ -86,17 +74,8 @@ impl CrlUrls {
         authenticator: Arc<Authenticator>,
     ) -> Self {
         Self {
-            sources: urls
-                .iter()
-                .map(|url| UrlSource {
-                    url: url.clone(),
-                    state: Mutex::new(SourceState {
-                        outcome: "not fetched yet".to_owned(),
-                        ..SourceState::default()
-                    }),
-                })
-                .collect(),
-            issuers,
+            sources: urls.iter().map(UrlSource::new).collect(),
+            issuers: issuers.into(),
             period: period.max(Duration::from_secs(1)),
             fetcher,
             authenticator,
@@ -134,6 +113,12 @@ impl CrlUrls {
                 "crl distribution points did not all answer in time; serving anyway (covered certificates are refused as unknown until their crl arrives)"
             );
         }
+        self.log_sources();
+        tasks
+    }
+
+    /// One line per source: URL, last fetch, outcome, the held CRL's dates.
+    pub fn log_sources(&self) {
         for report in self.report() {
             tracing::info!(
                 url = %report.url,
@@ -144,79 +129,37 @@ impl CrlUrls {
                 "crl source"
             );
         }
-        tasks
     }
 
     /// Every source, in setting order.
     pub fn report(&self) -> Vec<SourceReport> {
-        self.sources
-            .iter()
-            .map(|source| {
-                let state = source.state.lock().unwrap_or_else(PoisonError::into_inner);
-                SourceReport {
-                    url: loggable(&source.url),
-                    last_fetch: state.last_fetch,
-                    outcome: state.outcome.clone(),
-                    this_update: state.held.as_ref().map(|crl| crl.this_update),
-                    next_update: state.held.as_ref().map(|crl| crl.next_update),
-                }
-            })
-            .collect()
+        self.sources.iter().map(UrlSource::report).collect()
     }
 
     /// Fetches source `index` once; installs the CRL set again when its CRL changed.
     async fn refresh(&self, index: usize) {
         let source = &self.sources[index];
-        let (validators, held_number) = {
-            let state = source.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let number = state.held.as_ref().and_then(|crl| crl.number.clone());
-            (state.validators.clone(), number)
-        };
+        let (validators, held_number) = source.request();
         let fetched = self.fetcher.fetch(&source.url, &validators).await;
         let now = unix_now();
-        let url = loggable(&source.url);
         let outcome = match fetched {
-            Ok(Fetched::NotModified) => Ok(None),
+            Ok(Fetched::NotModified) => Outcome::NotModified,
             Ok(Fetched::Body { bytes, validators }) => {
-                match check(&bytes, &self.issuers, now, held_number.as_deref()) {
-                    Ok(crl) => Ok(Some((crl, validators))),
-                    Err(refused) => Err(refused.to_string()),
+                // Parsing and verifying up to 8 MiB is CPU work: off the async workers.
+                let issuers = Arc::clone(&self.issuers);
+                let checked = tokio::task::spawn_blocking(move || {
+                    check(&bytes, &issuers, now, held_number.as_deref())
+                })
+                .await;
+                match checked {
+                    Ok(Ok(crl)) => Outcome::Fresh(crl, validators),
+                    Ok(Err(refused)) => Outcome::Failed(refused.to_string()),
+                    Err(error) => Outcome::Failed(format!("check task failed: {error}")),
                 }
             }
-            Err(error) => Err(describe(&error)),
+            Err(error) => Outcome::Failed(error.to_string()),
         };
-        let changed = {
-            let mut state = source.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.last_fetch = Some(now);
-            match outcome {
-                Ok(None) if state.held.is_some() => {
-                    state.outcome = "not modified".to_owned();
-                    tracing::debug!(%url, "crl not modified");
-                    false
-                }
-                Ok(None) => {
-                    state.outcome = "failed: 304 without a crl held".to_owned();
-                    state.validators = Validators::default();
-                    warn_failed(&url, "304 without a crl held", &state, now, self.period);
-                    false
-                }
-                Ok(Some((crl, validators))) => {
-                    let changed = state.held.as_ref().is_none_or(|held| held.der != crl.der);
-                    tracing::info!(%url, issuer = %crl.issuer, this_update = %at(Some(crl.this_update)),
-                        next_update = %at(Some(crl.next_update)), changed, "crl fetched");
-                    state.outcome = "ok".to_owned();
-                    state.held = Some(crl);
-                    state.validators = validators;
-                    changed
-                }
-                Err(reason) => {
-                    warn_failed(&url, &reason, &state, now, self.period);
-                    state.outcome = format!("failed: {reason}");
-                    false
-                }
-            }
-        };
-        if changed {
+        if source.record(outcome, now, self.period) {
             self.install();
         }
     }
@@ -226,10 +169,7 @@ impl CrlUrls {
         let ders: Vec<Vec<u8>> = self
             .sources
             .iter()
-            .filter_map(|source| {
-                let state = source.state.lock().unwrap_or_else(PoisonError::into_inner);
-                state.held.as_ref().map(|crl| crl.der.clone())
-            })
+            .filter_map(UrlSource::held_der)
             .collect();
         let slices: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
         match CrlSet::from_ders(&slices) {
@@ -240,48 +180,10 @@ impl CrlUrls {
         }
     }
 
-    /// Until the next fetch of source `index`: the period, or sooner at the held nextUpdate.
+    /// Until the next fetch of source `index`.
     fn next_delay(&self, index: usize) -> Duration {
-        let state = self.sources[index]
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let now = unix_now();
-        let until_next_update = state
-            .held
-            .as_ref()
-            .map(|crl| crl.next_update.saturating_sub(now))
-            .filter(|seconds| *seconds > 0)
-            .map(|seconds| Duration::from_secs(seconds.unsigned_abs()));
-        until_next_update
-            .map_or(self.period, |until| until.min(self.period))
-            .max(Duration::from_secs(1))
+        self.sources[index].next_delay(unix_now(), self.period)
     }
-}
-
-fn warn_failed(url: &str, reason: &str, state: &SourceState, now: i64, period: Duration) {
-    let Some(held) = &state.held else {
-        tracing::warn!(%url, %reason,
-            "crl fetch failed and no crl has been fetched from this url yet: certificates it covers are refused as unknown");
-        return;
-    };
-    let next_update = at(Some(held.next_update));
-    if held.next_update <= now {
-        tracing::warn!(%url, %reason, %next_update,
-            "crl fetch failed and the last good crl is past its nextUpdate: certificates it covers are refused as unknown");
-        return;
-    }
-    tracing::warn!(%url, %reason, %next_update, "crl fetch failed; keeping the last good crl");
-    let window = EXPIRY_WARNING.max(period.saturating_mul(2));
-    let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
-    if held.next_update.saturating_sub(now) <= window {
-        tracing::warn!(%url, %next_update,
-            "the last good crl reaches its nextUpdate soon; after that, certificates it covers are refused as unknown");
-    }
-}
-
-fn describe(error: &FetchError) -> String {
-    error.to_string()
 }
 
 fn unix_now() -> i64 {
@@ -293,7 +195,7 @@ fn unix_now() -> i64 {
 }
 
 /// Unix seconds as RFC 3339, or `-`.
-fn at(secs: Option<i64>) -> String {
+pub(crate) fn at(secs: Option<i64>) -> String {
     use time::format_description::well_known::Rfc3339;
     secs.and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok())
         .and_then(|at| at.format(&Rfc3339).ok())

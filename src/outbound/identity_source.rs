@@ -229,3 +229,101 @@ fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let metadata = std::fs::metadata(path).ok()?;
     Some((metadata.modified().ok()?, metadata.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::test_pki::{KeyKind, TempDir, TestPki, provider};
+    use time::{Duration, OffsetDateTime};
+
+    const SHA1_NAME: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
+
+    fn common_name_source(dir: &TempDir) -> IdentitySource {
+        IdentitySource::CommonName {
+            setting: "OUTBOUND_CLIENT_CERT_COMMON_NAME",
+            common_name: "outbound-client".to_owned(),
+            dir: dir.path().to_owned(),
+            password: SecretString::from(String::new()),
+        }
+    }
+
+    #[test]
+    fn only_thumbprint_named_files_count_and_a_new_one_changes_the_stamp() {
+        let pki = TestPki::new("Stamp");
+        let dir = TempDir::new();
+        let client = pki.client(KeyKind::Ec, None);
+        let p12 = client.p12_with_key(&client.key_pkcs8, "");
+        std::fs::write(dir.file("identity.p12"), &p12).expect("write");
+        let source = common_name_source(&dir);
+        let empty = source.stamp();
+
+        let error = source
+            .load(UnixTime::now(), &provider())
+            .expect_err("no thumbprint-named file");
+        std::fs::write(dir.file(&format!("{SHA1_NAME}.p12")), &p12).expect("write");
+
+        assert!(
+            error.to_string().contains("among the 0 thumbprint-named"),
+            "{error}"
+        );
+        assert_ne!(
+            source.stamp(),
+            empty,
+            "a renewal dropped in changes the stamp"
+        );
+        assert!(source.load(UnixTime::now(), &provider()).is_ok());
+    }
+
+    #[test]
+    fn an_inline_value_that_is_not_an_identity_is_refused_without_being_quoted() {
+        let value = "this-is-the-secret-value";
+        let source = IdentitySource::Inline {
+            setting: "OUTBOUND_CLIENT_CERT_BASE64",
+            value: SecretString::from(value.to_owned()),
+            password: SecretString::from(String::new()),
+        };
+        let error = source
+            .load(UnixTime::now(), &provider())
+            .expect_err("not base64");
+        for shown in [error.to_string(), format!("{source:?}"), source.describe()] {
+            assert!(!shown.contains(value), "{shown}");
+        }
+        assert_eq!(
+            source.stamp(),
+            Stamp::default(),
+            "an inline value never changes"
+        );
+    }
+
+    #[test]
+    fn the_valid_certificate_with_the_latest_not_after_is_chosen() {
+        let pki = TestPki::new("Choose");
+        let dir = TempDir::new();
+        let now = OffsetDateTime::now_utc();
+        let window =
+            |from: i64, until: i64| Some((now + Duration::days(from), now + Duration::days(until)));
+        let cases = [
+            ("current", window(-10, 20)),
+            ("renewal", window(-1, 90)),
+            ("expired", window(-400, -1)),
+            ("not yet valid", window(2, 500)),
+        ];
+        let mut leaves = std::collections::HashMap::new();
+        for (index, (name, validity)) in cases.iter().enumerate() {
+            let client = pki.client(KeyKind::Ec, *validity);
+            let file = dir.file(&format!("{}{index}.p12", &SHA1_NAME[..39]));
+            std::fs::write(file, client.p12_with_key(&client.key_pkcs8, "")).expect("write");
+            leaves.insert(*name, client.leaf);
+        }
+
+        let chosen = common_name_source(&dir)
+            .load(UnixTime::now(), &provider())
+            .expect("one is valid");
+
+        assert_eq!(
+            chosen.chain()[0],
+            leaves["renewal"],
+            "latest notAfter among the valid ones"
+        );
+    }
+}

@@ -176,7 +176,9 @@ fn header_value(value: Option<&str>) -> Option<HeaderValue> {
     value.and_then(|value| HeaderValue::from_str(value).ok())
 }
 
+/// The URL is stripped first: the log names it once, without its query.
 fn classify(error: reqwest::Error) -> FetchError {
+    let error = error.without_url();
     if error.is_timeout() {
         return FetchError::Timeout;
     }

@@ -165,6 +165,19 @@ async fn an_identity_file_replaced_under_load_is_swapped_with_no_failed_call() {
         }
     }
     assert!(calls > 20, "calls ran during the swap: {calls}");
+    let health = host
+        .send(Mode::Forwarding, ClientRequest::get("/api/health"))
+        .await
+        .json();
+    let new_not_after = (OffsetDateTime::now_utc() + time::Duration::days(90))
+        .date()
+        .to_string();
+    assert!(
+        health["outboundIdentityNotAfter"]
+            .as_str()
+            .is_some_and(|at| at.starts_with(&new_not_after)),
+        "health reports the new identity's notAfter ({new_not_after}): {health}"
+    );
     let leaves = upstream.client_leaves();
     assert_eq!(leaves.first(), Some(&old.der), "the old identity first");
     assert!(

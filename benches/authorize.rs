@@ -5,8 +5,8 @@
 //! cannot generate RSA keys). "cold" builds a fresh `Authenticator` for every iteration, outside
 //! the timed part, so the decision cache is always empty; "cached" asks one warmed-up
 //! `Authenticator` about the same certificate again. The `cache` group times the decision
-//! cache alone: an insert into a cache with room (emptied after each insert) and into a full one
-//! (the default capacity, `DEFAULT_CAPACITY` entries, none expired: what a flood of distinct certificates
+//! cache alone: inserting a refusal into a cache with room (emptied after each insert) and into
+//! one whose refusals' budget is full, none expired (what a flood of distinct certificates
 //! leaves behind).
 //!
 //! Run: `cargo bench --bench authorize -- --warm-up-time 1 --measurement-time 3`.
@@ -16,7 +16,7 @@ use std::hint::black_box;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use mtls_handler::client_cert::cache::{DEFAULT_CAPACITY, DecisionCache};
+use mtls_handler::client_cert::cache::{Cached, DecisionCache, Refusal};
 use mtls_handler::client_cert::trust::TrustedCa;
 use mtls_handler::client_cert::{Authenticator, Denied};
 use mtls_handler::config::InboundConfig;
@@ -139,27 +139,42 @@ fn bench_authorize(c: &mut Criterion) {
 
 fn bench_cache(c: &mut Criterion) {
     let mut group = c.benchmark_group("cache");
-    let decision = (Err::<_, Denied>(Denied::Missing), None);
-    for (name, prefill) in [("insert/not-full", 0), ("insert/full", DEFAULT_CAPACITY)] {
-        let cache = DecisionCache::new(DEFAULT_CAPACITY);
+    let refusal = |n: u64| {
+        Cached::Refused(Refusal {
+            denied: Denied::Untrusted {
+                reason: "no configured CA vouches for it".to_owned(),
+            },
+            sha1_thumbprint: Some(format!("{n:040X}").into()),
+        })
+    };
+    // "full": the refusals' budget filled, so every insert evicts (what a flood leaves behind).
+    for (name, prefill) in [("insert/not-full", 0), ("insert/full", 50_000)] {
+        let cache = DecisionCache::default();
         let mut counter: u64 = 0;
         let mut next_key = || {
             counter += 1;
             let mut key = [0u8; 32];
             key[..8].copy_from_slice(&counter.to_le_bytes());
-            key
+            (key, counter)
         };
         for _ in 0..prefill {
-            cache.insert(next_key(), decision.clone(), 1_000, 1_300, 0);
+            let (key, n) = next_key();
+            cache.insert(key, refusal(n), 1_000, 1_300, 0);
         }
         group.bench_function(name, |b| {
-            b.iter(|| {
-                let key = next_key();
-                cache.insert(key, decision.clone(), 1_000, 1_300, 0);
-                if prefill == 0 {
-                    cache.clear();
-                }
-            });
+            b.iter_batched(
+                || {
+                    let (key, n) = next_key();
+                    (key, refusal(n))
+                },
+                |(key, decision)| {
+                    cache.insert(key, decision, 1_000, 1_300, cache.generation());
+                    if prefill == 0 {
+                        cache.clear();
+                    }
+                },
+                BatchSize::SmallInput,
+            );
         });
     }
     group.finish();

@@ -28,6 +28,9 @@ pub enum ApiError {
     BadRequest,
     #[error("internal error")]
     Internal,
+    /// Too many client certificates are waiting for a cold check; retry shortly.
+    #[error("too many client certificate checks in progress; retry shortly")]
+    Busy,
     /// Payload mode: the host's envelope is not what the host sends (its message is safe).
     #[error("{0}")]
     InvalidInvocation(EnvelopeError),
@@ -68,6 +71,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidInvocation(_) => StatusCode::BAD_REQUEST,
             Self::Denied(Denied::Malformed { .. }) => StatusCode::BAD_REQUEST,
             Self::Denied(_) => StatusCode::FORBIDDEN,
@@ -85,6 +89,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::BadRequest => "bad_request",
             Self::Internal => "internal_error",
+            Self::Busy => "busy",
             Self::InvalidInvocation(_) => "invalid_invocation",
             Self::Denied(denied) => denied.code(),
             Self::OutboundNotConfigured => "outbound_not_configured",
@@ -111,6 +116,12 @@ impl ApiError {
     pub fn to_response(&self) -> warp::reply::Response {
         let mut response = warp::reply::Response::new(self.json_body().into());
         *response.status_mut() = self.status();
+        if matches!(self, Self::Busy) {
+            response.headers_mut().insert(
+                warp::http::header::RETRY_AFTER,
+                warp::http::HeaderValue::from_static("1"),
+            );
+        }
         response.headers_mut().insert(
             warp::http::header::CONTENT_TYPE,
             warp::http::HeaderValue::from_static("application/json"),

@@ -15,7 +15,9 @@ use std::time::Duration;
 use rustls_pki_types::UnixTime;
 use sha2::{Digest, Sha256};
 
-use super::cache::{DEFAULT_CAPACITY, DecisionCache, MAX_ENTRY_SECONDS};
+use super::cache::{Cached, DecisionCache, MAX_ENTRY_SECONDS, Refusal};
+use super::certificate::hex_upper;
+use super::gate::ColdGate;
 use super::header::{self, HeaderFormat};
 use super::policy::{NameRules, Policy};
 use super::revocation::{CrlSet, CrlWatcher};
@@ -36,6 +38,24 @@ pub(super) struct CrlParts {
     pub(super) fetched: Arc<CrlSet>,
 }
 
+/// What [`Authenticator::lookup`] found: a decision, or the need for a cold one.
+#[derive(Debug)]
+pub enum Lookup {
+    /// Decided cheaply: a missing or malformed header, or a cached decision.
+    Decided(Result<Authorized, Denied>),
+    /// Not cached: [`Authenticator::decide_cold`] parses and verifies it (the filter runs that
+    /// behind [`Authenticator::gate`]).
+    Cold(ColdRequest),
+}
+
+/// A certificate the cache did not know: its DER, SHA-256 and the time of the request.
+#[derive(Debug)]
+pub struct ColdRequest {
+    key: [u8; 32],
+    der: Vec<u8>,
+    now: u64,
+}
+
 /// Authenticates requests by their forwarded client certificate.
 #[derive(Debug)]
 pub struct Authenticator {
@@ -54,6 +74,8 @@ pub struct Authenticator {
     pub(super) crl_reload: Duration,
     pub(super) watcher: Mutex<CrlWatcher>,
     pub(super) cache: DecisionCache,
+    /// Where cold decisions queue (bounded) and run (off the async workers).
+    pub gate: ColdGate,
 }
 
 impl Authenticator {
@@ -91,7 +113,8 @@ impl Authenticator {
                 Some(stamps) => CrlWatcher::with_stamps(&config.crl_paths, stamps.clone()),
                 None => CrlWatcher::new(&config.crl_paths),
             }),
-            cache: DecisionCache::new(DEFAULT_CAPACITY),
+            cache: DecisionCache::default(),
+            gate: ColdGate::for_this_machine(),
         }
     }
 
@@ -100,26 +123,59 @@ impl Authenticator {
         &self.header_name
     }
 
-    /// Decides on every occurrence of the header (`header_values`; empty = missing) at `now`.
+    /// Decides on every occurrence of the header (`header_values`; empty = missing) at `now`,
+    /// in the calling thread (the filter uses [`Self::lookup`] and the gate instead).
     ///
     /// # Errors
     /// [`Denied`] with the reason; its `code()` and `public_message()` are safe to return.
     pub fn authorize(&self, header_values: &[&[u8]], now: UnixTime) -> Result<Authorized, Denied> {
+        match self.lookup(header_values, now) {
+            Lookup::Decided(decision) => decision,
+            Lookup::Cold(request) => self.decide_cold(request),
+        }
+    }
+
+    /// The cheap part of a decision: decodes the header and consults the cache. Logs the
+    /// decision when it makes one.
+    pub fn lookup(&self, header_values: &[&[u8]], now: UnixTime) -> Lookup {
         let now = now.as_secs();
         let der = match header::decode(header_values, self.format, self.max_header_bytes) {
             Ok(der) => der,
             Err(denied) => {
-                log_decision(&Err(denied.clone()), None, false);
-                return Err(denied);
+                log_decision(&Err(denied.clone()), &Described::NOTHING, false);
+                return Lookup::Decided(Err(denied));
             }
         };
         let key: [u8; 32] = Sha256::digest(&der).into();
-        if let Some((decision, cert)) = self.cache.get(&key, now) {
-            log_decision(&decision, cert.as_deref(), true);
-            return decision;
+        match self.cache.get(&key, now) {
+            Some(Cached::Accepted(authorized)) => {
+                log_decision(
+                    &Ok(authorized.clone()),
+                    &Described::cert(&authorized.cert),
+                    true,
+                );
+                Lookup::Decided(Ok(authorized))
+            }
+            Some(Cached::Refused(refusal)) => {
+                let decision = Err(refusal.denied);
+                let sha256 = hex_upper(&key);
+                let described = Described {
+                    sha256: &sha256,
+                    sha1: refusal.sha1_thumbprint.as_deref().unwrap_or("-"),
+                    ..Described::NOTHING
+                };
+                log_decision(&decision, &described, true);
+                Lookup::Decided(decision)
+            }
+            None => Lookup::Cold(ColdRequest { key, der, now }),
         }
+    }
+
+    /// The expensive part: parses and verifies a certificate the cache did not know, logs and
+    /// caches the decision.
+    pub fn decide_cold(&self, request: ColdRequest) -> Result<Authorized, Denied> {
         let snapshot = self.snapshot();
-        self.decide_and_cache(key, der, now, &snapshot)
+        self.decide_and_cache(request.key, request.der, request.now, &snapshot)
     }
 
     /// The cache generation, then the CRLs, a decision is made under. In that order: a reload
@@ -148,14 +204,31 @@ impl Authenticator {
             }
             Err(denied) => (Err(denied), None, None),
         };
-        log_decision(&decision, cert.as_deref(), false);
+        let sha256 = hex_upper(&key);
+        let described = match &cert {
+            Some(cert) => Described::cert(cert),
+            None => Described {
+                sha256: &sha256,
+                ..Described::NOTHING
+            },
+        };
+        log_decision(&decision, &described, false);
         if !matches!(decision, Err(Denied::Malformed { .. })) {
             let expires_at = self
                 .expires_at(cert.as_deref(), now, &snapshot.crls)
                 .min(path_not_after.map_or(u64::MAX, |at| at.saturating_add(1)));
-            let decided = (decision.clone(), cert);
+            // A refusal keeps the reason and the thumbprints, never the certificate.
+            let cached = match &decision {
+                Ok(authorized) => Cached::Accepted(authorized.clone()),
+                Err(denied) => Cached::Refused(Refusal {
+                    denied: denied.clone(),
+                    sha1_thumbprint: cert
+                        .as_ref()
+                        .map(|cert| cert.sha1_thumbprint.as_str().into()),
+                }),
+            };
             self.cache
-                .insert(key, decided, now, expires_at, snapshot.generation);
+                .insert(key, cached, now, expires_at, snapshot.generation);
         }
         decision
     }
@@ -288,34 +361,63 @@ impl Authenticator {
     }
 }
 
-fn log_decision(decision: &Result<Authorized, Denied>, cert: Option<&ClientCert>, cached: bool) {
+/// What a decision line says about the certificate; `-` where it is not known (a header that
+/// did not decode, or a cached refusal, which keeps only the thumbprints).
+struct Described<'a> {
+    sha256: &'a str,
+    sha1: &'a str,
+    subject: &'a str,
+    issuer: &'a str,
+    serial: &'a str,
+}
+
+impl<'a> Described<'a> {
+    const NOTHING: Described<'static> = Described {
+        sha256: "-",
+        sha1: "-",
+        subject: "-",
+        issuer: "-",
+        serial: "-",
+    };
+
+    fn cert(cert: &'a ClientCert) -> Self {
+        Self {
+            sha256: &cert.sha256_thumbprint,
+            sha1: &cert.sha1_thumbprint,
+            subject: &cert.subject.rfc4514,
+            issuer: &cert.issuer.rfc4514,
+            serial: &cert.serial_hex,
+        }
+    }
+}
+
+fn log_decision(decision: &Result<Authorized, Denied>, cert: &Described<'_>, cached: bool) {
     // Borrowed, not copied: when the level is off, logging a decision costs nothing.
-    let sha256 = field(cert, |c| &c.sha256_thumbprint);
-    let subject = field(cert, |c| &c.subject.rfc4514);
-    let issuer = field(cert, |c| &c.issuer.rfc4514);
-    let serial = field(cert, |c| &c.serial_hex);
+    let Described {
+        sha256,
+        sha1,
+        subject,
+        issuer,
+        serial,
+    } = cert;
     match decision {
         Ok(authorized) => {
             if authorized.unverified_name {
-                tracing::warn!(code = "ok", %sha256, %subject, %issuer, %serial,
+                tracing::warn!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial,
                     matched_rule = %authorized.matched_rule, cached,
                     "client certificate accepted on an unverified name (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES)");
             } else {
-                tracing::info!(code = "ok", %sha256, %subject, %issuer, %serial,
+                tracing::info!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial,
                     matched_rule = %authorized.matched_rule,
                     verified_chain = authorized.verified_chain, cached,
                     "client certificate accepted");
             }
         }
         Err(denied) => {
-            tracing::warn!(code = denied.code(), %sha256, %subject, %issuer, %serial,
+            tracing::warn!(code = denied.code(), %sha256, %sha1, %subject, %issuer, %serial,
                 matched_rule = "-", detail = %denied, cached, "client certificate refused");
         }
     }
-}
-
-fn field(cert: Option<&ClientCert>, read: fn(&ClientCert) -> &str) -> &str {
-    cert.map_or("-", read)
 }
 
 #[cfg(test)]

@@ -1,254 +1,275 @@
-//! A bounded decision cache keyed by the SHA-256 of the certificate's DER.
+//! The decision cache, keyed by the SHA-256 of the certificate's DER and bounded in bytes.
 //!
 //! A decision depends only on the certificate and the configuration, so it can be reused until
 //! its `expires_at` (chosen by the caller: at most 5 minutes, never past the certificate's
-//! notAfter or the earliest CRL nextUpdate). Both accepts and refusals are cached; malformed
-//! headers never reach it. Std only: a `Mutex` over a `HashMap` and a `BTreeSet` of
-//! `(expires_at, key)`, so that a full cache drops expired entries first, then the entry closest
-//! to expiry, in O(log n) rather than a scan of every entry under the lock. It does not decide
-//! anything itself.
+//! notAfter or the earliest CRL nextUpdate). Malformed headers never reach it.
+//!
+//! Accepts and refusals live in two caches with budgets of their own, so that a flood of
+//! refusals (anyone can make certificates) can never push out an allowlisted caller's entry:
+//! - an accept keeps the parsed certificate, which `cert-info` answers from
+//!   ([`ACCEPTED_BUDGET_BYTES`]);
+//! - a refusal keeps only what the answer and its log line need: the reason and the two
+//!   thumbprints, never the certificate ([`REFUSED_BUDGET_BYTES`]).
+//!
+//! Each is a `quick_cache` with a weigher that counts an entry's heap bytes plus its share of
+//! the table, so the budgets hold whatever the certificates look like; its eviction
+//! (CLOCK-PRO, close to S3-FIFO) keeps entries that were hit over one-off ones.
 //!
 //! A generation counter, bumped by [`DecisionCache::clear`] (on CRL reload), keeps a decision
-//! made on the old CRLs out of the cache: the caller reads the generation before the CRLs,
-//! and [`DecisionCache::insert`] drops the decision if the generation moved on meanwhile.
+//! made on the old CRLs from being used: every entry records the generation its caller read
+//! before reading the CRLs, and an entry from another generation is never returned.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
-use std::sync::Mutex;
+use std::mem::size_of;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
 
 use super::{Authorized, ClientCert, Denied};
 
 /// The longest an entry lives, in seconds.
 pub const MAX_ENTRY_SECONDS: u64 = 300;
-/// The default number of entries. Each holds a parsed certificate (about 2.3 KB resident), so a
-/// flood of distinct certificates costs at most about 10 MB; 4,096 distinct certificates in five
-/// minutes is more than any allowlisted fleet presents, and a miss costs one cold verification.
-pub const DEFAULT_CAPACITY: usize = 4_096;
+/// Bytes the accepted decisions may take (parsed certificates, about 2 to 4 KB each for
+/// ordinary client certificates: a couple of thousand distinct allowlisted callers per five
+/// minutes).
+pub const ACCEPTED_BUDGET_BYTES: u64 = 8 * 1024 * 1024;
+/// Bytes the refusals may take (under 500 bytes each, table included: some 4,000 distinct
+/// refusals).
+pub const REFUSED_BUDGET_BYTES: u64 = 2 * 1024 * 1024;
 
-/// A cached decision, with the parsed certificate it was about (for the decision log).
-pub type Decision = (Result<Authorized, Denied>, Option<Arc<ClientCert>>);
+/// The cache key: the SHA-256 of the certificate's DER.
+pub type Key = [u8; 32];
 
-type Key = [u8; 32];
-
-/// Decisions by certificate SHA-256.
-#[derive(Debug)]
-pub struct DecisionCache {
-    inner: Mutex<Inner>,
-    capacity: usize,
+/// What a cached refusal keeps: the answer, and the SHA-1 for its log line (the SHA-256 is
+/// the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub denied: Denied,
+    /// `None` when the certificate could not be read into fields (an ambiguous subject).
+    pub sha1_thumbprint: Option<Box<str>>,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    entries: HashMap<Key, Entry>,
-    /// The same keys, ordered by when they expire (the eviction order).
-    by_expiry: BTreeSet<(u64, Key)>,
-    /// Bumped by every `clear`; an insert from an older generation is dropped.
+/// A cached decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cached {
+    Accepted(Authorized),
+    Refused(Refusal),
+}
+
+#[derive(Debug, Clone)]
+struct Entry<T> {
+    value: T,
+    expires_at: u64,
     generation: u64,
 }
 
-#[derive(Debug)]
-struct Entry {
-    decision: Decision,
-    expires_at: u64,
+/// Decisions by certificate SHA-256, accepts and refusals in separate byte budgets.
+pub struct DecisionCache {
+    accepted: Cache<Key, Entry<Authorized>, Weigh>,
+    refused: Cache<Key, Entry<Refusal>, Weigh>,
+    generation: AtomicU64,
+}
+
+impl std::fmt::Debug for DecisionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecisionCache")
+            .field("accepted", &self.accepted.len())
+            .field("refused", &self.refused.len())
+            .field("bytes", &self.weight())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DecisionCache {
+    fn default() -> Self {
+        Self::with_budgets(ACCEPTED_BUDGET_BYTES, REFUSED_BUDGET_BYTES)
+    }
 }
 
 impl DecisionCache {
-    pub fn new(capacity: usize) -> Self {
+    /// A cache whose accepts may take `accepted_bytes` and refusals `refused_bytes`.
+    pub fn with_budgets(accepted_bytes: u64, refused_bytes: u64) -> Self {
+        // The tables are allocated up front for the estimated number of entries: estimate low
+        // (the weigher charges each entry its table slot anyway), so that a budget filled with
+        // large entries does not also hold a table sized for small ones.
+        let estimate = |bytes: u64, typical: u64| usize::try_from(bytes / typical).unwrap_or(1);
         Self {
-            inner: Mutex::new(Inner::default()),
-            capacity: capacity.max(1),
+            accepted: Cache::with_weighter(estimate(accepted_bytes, 8_192), accepted_bytes, Weigh),
+            refused: Cache::with_weighter(estimate(refused_bytes, 1_024), refused_bytes, Weigh),
+            generation: AtomicU64::new(0),
         }
     }
 
-    /// The decision for `key`, if cached and still valid at `now` (unix seconds).
-    pub fn get(&self, key: &Key, now: u64) -> Option<Decision> {
-        let mut inner = self.lock();
-        match inner.entries.get(key) {
-            Some(entry) if now < entry.expires_at => Some(entry.decision.clone()),
-            Some(_) => {
-                inner.remove(key);
-                None
-            }
-            None => None,
+    /// The decision for `key`, if cached in the current generation and still valid at `now`
+    /// (unix seconds).
+    pub fn get(&self, key: &Key, now: u64) -> Option<Cached> {
+        let generation = self.generation();
+        if let Some(entry) = fresh(&self.accepted, key, now, generation) {
+            return Some(Cached::Accepted(entry));
         }
+        fresh(&self.refused, key, now, generation).map(Cached::Refused)
     }
 
     /// The current generation; read it before the inputs of a decision (the CRLs).
     pub fn generation(&self) -> u64 {
-        self.lock().generation
+        self.generation.load(Ordering::Acquire)
     }
 
-    /// Stores `decision` until `expires_at` (unix seconds; capped at `now + MAX_ENTRY_SECONDS`),
-    /// unless the cache was cleared since `generation` was read (the decision may be stale).
-    /// A full cache first forgets expired entries, then the entry closest to expiry.
-    pub fn insert(&self, key: Key, decision: Decision, now: u64, expires_at: u64, generation: u64) {
+    /// Stores `decision` until `expires_at` (unix seconds; capped at `now + MAX_ENTRY_SECONDS`)
+    /// under `generation`, the one read before the decision's inputs. A decision from an older
+    /// generation is not stored (and would never be returned).
+    pub fn insert(&self, key: Key, decision: Cached, now: u64, expires_at: u64, generation: u64) {
         let expires_at = expires_at.min(now.saturating_add(MAX_ENTRY_SECONDS));
-        if expires_at <= now {
+        if expires_at <= now || generation != self.generation() {
             return;
         }
-        let mut inner = self.lock();
-        if inner.generation != generation {
-            return;
+        match decision {
+            Cached::Accepted(value) => {
+                self.refused.remove(&key);
+                self.accepted.insert(
+                    key,
+                    Entry {
+                        value,
+                        expires_at,
+                        generation,
+                    },
+                );
+            }
+            Cached::Refused(value) => {
+                self.accepted.remove(&key);
+                self.refused.insert(
+                    key,
+                    Entry {
+                        value,
+                        expires_at,
+                        generation,
+                    },
+                );
+            }
         }
-        inner.remove(&key);
-        if inner.entries.len() >= self.capacity {
-            inner.remove_expired(now);
-        }
-        if inner.entries.len() >= self.capacity {
-            inner.remove_soonest();
-        }
-        inner.by_expiry.insert((expires_at, key));
-        inner.entries.insert(
-            key,
-            Entry {
-                decision,
-                expires_at,
-            },
-        );
     }
 
     /// Forgets every decision and starts a new generation (on CRL reload).
     pub fn clear(&self) {
-        let mut inner = self.lock();
-        inner.entries.clear();
-        inner.by_expiry.clear();
-        inner.generation = inner.generation.wrapping_add(1);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.accepted.clear();
+        self.refused.clear();
     }
 
-    pub fn len(&self) -> usize {
-        self.lock().entries.len()
+    /// Entries held (accepts, refusals).
+    pub fn len(&self) -> (usize, usize) {
+        (self.accepted.len(), self.refused.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.accepted.is_empty() && self.refused.is_empty()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave the maps inconsistent: each operation
-        // updates both maps without calling out.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The bytes held, by the weigher's count (accepts, refusals).
+    pub fn weights(&self) -> (u64, u64) {
+        (self.accepted.weight(), self.refused.weight())
+    }
+
+    fn weight(&self) -> u64 {
+        self.accepted.weight() + self.refused.weight()
     }
 }
 
-// === impl Inner ===
-
-impl Inner {
-    fn remove(&mut self, key: &Key) {
-        if let Some(entry) = self.entries.remove(key) {
-            self.by_expiry.remove(&(entry.expires_at, *key));
-        }
+/// The entry's value if it is from `generation` and valid at `now`; a stale one is dropped.
+fn fresh<T: Clone + HeapSize>(
+    cache: &Cache<Key, Entry<T>, Weigh>,
+    key: &Key,
+    now: u64,
+    generation: u64,
+) -> Option<T> {
+    let entry = cache.get(key)?;
+    if now < entry.expires_at && entry.generation == generation {
+        Some(entry.value)
+    } else {
+        cache.remove(key);
+        None
     }
+}
 
-    /// Drops every entry whose `expires_at` is at or before `now`.
-    fn remove_expired(&mut self, now: u64) {
-        while let Some(&(expires_at, key)) = self.by_expiry.first() {
-            if expires_at > now {
-                break;
-            }
-            self.by_expiry.pop_first();
-            self.entries.remove(&key);
-        }
+/// Weighs an entry in bytes: what it owns on the heap, plus the entry itself counted three
+/// times for the cache's table (slots are allocated for 1.5 times the entries, rounded up to
+/// a power of two) and quick_cache's 21 bytes of bookkeeping per entry.
+#[derive(Debug, Clone, Copy)]
+struct Weigh;
+
+impl<T: HeapSize> Weighter<Key, Entry<T>> for Weigh {
+    fn weight(&self, _key: &Key, entry: &Entry<T>) -> u64 {
+        let slot = size_of::<(Key, Entry<T>)>() + 21;
+        u64::try_from(3 * slot + entry.value.heap_bytes()).unwrap_or(u64::MAX)
     }
+}
 
-    fn remove_soonest(&mut self) {
-        if let Some((_, key)) = self.by_expiry.pop_first() {
-            self.entries.remove(&key);
+/// Bytes a value owns on the heap (capacities, not lengths).
+pub(crate) trait HeapSize {
+    fn heap_bytes(&self) -> usize;
+}
+
+impl HeapSize for String {
+    fn heap_bytes(&self) -> usize {
+        self.capacity()
+    }
+}
+
+impl<T: HeapSize> HeapSize for Vec<T> {
+    fn heap_bytes(&self) -> usize {
+        self.capacity() * size_of::<T>() + self.iter().map(HeapSize::heap_bytes).sum::<usize>()
+    }
+}
+
+impl<T: HeapSize> HeapSize for Option<T> {
+    fn heap_bytes(&self) -> usize {
+        self.as_ref().map_or(0, HeapSize::heap_bytes)
+    }
+}
+
+impl HeapSize for u8 {
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+}
+
+impl HeapSize for std::net::IpAddr {
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+}
+
+impl HeapSize for Authorized {
+    fn heap_bytes(&self) -> usize {
+        // The certificate sits behind an `Arc` (two counters) that in-flight requests may
+        // share; the cache is charged for all of it.
+        2 * size_of::<usize>()
+            + size_of::<ClientCert>()
+            + self.cert.heap_bytes()
+            + self.matched_rule.heap_bytes()
+    }
+}
+
+impl HeapSize for Refusal {
+    fn heap_bytes(&self) -> usize {
+        self.denied.heap_bytes() + self.sha1_thumbprint.as_ref().map_or(0, |sha1| sha1.len())
+    }
+}
+
+impl HeapSize for Denied {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Malformed { reason }
+            | Self::Ambiguous { reason }
+            | Self::Untrusted { reason }
+            | Self::WrongUsage { reason }
+            | Self::RevocationUnknown { reason } => reason.heap_bytes(),
+            Self::NotAllowed { cn, thumbprint } => cn.heap_bytes() + thumbprint.heap_bytes(),
+            Self::Missing | Self::Expired { .. } | Self::NotYetValid { .. } | Self::Revoked => 0,
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(n: u8) -> Key {
-        [n; 32]
-    }
-
-    fn decision() -> Decision {
-        (Err(Denied::Missing), None)
-    }
-
-    #[test]
-    fn a_full_cache_drops_expired_entries_before_live_ones() {
-        let cache = DecisionCache::new(3);
-        cache.insert(key(1), decision(), 100, 150, 0);
-        cache.insert(key(2), decision(), 100, 400, 0);
-        cache.insert(key(3), decision(), 100, 160, 0);
-        cache.insert(key(4), decision(), 200, 500, 0);
-        assert_eq!(
-            cache.len(),
-            2,
-            "both expired entries went, the live one stayed"
-        );
-        assert!(cache.get(&key(2), 200).is_some(), "the live entry is kept");
-        assert!(cache.get(&key(4), 200).is_some(), "the new entry is stored");
-    }
-
-    #[test]
-    fn a_full_cache_without_expired_entries_drops_the_one_closest_to_expiry() {
-        let cache = DecisionCache::new(2);
-        cache.insert(key(1), decision(), 100, 300, 0);
-        cache.insert(key(2), decision(), 100, 200, 0);
-        cache.insert(key(3), decision(), 100, 250, 0);
-        assert!(
-            cache.get(&key(2), 100).is_none(),
-            "the soonest to expire went"
-        );
-        assert!(cache.get(&key(1), 100).is_some());
-        assert!(cache.get(&key(3), 100).is_some());
-    }
-
-    #[test]
-    fn replacing_an_entry_moves_its_expiry() {
-        let cache = DecisionCache::new(2);
-        cache.insert(key(1), decision(), 100, 200, 0);
-        cache.insert(key(1), decision(), 100, 350, 0);
-        cache.insert(key(2), decision(), 100, 300, 0);
-        cache.insert(key(3), decision(), 100, 390, 0);
-        assert!(
-            cache.get(&key(1), 100).is_some(),
-            "key 1 now expires last but one"
-        );
-        assert!(cache.get(&key(2), 100).is_none(), "key 2 was the soonest");
-        assert_eq!(cache.len(), 2);
-    }
-
-    #[test]
-    fn an_expired_entry_is_not_returned_and_is_forgotten() {
-        let cache = DecisionCache::new(2);
-        cache.insert(key(1), decision(), 100, 200, 0);
-        assert!(cache.get(&key(1), 200).is_none(), "expires_at is exclusive");
-        assert!(cache.is_empty());
-    }
-}
-
-#[cfg(test)]
-mod generation_tests {
-    use super::*;
-
-    #[test]
-    fn a_decision_from_before_a_clear_is_not_stored() {
-        let cache = DecisionCache::new(4);
-        let before = cache.generation();
-        cache.clear();
-        cache.insert([1; 32], (Err(Denied::Missing), None), 100, 200, before);
-        assert!(
-            cache.get(&[1; 32], 100).is_none(),
-            "a stale decision was cached"
-        );
-        cache.insert(
-            [1; 32],
-            (Err(Denied::Missing), None),
-            100,
-            200,
-            cache.generation(),
-        );
-        assert!(
-            cache.get(&[1; 32], 100).is_some(),
-            "a current decision is cached"
-        );
-    }
-}
+#[path = "cache_tests.rs"]
+mod tests;

@@ -16,7 +16,17 @@ use x509_parser::oid_registry::OID_X509_COMMON_NAME;
 use x509_parser::x509::X509Name;
 
 use super::Denied;
+use super::cache::HeapSize;
 pub use super::name::Name;
+
+/// The most extensions a certificate may carry (ordinary client certificates have about ten).
+pub const MAX_EXTENSIONS: usize = 32;
+/// The most subjectAltName entries (ordinary client certificates have a handful; public CAs
+/// issue at most 100).
+pub const MAX_SAN_ENTRIES: usize = 128;
+/// The most attributes in the subject, and in the issuer (RDNs and multi-valued ones counted
+/// by attribute).
+pub const MAX_NAME_ATTRIBUTES: usize = 32;
 
 /// A parsed client certificate. Thumbprints are uppercase hex of the DER's digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +77,7 @@ impl ClientCert {
         if !rest.is_empty() {
             return Err(Denied::malformed("trailing bytes after certificate"));
         }
+        check_bounds(&cert)?;
         let common_name = single_common_name(cert.subject())?;
         let sans = SubjectAltNames::read(&cert)?;
         let extended_key_usage = read_eku(&cert)?;
@@ -106,6 +117,76 @@ impl ClientCert {
             .as_ref()
             .is_none_or(|eku| eku.client_auth)
     }
+}
+
+impl HeapSize for ClientCert {
+    fn heap_bytes(&self) -> usize {
+        // Every field named, so that a new one cannot be left out of the count.
+        let Self {
+            subject,
+            issuer,
+            common_name,
+            dns_names,
+            uris,
+            emails,
+            ip_addresses,
+            serial_hex,
+            not_before: _,
+            not_after: _,
+            not_before_rfc3339,
+            not_after_rfc3339,
+            sha1_thumbprint,
+            sha256_thumbprint,
+            spki_sha256_base64,
+            extended_key_usage: _,
+            is_ca: _,
+            der,
+        } = self;
+        subject.rfc4514.heap_bytes()
+            + issuer.rfc4514.heap_bytes()
+            + common_name.heap_bytes()
+            + dns_names.heap_bytes()
+            + uris.heap_bytes()
+            + emails.heap_bytes()
+            + ip_addresses.heap_bytes()
+            + serial_hex.heap_bytes()
+            + not_before_rfc3339.heap_bytes()
+            + not_after_rfc3339.heap_bytes()
+            + sha1_thumbprint.heap_bytes()
+            + sha256_thumbprint.heap_bytes()
+            + spki_sha256_base64.heap_bytes()
+            + der.heap_bytes()
+    }
+}
+
+/// Refuses a certificate that carries more than the bounds allow, before any other work is
+/// spent on it (names rendered, rules evaluated, chains built). The detail names the bound.
+fn check_bounds(cert: &X509Certificate<'_>) -> Result<(), Denied> {
+    let bound = |what: &str, count: usize, max: usize| {
+        if count > max {
+            Err(Denied::malformed(format!(
+                "certificate exceeds a bound: {count} {what} (at most {max})"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    bound("extensions", cert.extensions().len(), MAX_EXTENSIONS)?;
+    for (what, name) in [
+        ("subject attributes", cert.subject()),
+        ("issuer attributes", cert.issuer()),
+    ] {
+        bound(what, name.iter_attributes().count(), MAX_NAME_ATTRIBUTES)?;
+    }
+    // An unreadable extension is refused with its own detail when the SANs are read.
+    if let Ok(Some(sans)) = cert.subject_alternative_name() {
+        bound(
+            "subjectAltName entries",
+            sans.value.general_names.len(),
+            MAX_SAN_ENTRIES,
+        )?;
+    }
+    Ok(())
 }
 
 fn single_common_name(subject: &X509Name<'_>) -> Result<Option<String>, Denied> {
@@ -255,6 +336,48 @@ mod tests {
             cert.allows_client_auth() && !cert.is_ca,
             "client leaf, not a ca"
         );
+    }
+
+    #[test]
+    fn certificates_beyond_the_bounds_are_malformed_with_the_bound_named() {
+        let mut many_sans = Leaf::cn("svc");
+        many_sans.dns_names = (0..=MAX_SAN_ENTRIES)
+            .map(|i| format!("n{i}.example"))
+            .collect();
+        let mut at_the_bound = Leaf::cn("svc");
+        at_the_bound.dns_names = (0..MAX_SAN_ENTRIES)
+            .map(|i| format!("n{i}.example"))
+            .collect();
+        let mut many_attributes = Leaf::cn("svc");
+        for i in 0..MAX_NAME_ATTRIBUTES {
+            // rcgen keeps one value per attribute type: a private OID for each.
+            let oid = vec![1, 3, 6, 1, 4, 1, 55_555, u64::try_from(i).unwrap_or(0)];
+            many_attributes = many_attributes.attr(DnType::CustomDnType(oid), "x");
+        }
+
+        for (leaf, expected, reason) in [
+            (
+                &many_sans,
+                Some("129 subjectAltName entries (at most 128)"),
+                "one SAN too many",
+            ),
+            (&at_the_bound, None, "exactly at the bound"),
+            (
+                &many_attributes,
+                Some("33 subject attributes (at most 32)"),
+                "one attribute too many",
+            ),
+        ] {
+            let outcome = ClientCert::parse(leaf.self_signed());
+            match expected {
+                Some(detail) => {
+                    let denied = outcome.expect_err(reason);
+                    assert_eq!(denied.code(), "cert_malformed", "{reason}");
+                    assert!(denied.to_string().contains(detail), "{reason}: {denied}");
+                }
+                None => assert!(outcome.is_ok(), "{reason}: {outcome:?}"),
+            }
+        }
     }
 
     #[test]

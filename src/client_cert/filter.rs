@@ -1,6 +1,8 @@
 //! The warp filter shared by every protected function: every occurrence of the certificate
 //! header in, an [`Authorized`] out, or a rejection carrying [`Denied`]. The only part of
-//! `client_cert` that knows warp; the decision itself is [`Authenticator::authorize`].
+//! `client_cert` that knows warp; the decision itself is [`Authenticator::lookup`] (cheap: the
+//! header and the cache, on the async worker) and, for a certificate the cache does not know,
+//! [`Authenticator::decide_cold`] behind [`Authenticator::gate`].
 
 use std::sync::Arc;
 
@@ -9,23 +11,29 @@ use warp::Filter;
 use warp::http::HeaderMap;
 use warp::http::header::HeaderName;
 
-use super::{Authenticator, Authorized};
+use super::gate::GateError;
+use super::{Authenticator, Authorized, Lookup};
 use crate::error::ApiError;
 
-/// Extracts the caller's [`Authorized`] identity, or rejects with [`ApiError::Denied`].
+/// Extracts the caller's [`Authorized`] identity, or rejects with [`ApiError::Denied`]
+/// ([`ApiError::Busy`] when too many cold decisions are waiting).
 pub fn client_cert(
     authenticator: Arc<Authenticator>,
 ) -> impl Filter<Extract = (Authorized,), Error = warp::Rejection> + Clone {
     let header = HeaderName::from_bytes(authenticator.header_name().as_bytes())
         .expect("CLIENT_CERT_HEADER was validated as a header name at startup");
     warp::header::headers_cloned().and_then(move |headers: HeaderMap| {
-        let result = authorize(&authenticator, &header, &headers);
-        std::future::ready(result.map_err(warp::reject::custom))
+        let (authenticator, header) = (Arc::clone(&authenticator), header.clone());
+        async move {
+            authorize(authenticator, &header, &headers)
+                .await
+                .map_err(warp::reject::custom)
+        }
     })
 }
 
-fn authorize(
-    authenticator: &Authenticator,
+async fn authorize(
+    authenticator: Arc<Authenticator>,
     header: &HeaderName,
     headers: &HeaderMap,
 ) -> Result<Authorized, ApiError> {
@@ -34,9 +42,26 @@ fn authorize(
         .iter()
         .map(|value| value.as_bytes())
         .collect();
-    authenticator
-        .authorize(&values, UnixTime::now())
-        .map_err(ApiError::Denied)
+    let request = match authenticator.lookup(&values, UnixTime::now()) {
+        Lookup::Decided(decision) => return decision.map_err(ApiError::Denied),
+        Lookup::Cold(request) => request,
+    };
+    let cold = Arc::clone(&authenticator);
+    match authenticator
+        .gate
+        .run(move || cold.decide_cold(request))
+        .await
+    {
+        Ok(decision) => decision.map_err(ApiError::Denied),
+        Err(error @ GateError::Busy(_)) => {
+            tracing::warn!(code = "busy", detail = %error, "client certificate not checked");
+            Err(ApiError::Busy)
+        }
+        Err(error @ GateError::Failed) => {
+            tracing::error!(%error, "client certificate check failed");
+            Err(ApiError::Internal)
+        }
+    }
 }
 
 #[cfg(test)]

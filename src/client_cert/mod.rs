@@ -12,6 +12,7 @@ pub mod cache;
 pub mod certificate;
 mod denied;
 pub mod filter;
+pub mod gate;
 pub mod header;
 pub mod name;
 pub mod policy;
@@ -26,7 +27,7 @@ mod authenticator;
 
 use std::sync::Arc;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{Authenticator, ColdRequest, Lookup};
 pub use certificate::ClientCert;
 pub use denied::Denied;
 pub use filter::client_cert;

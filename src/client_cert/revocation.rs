@@ -251,6 +251,32 @@ mod tests {
     use crate::client_cert::test_pki::{Ca, DAY};
 
     #[test]
+    fn a_joined_set_keeps_files_first_and_the_earliest_next_update() {
+        let file_root = Ca::root("File Root");
+        let fetched_root = Ca::root("Fetched Root");
+        let files = CrlSet::from_ders(&[&file_root.crl(&[], -DAY, 7 * DAY)]).expect("parses");
+        let fetched = CrlSet::from_ders(&[&fetched_root.crl(&[], -DAY, DAY)]).expect("parses");
+
+        let joined = files.joined(&fetched);
+
+        assert_eq!(joined.len(), 2, "both parts are in force");
+        assert_eq!(
+            joined.issuers,
+            vec!["CN=File Root", "CN=Fetched Root"],
+            "files first"
+        );
+        assert_eq!(
+            joined.earliest_next_update(),
+            fetched.earliest_next_update()
+        );
+        assert_eq!(
+            files.joined(&CrlSet::default()).len(),
+            1,
+            "nothing fetched yet"
+        );
+    }
+
+    #[test]
     fn crls_that_share_an_issuer_name_are_reported_once() {
         let old_root = Ca::root("Test Root CA");
         let new_root = Ca::root("Test Root CA");

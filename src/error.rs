@@ -74,6 +74,7 @@ impl ApiError {
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidInvocation(_) => StatusCode::BAD_REQUEST,
             Self::Denied(Denied::Malformed { .. }) => StatusCode::BAD_REQUEST,
+            // Every other refusal, `cert_weak_key` included, is a 403.
             Self::Denied(_) => StatusCode::FORBIDDEN,
             Self::OutboundNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             Self::Outbound(OutboundError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
@@ -228,6 +229,19 @@ mod tests {
                 ApiError::Denied(Denied::RevocationUnknown { reason: detail() }),
                 403,
                 "cert_revocation_unknown",
+            ),
+            (
+                ApiError::Denied(Denied::WeakKey { reason: detail() }),
+                403,
+                "cert_weak_key",
+            ),
+            (
+                ApiError::Denied(Denied::CnOutsideNameConstraints {
+                    cn: detail(),
+                    reason: detail(),
+                }),
+                403,
+                "cert_not_allowed",
             ),
             (
                 ApiError::Denied(Denied::NotAllowed {

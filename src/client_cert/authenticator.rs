@@ -3,7 +3,8 @@
 //! per decision. CRL reloading lives in `reload.rs`.
 //!
 //! Order of checks: a CA certificate is refused as a client, then the validity window (with
-//! clock skew) and EKU apply to every certificate, pinned or not; then webpki verifies the chain
+//! clock skew), EKU, critical extensions and key strength apply to every certificate, pinned
+//! or not; then webpki verifies the chain
 //! when CAs are configured (a hard failure such as revocation refuses even a pinned certificate;
 //! "no CA vouches" only means names cannot count); then the allowlist decides. Only an exact
 //! certificate thumbprint (setting or policy `thumbprint`) matches without a verified chain;
@@ -258,6 +259,7 @@ impl Authenticator {
             "client certificate authentication posture"
         );
         super::reload::warn_shared_crl_issuers(&crls);
+        self.trust.warn_outside_validity(UnixTime::now().as_secs());
         if self.policy.allow_unverified_names {
             tracing::warn!(
                 "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true: names are accepted without a verified chain (migration only)"
@@ -310,6 +312,7 @@ impl Authenticator {
                 reason: "extended key usage lacks clientAuth".to_owned(),
             });
         }
+        cert.check_own_content()?;
         let (chain, untrusted) = if self.trust.anchor_count() == 0 {
             (None, None)
         } else {
@@ -334,10 +337,7 @@ impl Authenticator {
                 },
                 chain.and_then(|chain| chain.not_after),
             )),
-            None => Err(untrusted.unwrap_or_else(|| Denied::NotAllowed {
-                cn: cert.common_name.clone(),
-                thumbprint: cert.sha256_thumbprint.clone(),
-            })),
+            None => Err(untrusted.unwrap_or_else(|| self.policy.refusal(cert, chain.as_ref()))),
         }
     }
 
@@ -356,6 +356,9 @@ impl Authenticator {
         }
         if let Some(next_update) = crls.earliest_next_update() {
             expires_at = expires_at.min(next_update);
+        }
+        if let Some(usable_at) = crls.next_usable_at(now, skew) {
+            expires_at = expires_at.min(usable_at);
         }
         expires_at
     }

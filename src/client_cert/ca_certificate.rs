@@ -54,3 +54,43 @@ pub(crate) fn not_after(der: &[u8]) -> Option<u64> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     u64::try_from(cert.validity().not_after.timestamp()).ok()
 }
+
+/// A CA certificate's validity window, unix seconds (notBefore before 1970 is 0), and its
+/// subject (RFC 4514): what a warning about it names. `None` if it does not parse.
+pub(crate) fn validity(der: &[u8]) -> Option<CaValidity> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(CaValidity {
+        subject: super::name::Name::read(cert.subject()).rfc4514,
+        not_before: u64::try_from(cert.validity().not_before.timestamp()).unwrap_or(0),
+        not_after: u64::try_from(cert.validity().not_after.timestamp()).unwrap_or(0),
+    })
+}
+
+/// A CA certificate's validity window and subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaValidity {
+    pub subject: String,
+    /// Unix seconds.
+    pub not_before: u64,
+    pub not_after: u64,
+}
+
+impl CaValidity {
+    /// Whether `now` (unix seconds) is inside the window widened by `skew` seconds.
+    pub fn contains(&self, now: u64, skew: u64) -> bool {
+        now.saturating_add(skew) >= self.not_before && now <= self.not_after.saturating_add(skew)
+    }
+}
+
+/// Whether a CA certificate may sign CRLs: no keyUsage extension, or one with cRLSign. A
+/// certificate that does not parse may not.
+pub(crate) fn may_sign_crls(der: &[u8]) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    match cert.key_usage() {
+        Ok(None) => true,
+        Ok(Some(usage)) => usage.value.crl_sign(),
+        Err(_) => false,
+    }
+}

@@ -263,8 +263,10 @@ impl HeapSize for Denied {
             | Self::Ambiguous { reason }
             | Self::Untrusted { reason }
             | Self::WrongUsage { reason }
-            | Self::RevocationUnknown { reason } => reason.heap_bytes(),
+            | Self::RevocationUnknown { reason }
+            | Self::WeakKey { reason } => reason.heap_bytes(),
             Self::NotAllowed { cn, thumbprint } => cn.heap_bytes() + thumbprint.heap_bytes(),
+            Self::CnOutsideNameConstraints { cn, reason } => cn.heap_bytes() + reason.heap_bytes(),
             Self::Missing | Self::Expired { .. } | Self::NotYetValid { .. } | Self::Revoked => 0,
         }
     }

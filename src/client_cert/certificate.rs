@@ -17,6 +17,7 @@ use x509_parser::x509::X509Name;
 
 use super::Denied;
 use super::cache::HeapSize;
+pub use super::key_strength::PublicKeySummary;
 pub use super::name::Name;
 
 /// The most extensions a certificate may carry (ordinary client certificates have about ten).
@@ -54,6 +55,10 @@ pub struct ClientCert {
     pub extended_key_usage: Option<ExtendedKeyUsage>,
     /// basicConstraints `cA = TRUE`.
     pub is_ca: bool,
+    /// What the key-strength rule needs to know about the public key.
+    pub public_key: PublicKeySummary,
+    /// The first critical extension webpki does not process (dotted OID), if any.
+    pub unsupported_critical_extension: Option<String>,
     pub der: Vec<u8>,
 }
 
@@ -68,10 +73,12 @@ impl ClientCert {
     /// Parses exactly one DER certificate.
     ///
     /// # Errors
-    /// [`Denied::Malformed`] if it does not parse (or has trailing bytes, duplicate or invalid
-    /// extensions); [`Denied::Ambiguous`] if the subject has several CNs or a CN inside a
+    /// [`Denied::Malformed`] if it is not DER at any depth (`der.rs`), does not parse (or has
+    /// trailing bytes, duplicate or invalid extensions); [`Denied::Ambiguous`] if the subject has several CNs or a CN inside a
     /// multi-valued RDN.
     pub fn parse(der: Vec<u8>) -> Result<Self, Denied> {
+        super::der::check_certificate(&der)
+            .map_err(|error| Denied::malformed(error.to_string()))?;
         let (rest, cert) = x509_parser::parse_x509_certificate(&der)
             .map_err(|error| Denied::malformed(format!("x509 parse error: {error}")))?;
         if !rest.is_empty() {
@@ -85,6 +92,12 @@ impl ClientCert {
             .basic_constraints()
             .map_err(|error| Denied::malformed(format!("basicConstraints: {error}")))?
             .is_some_and(|extension| extension.value.ca);
+        let public_key = PublicKeySummary::read(cert.public_key())?;
+        let unsupported_critical_extension = cert
+            .extensions()
+            .iter()
+            .find(|extension| extension.critical && !is_processed(&extension.oid.to_id_string()))
+            .map(|extension| extension.oid.to_id_string());
         let validity = cert.validity();
         let not_before = unix_seconds(validity.not_before.timestamp());
         let not_after = unix_seconds(validity.not_after.timestamp());
@@ -107,8 +120,26 @@ impl ClientCert {
                 .encode(Sha256::digest(cert.public_key().raw)),
             extended_key_usage,
             is_ca,
+            public_key,
+            unsupported_critical_extension,
             der,
         })
+    }
+
+    /// Rules on the certificate's own content that apply pinned or chained: no critical
+    /// extension the chain verifier would refuse (RFC 5280 §4.2: a relying party must reject
+    /// one it does not process), and a strong enough key.
+    ///
+    /// # Errors
+    /// [`Denied::Untrusted`] for an unsupported critical extension, as webpki refuses a chained
+    /// one; [`Denied::WeakKey`].
+    pub fn check_own_content(&self) -> Result<(), Denied> {
+        if let Some(oid) = &self.unsupported_critical_extension {
+            return Err(Denied::Untrusted {
+                reason: format!("unsupported critical extension {oid}"),
+            });
+        }
+        self.public_key.check()
     }
 
     /// Whether an EKU extension, if present, allows clientAuth (absent EKU = any usage).
@@ -117,6 +148,15 @@ impl ClientCert {
             .as_ref()
             .is_none_or(|eku| eku.client_auth)
     }
+}
+
+/// The extensions webpki processes (keyUsage, subjectAltName, basicConstraints,
+/// nameConstraints, cRLDistributionPoints, extKeyUsage); it refuses any other when critical.
+fn is_processed(oid: &str) -> bool {
+    matches!(
+        oid,
+        "2.5.29.15" | "2.5.29.17" | "2.5.29.19" | "2.5.29.30" | "2.5.29.31" | "2.5.29.37"
+    )
 }
 
 impl HeapSize for ClientCert {
@@ -140,6 +180,8 @@ impl HeapSize for ClientCert {
             spki_sha256_base64,
             extended_key_usage: _,
             is_ca: _,
+            public_key,
+            unsupported_critical_extension,
             der,
         } = self;
         subject.rfc4514.heap_bytes()
@@ -155,6 +197,8 @@ impl HeapSize for ClientCert {
             + sha1_thumbprint.heap_bytes()
             + sha256_thumbprint.heap_bytes()
             + spki_sha256_base64.heap_bytes()
+            + public_key.heap_bytes()
+            + unsupported_critical_extension.heap_bytes()
             + der.heap_bytes()
     }
 }
@@ -203,10 +247,9 @@ fn single_common_name(subject: &X509Name<'_>) -> Result<Option<String>, Denied> 
             if found.is_some() {
                 return Err(Denied::ambiguous("subject has more than one cn"));
             }
-            let value = attr
-                .as_str()
-                .map_err(|_| Denied::malformed("cn is not a supported string type"))?;
-            found = Some(value.to_owned());
+            let value = super::directory_string::decode(attr)
+                .map_err(|reason| Denied::malformed(format!("cn: {reason}")))?;
+            found = Some(value);
         }
     }
     Ok(found)

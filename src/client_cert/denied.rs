@@ -35,6 +35,14 @@ pub enum Denied {
     /// CRLs are configured but none current covers the certificate or one of its issuers.
     #[error("client certificate revocation status unknown: {reason}")]
     RevocationUnknown { reason: String },
+    /// The leaf's key is below the strength rule (`key_strength.rs`), pinned or not.
+    #[error("client certificate key too weak: {reason}")]
+    WeakKey { reason: String },
+    /// A CN rule matched, but the CN lies outside the DNS name constraints of a CA on the
+    /// verified path, and no other rule matched. To the caller this is `cert_not_allowed`: no
+    /// rule admits the certificate; the constraint is for the log.
+    #[error("client certificate cn {cn:?} is {reason} of its path, so no cn rule admits it")]
+    CnOutsideNameConstraints { cn: String, reason: String },
     /// Well-formed and (where required) trusted, but no allowlist rule matches.
     #[error("client certificate not allowlisted (cn {cn:?}, sha256 {thumbprint})")]
     NotAllowed {
@@ -56,7 +64,8 @@ impl Denied {
             Self::WrongUsage { .. } => "cert_wrong_usage",
             Self::Revoked => "cert_revoked",
             Self::RevocationUnknown { .. } => "cert_revocation_unknown",
-            Self::NotAllowed { .. } => "cert_not_allowed",
+            Self::WeakKey { .. } => "cert_weak_key",
+            Self::NotAllowed { .. } | Self::CnOutsideNameConstraints { .. } => "cert_not_allowed",
         }
     }
 
@@ -72,7 +81,10 @@ impl Denied {
             Self::WrongUsage { .. } => "client certificate is not valid for client authentication",
             Self::Revoked => "client certificate has been revoked",
             Self::RevocationUnknown { .. } => "client certificate revocation status is unknown",
-            Self::NotAllowed { .. } => "client certificate is not allowlisted",
+            Self::WeakKey { .. } => "client certificate key is too weak",
+            Self::NotAllowed { .. } | Self::CnOutsideNameConstraints { .. } => {
+                "client certificate is not allowlisted"
+            }
         }
     }
 

@@ -1,20 +1,25 @@
 //! Inbound authentication by the client certificate the front end forwards in a header.
 //!
-//! Pure functions over bytes and values: header -> DER (`header`), DER -> [`ClientCert`]
-//! (`certificate`, `name`), chain/validity/usage/revocation (`trust`, `ca_certificate`,
-//! `revocation`, with files read by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`,
-//! `policy_file`), and a decision cache (`cache`). [`Authenticator`] ties them together for
-//! the warp filter. No HTTP types here: mapping [`Denied`] to a status is `error.rs`'s job;
-//! `filter` is the only part that knows warp.
+//! Pure functions over bytes and values: header -> DER (`header`), strict DER (`der`), DER ->
+//! [`ClientCert`] (`certificate`, `name`, `directory_string`), the leaf's key
+//! (`key_strength`), chain/validity/usage/revocation (`trust`, `ca_certificate`, `revocation`,
+//! with files read by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`, `policy_file`,
+//! and `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
+//! them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
+//! `error.rs`'s job; `filter` is the only part that knows warp.
 
 pub mod ca_certificate;
 pub mod cache;
 pub mod certificate;
 mod denied;
+pub mod der;
+pub mod directory_string;
 pub mod filter;
 pub mod gate;
 pub mod header;
+pub mod key_strength;
 pub mod name;
+pub mod name_constraints;
 pub mod policy;
 pub mod policy_file;
 mod reload;
@@ -24,6 +29,8 @@ pub(crate) mod test_pki;
 pub mod trust;
 
 mod authenticator;
+#[cfg(test)]
+mod judgement_tests;
 
 use std::sync::Arc;
 

@@ -14,8 +14,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::ClientCert;
+use super::name_constraints::refuses_common_name;
 use super::trust::VerifiedChain;
+use super::{ClientCert, Denied};
 
 pub use super::policy_file::{IdentityRule, parse_policy_file};
 
@@ -108,9 +109,10 @@ impl NameRules {
         self.common_names.len() + self.dns_names.len() + self.uris.len() + self.emails.len()
     }
 
-    /// The first name rule the certificate satisfies.
-    pub fn matches(&self, cert: &ClientCert) -> Option<&'static str> {
-        if let Some(cn) = &cert.common_name
+    /// The first name rule the certificate satisfies; the CN counts only when `cn_counts`.
+    pub fn matches(&self, cert: &ClientCert, cn_counts: bool) -> Option<&'static str> {
+        if cn_counts
+            && let Some(cn) = &cert.common_name
             && self.common_names.iter().any(|allowed| allowed == cn)
         {
             return Some("common_name");
@@ -132,6 +134,12 @@ impl NameRules {
     }
 }
 
+/// Why the CN lies outside the DNS name constraints of the verified path, if it does.
+fn cn_outside_constraints(cert: &ClientCert, chain: Option<&VerifiedChain>) -> Option<String> {
+    let cn = cert.common_name.as_deref()?;
+    refuses_common_name(&chain?.dns_constraints, cn)
+}
+
 // === impl Policy ===
 
 impl Policy {
@@ -140,7 +148,26 @@ impl Policy {
         self.pins.is_empty() && self.names.is_empty() && self.rules.is_empty()
     }
 
+    /// Why nothing admitted `cert` (after [`Policy::evaluate`] found no rule): its CN matches a
+    /// CN rule but lies outside the path's DNS name constraints, or simply no rule matches.
+    pub fn refusal(&self, cert: &ClientCert, chain: Option<&VerifiedChain>) -> Denied {
+        match (&cert.common_name, cn_outside_constraints(cert, chain)) {
+            (Some(cn), Some(reason)) if self.names.common_names.contains(cn) => {
+                Denied::CnOutsideNameConstraints {
+                    cn: cn.clone(),
+                    reason,
+                }
+            }
+            _ => Denied::NotAllowed {
+                cn: cert.common_name.clone(),
+                thumbprint: cert.sha256_thumbprint.clone(),
+            },
+        }
+    }
+
     /// The first rule that admits `cert`; `chain` is `Some` when a trusted CA vouched for it.
+    /// A CN rule counts only when the CN is inside the DNS name constraints of every CA on the
+    /// path (`name_constraints.rs`).
     pub fn evaluate(&self, cert: &ClientCert, chain: Option<&VerifiedChain>) -> Option<Match> {
         let matched = |rule: String| Match {
             rule,
@@ -156,7 +183,8 @@ impl Policy {
         if let Some(rule) = self.rules.iter().find(|rule| rule.matches(cert, chain)) {
             return Some(matched(format!("policy:{}", rule.name)));
         }
-        let name_rule = self.names.matches(cert)?;
+        let cn_counts = cn_outside_constraints(cert, chain).is_none();
+        let name_rule = self.names.matches(cert, cn_counts)?;
         if chain.is_some() {
             Some(matched(name_rule.to_owned()))
         } else if self.allow_unverified_names {

@@ -34,13 +34,16 @@ pub struct CrlSet {
     crls: Vec<CertRevocationList<'static>>,
     /// Each CRL's issuer, rendered (RFC 4514), in load order.
     issuers: Vec<String>,
+    /// Each CRL's thisUpdate (unix seconds), in load order.
+    this_updates: Vec<u64>,
     earliest_next_update: Option<u64>,
 }
 
-/// A CRL webpki can use, its issuer (RFC 4514) and its nextUpdate (unix seconds).
+/// A CRL webpki can use, its issuer (RFC 4514), its thisUpdate and nextUpdate (unix seconds).
 struct ParsedCrl {
     crl: OwnedCertRevocationList,
     issuer: String,
+    this_update: u64,
     next_update: u64,
 }
 
@@ -90,6 +93,7 @@ impl CrlSet {
         let next_update = parsed.next_update;
         self.crls.push(CertRevocationList::Owned(parsed.crl));
         self.issuers.push(parsed.issuer);
+        self.this_updates.push(parsed.this_update);
         self.earliest_next_update = Some(
             self.earliest_next_update
                 .map_or(next_update, |earliest| earliest.min(next_update)),
@@ -118,7 +122,8 @@ impl CrlSet {
     pub fn joined(&self, other: &Self) -> Self {
         let mut set = Self::default();
         for part in [self, other] {
-            for (crl, issuer) in part.crls.iter().zip(&part.issuers) {
+            let entries = part.crls.iter().zip(&part.issuers).zip(&part.this_updates);
+            for ((crl, issuer), this_update) in entries {
                 let owned = match crl {
                     CertRevocationList::Owned(owned) => owned.clone(),
                     CertRevocationList::Borrowed(borrowed) => match borrowed.to_owned() {
@@ -128,6 +133,7 @@ impl CrlSet {
                 };
                 set.crls.push(CertRevocationList::Owned(owned));
                 set.issuers.push(issuer.clone());
+                set.this_updates.push(*this_update);
             }
             if let Some(next_update) = part.earliest_next_update {
                 set.earliest_next_update = Some(
@@ -152,8 +158,28 @@ impl CrlSet {
         self.earliest_next_update
     }
 
-    pub(crate) fn refs(&self) -> Vec<&CertRevocationList<'static>> {
-        self.crls.iter().collect()
+    /// The CRLs usable at `now`: those whose thisUpdate is not after `now + skew` (seconds).
+    /// A CRL issued in the future is left out, so what it would cover has an unknown status
+    /// (webpki checks nextUpdate, not thisUpdate).
+    pub(crate) fn usable_at(&self, now: u64, skew: u64) -> Vec<&CertRevocationList<'static>> {
+        let latest = now.saturating_add(skew);
+        self.crls
+            .iter()
+            .zip(&self.this_updates)
+            .filter(|(_, this_update)| **this_update <= latest)
+            .map(|(crl, _)| crl)
+            .collect()
+    }
+
+    /// The earliest thisUpdate after `now + skew` (seconds): when a CRL left out by
+    /// [`CrlSet::usable_at`] becomes usable, so a decision made without it must expire.
+    pub fn next_usable_at(&self, now: u64, skew: u64) -> Option<u64> {
+        let latest = now.saturating_add(skew);
+        self.this_updates
+            .iter()
+            .filter(|this_update| **this_update > latest)
+            .min()
+            .map(|this_update| this_update.saturating_sub(skew))
     }
 }
 
@@ -179,6 +205,7 @@ fn parse_crl(der: &[u8]) -> Result<ParsedCrl, String> {
     Ok(ParsedCrl {
         crl,
         issuer: Name::read(parsed.issuer()).rfc4514,
+        this_update: u64::try_from(parsed.last_update().timestamp()).unwrap_or(0),
         next_update: u64::try_from(next_update).unwrap_or(0),
     })
 }
@@ -260,6 +287,11 @@ mod tests {
         let joined = files.joined(&fetched);
 
         assert_eq!(joined.len(), 2, "both parts are in force");
+        assert_eq!(
+            joined.this_updates.len(),
+            2,
+            "every per-crl list stays in step"
+        );
         assert_eq!(
             joined.issuers,
             vec!["CN=File Root", "CN=Fetched Root"],

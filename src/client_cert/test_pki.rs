@@ -7,7 +7,7 @@ use std::ops::{Add, Sub};
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
     RevokedCertParams, SanType, SerialNumber,
 };
@@ -42,6 +42,7 @@ pub struct Leaf {
     pub not_before: i64,
     pub not_after: i64,
     pub serial: u64,
+    pub custom_extensions: Vec<CustomExtension>,
 }
 
 impl Leaf {
@@ -56,7 +57,16 @@ impl Leaf {
             not_before: -DAY,
             not_after: 30 * DAY,
             serial: 1000,
+            custom_extensions: Vec::new(),
         }
+    }
+
+    /// Adds an extension of `oid` with an empty SEQUENCE as its value, marked critical.
+    pub fn critical_extension(mut self, oid: &[u64]) -> Self {
+        let mut extension = CustomExtension::from_oid_content(oid, vec![0x30, 0x00]);
+        extension.set_criticality(true);
+        self.custom_extensions.push(extension);
+        self
     }
 
     pub fn attr(mut self, ty: DnType, value: &str) -> Self {
@@ -95,6 +105,7 @@ impl Leaf {
         params.not_before = shift(rcgen::date_time_ymd(2025, 1, 1), self.not_before);
         params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), self.not_after);
         params.serial_number = Some(SerialNumber::from(self.serial));
+        params.custom_extensions = self.custom_extensions.clone();
         params
     }
 
@@ -131,6 +142,34 @@ impl Ca {
         let mut params = ca_params(cn, 1);
         params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), not_after);
         Self::self_signed(params)
+    }
+
+    /// A self-signed root like [`Ca::root`] valid from `not_before` to `not_after` (offsets).
+    pub fn root_valid(cn: &str, not_before: i64, not_after: i64) -> Self {
+        let mut params = ca_params(cn, 1);
+        params.not_before = shift(rcgen::date_time_ymd(2025, 1, 1), not_before);
+        params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), not_after);
+        Self::self_signed(params)
+    }
+
+    /// A self-signed root like [`Ca::root`] with dNSName constraints.
+    pub fn root_with_dns_constraints(cn: &str, permitted: &[&str], excluded: &[&str]) -> Self {
+        let mut params = ca_params(cn, 1);
+        params.name_constraints = Some(dns_constraints(permitted, excluded));
+        Self::self_signed(params)
+    }
+
+    /// An intermediate CA issued by this CA, with dNSName constraints.
+    pub fn intermediate_with_dns_constraints(
+        &self,
+        cn: &str,
+        serial: u64,
+        permitted: &[&str],
+        excluded: &[&str],
+    ) -> Self {
+        let mut params = ca_params(cn, serial);
+        params.name_constraints = Some(dns_constraints(permitted, excluded));
+        self.intermediate_with(params)
     }
 
     /// A self-signed CA certificate (cA=TRUE) whose KeyUsage extension lists only `usages`.
@@ -239,6 +278,19 @@ impl Ca {
     }
 }
 
+fn dns_constraints(permitted: &[&str], excluded: &[&str]) -> rcgen::NameConstraints {
+    let subtrees = |names: &[&str]| {
+        names
+            .iter()
+            .map(|name| rcgen::GeneralSubtree::DnsName((*name).to_owned()))
+            .collect()
+    };
+    rcgen::NameConstraints {
+        permitted_subtrees: subtrees(permitted),
+        excluded_subtrees: subtrees(excluded),
+    }
+}
+
 fn ca_params(cn: &str, serial: u64) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
@@ -255,15 +307,17 @@ fn ca_params(cn: &str, serial: u64) -> CertificateParams {
     params
 }
 
-/// Rewrites a certificate so its subject's first two RDNs become one multi-valued RDN.
+/// Rewrites a certificate so its subject's first two RDNs become one multi-valued RDN (still DER).
 /// The signature no longer verifies; parsing must refuse the certificate before that matters.
 pub fn merge_first_two_subject_rdns(cert: &[u8]) -> Vec<u8> {
     let outer = children(content(cert));
     let mut tbs = children(content(outer[0]));
     let subject_index = 5; // [0] version, serial, signature, issuer, validity, subject
     let rdns = children(content(tbs[subject_index]));
-    let mut merged = content(rdns[0]).to_vec();
-    merged.extend_from_slice(content(rdns[1]));
+    // DER orders a SET OF by encoding.
+    let mut members = [content(rdns[0]), content(rdns[1])];
+    members.sort();
+    let merged = members.concat();
     let mut subject_body = tlv(0x31, &merged);
     for rdn in &rdns[2..] {
         subject_body.extend_from_slice(rdn);
@@ -276,6 +330,39 @@ pub fn merge_first_two_subject_rdns(cert: &[u8]) -> Vec<u8> {
         body.extend_from_slice(part);
     }
     tlv(0x30, &body)
+}
+
+/// An edit for [`reencode`]: (path, tag, re-encoded content) -> a replacement encoding.
+pub type Edit<'a> = dyn Fn(&[usize], u8, &[u8]) -> Option<Vec<u8>> + 'a;
+
+/// Re-encodes `der` element by element (descending into constructed ones), letting `edit`
+/// replace any element's encoding: it gets the element's path (child indexes from the root),
+/// its tag and its re-encoded content, and returns `None` to keep the DER encoding.
+pub fn reencode(der: &[u8], edit: &Edit<'_>) -> Vec<u8> {
+    fn element(der: &[u8], path: &mut Vec<usize>, edit: &Edit<'_>) -> Vec<u8> {
+        let tag = der[0];
+        let body = if tag & 0x20 != 0 {
+            let mut body = Vec::new();
+            for (index, child) in children(content(der)).into_iter().enumerate() {
+                path.push(index);
+                body.extend(element(child, path, edit));
+                path.pop();
+            }
+            body
+        } else {
+            content(der).to_vec()
+        };
+        edit(path, tag, &body).unwrap_or_else(|| tlv(tag, &body))
+    }
+    element(der, &mut Vec::new(), edit)
+}
+
+/// A TLV whose length is written in the long form with `octets` length octets (BER, not DER).
+pub fn tlv_long_length(tag: u8, body: &[u8], octets: usize) -> Vec<u8> {
+    let mut out = vec![tag, 0x80 | u8::try_from(octets).expect("few octets")];
+    out.extend_from_slice(&body.len().to_be_bytes()[8 - octets..]);
+    out.extend_from_slice(body);
+    out
 }
 
 /// (header length, content length) of the DER element at the start of `der`.
@@ -306,7 +393,7 @@ fn children(mut der: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+pub fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     let length = body.len();
     if length < 0x80 {

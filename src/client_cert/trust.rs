@@ -6,8 +6,9 @@
 //! issuer ([`RevocationCheckDepth::Chain`], [`UnknownStatusPolicy::Deny`],
 //! [`ExpirationPolicy::Enforce`]). So a leaf under an intermediate needs the intermediate's CRL,
 //! and the intermediate needs the root's CRL; a CRL past its nextUpdate counts as unknown.
-//! A CRL that cannot be used (bad signature, issuer without cRLSign, unsupported algorithm or
-//! feature) also makes the status unknown, which refuses even a pinned certificate.
+//! A CRL that cannot be used (bad signature, issuer without cRLSign, anchors included, which
+//! webpki does not check, unsupported algorithm or feature, a thisUpdate beyond now plus the
+//! clock skew) also makes the status unknown, which refuses even a pinned certificate.
 //!
 //! CRLs are matched to a certificate by issuer name only, and webpki uses the first loaded CRL
 //! whose issuer name matches, even if another key signed it. So during a CA rollover, where
@@ -28,9 +29,10 @@ use webpki::{
     RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
-use super::ca_certificate::not_after;
 pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
-use super::certificate::hex_upper;
+use super::ca_certificate::{CaValidity, may_sign_crls, not_after, validity};
+use super::certificate::{hex_upper, rfc3339};
+use super::name_constraints::DnsConstraints;
 use super::revocation::CrlSet;
 use super::{ClientCert, Denied};
 
@@ -46,6 +48,14 @@ pub struct TrustedCa {
     /// The anchor certificate's notAfter (unix seconds). webpki does not check an anchor's
     /// validity; this only bounds how long a decision on it is cached.
     not_after: Option<u64>,
+    /// The anchor may sign CRLs: it has no keyUsage, or its keyUsage has cRLSign. webpki checks
+    /// this for intermediates only (an anchor reaches it without its extensions).
+    crl_sign: bool,
+    /// The anchor certificate's validity window. webpki ignores it, so `verify` leaves out
+    /// anchors outside it (plus the skew).
+    validity: Option<CaValidity>,
+    /// The anchor certificate's dNSName constraints, held against a CN (`name_constraints.rs`).
+    dns_constraints: Option<DnsConstraints>,
 }
 
 /// What a successful chain verification tells the policy.
@@ -57,6 +67,8 @@ pub struct VerifiedChain {
     /// The earliest notAfter (unix seconds) of the CA certificates on the path: every
     /// intermediate, and the anchor's certificate.
     pub not_after: Option<u64>,
+    /// The dNSName constraints of every CA certificate on the path that has any.
+    pub dns_constraints: Vec<DnsConstraints>,
 }
 
 /// The anchors, intermediates and clock skew that chain verification uses.
@@ -67,6 +79,11 @@ pub struct TrustStore {
     intermediates: Vec<CertificateDer<'static>>,
     /// `intermediates[i]`'s notAfter (unix seconds).
     intermediate_not_after: Vec<Option<u64>>,
+    /// `intermediates[i]`'s dNSName constraints.
+    intermediate_dns_constraints: Vec<Option<DnsConstraints>>,
+    /// When every anchor is inside its validity window (latest notBefore, earliest notAfter):
+    /// inside it, `verify` hands webpki every anchor without filtering.
+    all_anchors_valid: (u64, u64),
     clock_skew: u64,
 }
 
@@ -104,6 +121,9 @@ impl TrustedCa {
             sha1_thumbprint: hex_upper(&Sha1::digest(der.as_ref())),
             sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
             not_after: not_after(der.as_ref()),
+            crl_sign: may_sign_crls(der.as_ref()),
+            validity: validity(der.as_ref()),
+            dns_constraints: DnsConstraints::read(der.as_ref()),
         })
     }
 }
@@ -115,12 +135,22 @@ impl TrustStore {
         intermediates: Vec<CertificateDer<'static>>,
         clock_skew: u64,
     ) -> Self {
+        let all_anchors_valid = cas.iter().fold((0, u64::MAX), |(from, until), ca| {
+            ca.validity.as_ref().map_or((u64::MAX, 0), |window| {
+                (from.max(window.not_before), until.min(window.not_after))
+            })
+        });
         Self {
             anchors: cas.iter().map(|ca| ca.anchor.clone()).collect(),
+            all_anchors_valid,
             cas,
             intermediate_not_after: intermediates
                 .iter()
                 .map(|der| not_after(der.as_ref()))
+                .collect(),
+            intermediate_dns_constraints: intermediates
+                .iter()
+                .map(|der| DnsConstraints::read(der.as_ref()))
                 .collect(),
             intermediates,
             clock_skew: clock_skew.min(MAX_CLOCK_SKEW_SECONDS),
@@ -186,7 +216,13 @@ impl TrustStore {
         } else {
             now.min(cert.not_after)
         };
-        let crl_refs = crls.refs();
+        let crl_refs = crls.usable_at(now, self.clock_skew);
+        if crl_refs.is_empty() && !crls.is_empty() {
+            // Every CRL is from the future: none can cover anything yet.
+            return Err(Denied::RevocationUnknown {
+                reason: "every configured crl has a thisUpdate in the future".to_owned(),
+            });
+        }
         let revocation = RevocationOptionsBuilder::new(&crl_refs)
             .ok()
             .map(|builder| {
@@ -197,10 +233,16 @@ impl TrustStore {
                     .build()
             });
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time));
+        let anchors = self.anchors_valid_at(now);
+        if anchors.is_empty() {
+            return Err(Denied::Untrusted {
+                reason: "every trust anchor is outside its validity window".to_owned(),
+            });
+        }
         let verify = |revocation| {
             end_entity.verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
-                &self.anchors,
+                &anchors,
                 &self.intermediates,
                 time,
                 KeyUsage::client_auth(),
@@ -237,32 +279,109 @@ impl TrustStore {
             .ok_or_else(|| Denied::Untrusted {
                 reason: "verified anchor is not configured".to_owned(),
             })?;
-        let not_after = path
+        // With CRLs on, the certificate just below the anchor was covered by a CRL the anchor
+        // signed; an anchor whose keyUsage lacks cRLSign cannot vouch for that CRL.
+        if revocation.is_some() && !ca.crl_sign {
+            return Err(Denied::RevocationUnknown {
+                reason: "the trust anchor's keyUsage lacks cRLSign, so its crl is unusable"
+                    .to_owned(),
+            });
+        }
+        let indexes: Vec<usize> = path
             .intermediate_certificates()
-            .filter_map(|intermediate| self.intermediate_not_after(intermediate.der().as_ref()))
+            .filter_map(|intermediate| self.intermediate_index(intermediate.der().as_ref()))
+            .collect();
+        let not_after = indexes
+            .iter()
+            .filter_map(|index| self.intermediate_not_after.get(*index).copied().flatten())
             .chain(ca.not_after)
             .min();
+        let dns_constraints = indexes
+            .iter()
+            .filter_map(|index| {
+                self.intermediate_dns_constraints
+                    .get(*index)
+                    .cloned()
+                    .flatten()
+            })
+            .chain(ca.dns_constraints.clone())
+            .collect();
         if let Some(issuer) = path.intermediate_certificates().next() {
             let issuer_der = issuer.der();
             return Ok(VerifiedChain {
                 issuer_sha1: hex_upper(&Sha1::digest(issuer_der.as_ref())),
                 issuer_sha256: hex_upper(&Sha256::digest(issuer_der.as_ref())),
                 not_after,
+                dns_constraints,
             });
         }
         Ok(VerifiedChain {
             issuer_sha1: ca.sha1_thumbprint.clone(),
             issuer_sha256: ca.sha256_thumbprint.clone(),
             not_after,
+            dns_constraints,
         })
     }
 
-    fn intermediate_not_after(&self, der: &[u8]) -> Option<u64> {
-        let index = self
+    /// The anchors whose certificates are valid at `now` (plus the skew); borrowed when all
+    /// of them are, which is the usual case.
+    fn anchors_valid_at(&self, now: u64) -> std::borrow::Cow<'_, [TrustAnchor<'static>]> {
+        let (from, until) = self.all_anchors_valid;
+        let skew = self.clock_skew;
+        if now.saturating_add(skew) >= from && now <= until.saturating_add(skew) {
+            return std::borrow::Cow::Borrowed(&self.anchors);
+        }
+        self.cas
+            .iter()
+            .filter(|ca| {
+                ca.validity
+                    .as_ref()
+                    .is_some_and(|window| window.contains(now, skew))
+            })
+            .map(|ca| ca.anchor.clone())
+            .collect()
+    }
+
+    /// Every anchor and intermediate outside its validity window at `now` (plus the skew):
+    /// (`anchor` or `intermediate`, its window). Startup warns about each.
+    pub fn outside_validity(&self, now: u64) -> Vec<(&'static str, CaValidity)> {
+        let anchors = self.cas.iter().map(|ca| ("anchor", ca.validity.clone()));
+        let intermediates = self
             .intermediates
             .iter()
-            .position(|candidate| candidate.as_ref() == der)?;
-        self.intermediate_not_after.get(index).copied().flatten()
+            .map(|der| ("intermediate", validity(der.as_ref())));
+        anchors
+            .chain(intermediates)
+            .filter_map(|(kind, window)| Some((kind, window?)))
+            .filter(|(_, window)| !window.contains(now, self.clock_skew))
+            .collect()
+    }
+
+    /// Logs a warning for each anchor and intermediate outside its validity window at `now`:
+    /// startup goes on (a stale certificate in a bundle must not stop the app), and no path
+    /// through it is accepted while it stays outside.
+    pub fn warn_outside_validity(&self, now: u64) {
+        for (kind, window) in self.outside_validity(now) {
+            let setting = if kind == "anchor" {
+                "CLIENT_CERT_TRUSTED_CA_PATHS"
+            } else {
+                "CLIENT_CERT_INTERMEDIATE_CA_PATHS"
+            };
+            tracing::warn!(
+                setting,
+                kind,
+                subject = %window.subject,
+                not_before = %rfc3339(window.not_before),
+                not_after = %rfc3339(window.not_after),
+                "a configured CA certificate is expired or not yet valid: no certificate is accepted through it; replace it"
+            );
+        }
+    }
+
+    fn intermediate_index(&self, der: &[u8]) -> Option<usize> {
+        self.intermediates
+            .iter()
+            .position(|candidate| candidate.as_ref() == der)
     }
 }
 

@@ -29,7 +29,7 @@ pub const DEFAULT_CLIENT_CERT_HEADER: &str = "X-ARR-ClientCert";
 pub const CLIENT_CERT_HEADER_FORMAT: &str = "CLIENT_CERT_HEADER_FORMAT";
 /// Cap on the raw header value, bytes.
 pub const CLIENT_CERT_MAX_HEADER_BYTES: &str = "CLIENT_CERT_MAX_HEADER_BYTES";
-pub use crate::client_cert::header::DEFAULT_MAX_HEADER_BYTES;
+pub use crate::client_cert::header::{DEFAULT_MAX_HEADER_BYTES, LARGEST_MAX_HEADER_BYTES};
 /// Comma-separated PEM or DER files of trusted CA certificates (no default; never the OS store).
 pub const CLIENT_CERT_TRUSTED_CA_PATHS: &str = "CLIENT_CERT_TRUSTED_CA_PATHS";
 /// Comma-separated PEM or DER files of intermediate CA certificates.
@@ -100,7 +100,7 @@ impl InboundConfig {
         let max_header_bytes = reader.number(
             CLIENT_CERT_MAX_HEADER_BYTES,
             DEFAULT_MAX_HEADER_BYTES as u64,
-            1_024..=1_048_576,
+            1_024..=LARGEST_MAX_HEADER_BYTES as u64,
         );
         let (trusted_cas, anchor_ders) = read_cas(reader);
         let intermediates = read_intermediates(reader);

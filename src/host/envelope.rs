@@ -16,6 +16,11 @@ use warp::http::{self, HeaderName, HeaderValue, Method, Request};
 /// The name of the HTTP trigger binding in every function.json.
 pub const TRIGGER_BINDING: &str = "req";
 
+/// The most header fields (name-value pairs) a rebuilt request may carry: hyper's default
+/// limit, which forwarding mode's requests meet on the way in, so both modes take the same
+/// requests. (An `http::HeaderMap` panics past 32,768 entries; this keeps far below that.)
+pub const MAX_HEADER_FIELDS: usize = 100;
+
 /// Why an invocation envelope could not become a request. Messages are safe to show.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnvelopeError {
@@ -27,6 +32,8 @@ pub enum EnvelopeError {
     InvalidMethod,
     #[error("invocation payload has an invalid Headers object")]
     InvalidHeaders,
+    #[error("invocation payload has more than 100 header fields")]
+    TooManyHeaders,
     #[error("invocation payload has an invalid Query")]
     InvalidQuery,
     #[error("invocation payload has an invalid Body")]
@@ -133,11 +140,19 @@ fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     })
 }
 
-/// `Headers`: names in any case, values as arrays of strings (a lone string is tolerated).
+/// `Headers`: names in any case, values as arrays of strings (a lone string is tolerated); at
+/// most [`MAX_HEADER_FIELDS`] values in all.
 fn headers(value: Option<&Value>) -> Result<http::HeaderMap, EnvelopeError> {
     let mut map = http::HeaderMap::new();
     let Some(value) = value else { return Ok(map) };
     let object = value.as_object().ok_or(EnvelopeError::InvalidHeaders)?;
+    let fields: usize = object
+        .values()
+        .map(|values| values.as_array().map_or(1, Vec::len))
+        .sum();
+    if fields > MAX_HEADER_FIELDS {
+        return Err(EnvelopeError::TooManyHeaders);
+    }
     for (name, values) in object {
         let name =
             HeaderName::from_bytes(name.as_bytes()).map_err(|_| EnvelopeError::InvalidHeaders)?;
@@ -148,7 +163,8 @@ fn headers(value: Option<&Value>) -> Result<http::HeaderMap, EnvelopeError> {
         for value in values {
             let text = value.as_str().ok_or(EnvelopeError::InvalidHeaders)?;
             let value = HeaderValue::from_str(text).map_err(|_| EnvelopeError::InvalidHeaders)?;
-            map.append(name.clone(), value);
+            map.try_append(name.clone(), value)
+                .map_err(|_| EnvelopeError::TooManyHeaders)?;
         }
     }
     Ok(map)
@@ -318,6 +334,36 @@ mod tests {
             assert_eq!(
                 to_request(&payload, "/api/health").unwrap_err(),
                 expected,
+                "{reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_fields_are_capped_by_count_before_any_header_map_grows() {
+        let named = |count: usize| {
+            let headers: Map<String, Value> = (0..count)
+                .map(|index| (format!("x-h{index}"), Value::from(vec!["v"])))
+                .collect();
+            envelope(serde_json::json!({"Method": "GET", "Headers": headers}))
+        };
+        let many_values = envelope(serde_json::json!({
+            "Method": "GET", "Headers": {"x-h": vec!["v"; MAX_HEADER_FIELDS + 1]}
+        }));
+        let at_cap = to_request(&named(MAX_HEADER_FIELDS), "/api/health");
+        assert_eq!(
+            at_cap.map(|request| request.headers().len()),
+            Ok(MAX_HEADER_FIELDS),
+            "the cap itself is accepted"
+        );
+        for (payload, reason) in [
+            (named(MAX_HEADER_FIELDS + 1), "one name past the cap"),
+            (named(40_000), "more names than a header map can hold"),
+            (many_values, "many values of one name"),
+        ] {
+            assert_eq!(
+                to_request(&payload, "/api/health").map(|_| ()),
+                Err(EnvelopeError::TooManyHeaders),
                 "{reason}"
             );
         }

@@ -5,6 +5,7 @@ mod auth;
 mod crl_urls;
 mod dev;
 mod faults;
+mod hostile;
 mod identity_renewal;
 mod lifecycle;
 mod modes;

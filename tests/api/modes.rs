@@ -173,3 +173,26 @@ async fn function_keys_and_query_strings_are_never_logged() {
         "a function key reached the log:\n{output}"
     );
 }
+
+#[tokio::test]
+async fn an_envelope_with_tens_of_thousands_of_header_names_is_a_400_not_a_dropped_connection() {
+    let host = FunctionsHost::start(&[]).await;
+    // Just past what an http::HeaderMap holds (32,768), and under the 1 MiB envelope cap.
+    let mut request = ClientRequest::get("/api/health");
+    for index in 0..33_000 {
+        request = request.header(&format!("h{index}"), "v");
+    }
+
+    let response = host.send(Mode::Payload, request).await;
+
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert_eq!(response.json()["code"], "invalid_invocation");
+    let after = host
+        .send(Mode::Payload, ClientRequest::get("/api/health"))
+        .await;
+    assert_eq!(
+        after.status, 200,
+        "the handler still answers: {}",
+        after.body
+    );
+}

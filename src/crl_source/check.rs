@@ -16,6 +16,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::cert_file::crls_from_bytes;
+use crate::client_cert::ca_certificate::may_sign_crls;
 
 /// A CRL that passed [`check`], with what the source remembers of it.
 #[derive(Debug, Clone)]
@@ -119,31 +120,32 @@ fn check_signature(
     {
         return Err(CrlRefused::WeakSignature);
     }
-    let candidates: Vec<X509Certificate<'_>> = issuers
+    let candidates: Vec<(&[u8], X509Certificate<'_>)> = issuers
         .iter()
-        .filter_map(|der| X509Certificate::from_der(der.as_ref()).ok())
-        .map(|(_, cert)| cert)
-        .filter(|cert| cert.subject().as_raw() == crl.issuer().as_raw())
+        .filter_map(|der| {
+            let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
+            Some((der.as_ref(), cert))
+        })
+        .filter(|(_, cert)| cert.subject().as_raw() == crl.issuer().as_raw())
         .collect();
     if candidates.is_empty() {
         return Err(CrlRefused::UnknownIssuer {
             issuer: issuer.to_owned(),
         });
     }
-    let signer = candidates
+    let (signer, _) = candidates
         .iter()
-        .find(|cert| crl.verify_signature(cert.public_key()).is_ok())
+        .find(|(_, cert)| crl.verify_signature(cert.public_key()).is_ok())
         .ok_or_else(|| CrlRefused::BadSignature {
             issuer: issuer.to_owned(),
         })?;
-    match signer.key_usage() {
-        Ok(Some(usage)) if !usage.value.crl_sign() => Err(CrlRefused::NotCrlSigner {
+    // The same rule webpki's use of the CRL is held to (`client_cert::trust`).
+    if may_sign_crls(signer) {
+        Ok(())
+    } else {
+        Err(CrlRefused::NotCrlSigner {
             issuer: issuer.to_owned(),
-        }),
-        Ok(_) => Ok(()),
-        Err(_) => Err(CrlRefused::NotCrlSigner {
-            issuer: issuer.to_owned(),
-        }),
+        })
     }
 }
 

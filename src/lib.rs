@@ -8,7 +8,7 @@
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
 //! - [`telemetry`]: tracing to stdout, plain or JSON, for the host to collect.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
-//! - [`host`]: the custom-handler contract: route prefix, readiness, payload-mode envelope.
+//! - [`host`]: the custom-handler contract: route prefix, readiness, invocation id, payload-mode envelope.
 //! - [`functions`]: one handler per function folder.
 //! - [`outbound`]: outbound mutual TLS: the client identity (PKCS#12), trusted roots, one reqwest client.
 //! - [`state`]: the shared, read-only state handed to handlers.

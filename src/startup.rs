@@ -2,7 +2,7 @@
 //! 127.0.0.1 (port 0 is fine, for tests), and graceful shutdown.
 //!
 //! Route tree, in order: the readiness probe `GET /`, payload mode `POST /<Function>`, then the
-//! function routes of forwarding mode; one rejection handler on top.
+//! function routes of proxying and forwarding modes; one rejection handler on top.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -77,13 +77,9 @@ pub fn routes(state: AppState, options: RouteOptions) -> BoxedFilter<(Response,)
 }
 
 /// One span per request: method, path (never the query, which may carry `code`), and the
-/// host's invocation id.
+/// host's invocation id (`x-ms-invocation-id` or `X-Azure-Functions-InvocationId`).
 fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
-    let invocation_id = info
-        .request_headers()
-        .get("x-azure-functions-invocationid")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
+    let invocation_id = host::invocation_id::invocation_id(info.request_headers());
     tracing::info_span!(
         "request",
         method = %info.method(),

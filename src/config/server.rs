@@ -47,7 +47,7 @@ impl FromStr for LogFormat {
 pub struct ServerConfig {
     pub port: u16,
     pub app_root: PathBuf,
-    /// What host.json says: the route prefix and whether forwarding is on.
+    /// What host.json says: the route prefix and whether proxying or forwarding is on.
     pub host: host::HostSettings,
     pub log_format: LogFormat,
     pub log_filter: String,

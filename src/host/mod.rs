@@ -1,11 +1,13 @@
 //! The Functions custom-handler contract: the route prefix the host uses, the readiness answer
-//! at `GET /`, and (in `invocation`) the payload mode's JSON envelope.
+//! at `GET /`, which header carries the invocation id (`invocation_id`), and (in `invocation`)
+//! the payload mode's JSON envelope.
 //!
-//! Forwarding mode needs nothing here beyond the prefix: the host sends the original request to
-//! its original path, and the function routes answer it directly.
+//! Proxying and forwarding modes need nothing here beyond the prefix: the host sends the
+//! original request to its original path, and the function routes answer it directly.
 
 pub mod envelope;
 pub mod invocation;
+pub mod invocation_id;
 pub mod route;
 
 use std::path::Path;
@@ -40,15 +42,17 @@ pub struct HostSettings {
     pub route_prefix: String,
     /// `customHandler.enableForwardingHttpRequest` (false by default, as in the host).
     pub forwarding: bool,
+    /// `customHandler.enableProxyingHttpRequest` (false by default, as in the host).
+    pub proxying: bool,
 }
 
 impl HostSettings {
-    /// Whether payload mode's `POST /<FunctionName>` may be served. With forwarding on and an
-    /// empty route prefix, a caller's own request could arrive at that path, carrying any
-    /// certificate header it likes inside an envelope; the host never uses payload mode for our
-    /// functions then, so the route is left out.
+    /// Whether payload mode's `POST /<FunctionName>` may be served. With proxying or forwarding
+    /// on and an empty route prefix, a caller's own request could arrive at that path, carrying
+    /// any certificate header it likes inside an envelope; the host never uses payload mode for
+    /// our functions then, so the route is left out.
     pub fn serves_payload_mode(&self) -> bool {
-        !(self.forwarding && self.route_prefix.is_empty())
+        !((self.forwarding || self.proxying) && self.route_prefix.is_empty())
     }
 }
 
@@ -57,6 +61,7 @@ impl Default for HostSettings {
         Self {
             route_prefix: DEFAULT_ROUTE_PREFIX.to_owned(),
             forwarding: false,
+            proxying: false,
         }
     }
 }
@@ -91,13 +96,15 @@ pub fn read_host_settings(app_root: &Path) -> Result<HostSettings, HostJsonError
         Some(serde_json::Value::String(prefix)) => prefix.trim_matches('/').to_owned(),
         Some(_) => return Err(HostJsonError::PrefixType { path: display }),
     };
-    let forwarding = json
-        .pointer("/customHandler/enableForwardingHttpRequest")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
+    let flag = |pointer: &str| {
+        json.pointer(pointer)
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    };
     Ok(HostSettings {
         route_prefix,
-        forwarding,
+        forwarding: flag("/customHandler/enableForwardingHttpRequest"),
+        proxying: flag("/customHandler/enableProxyingHttpRequest"),
     })
 }
 
@@ -118,20 +125,42 @@ mod tests {
 
     #[test]
     fn payload_mode_is_left_out_only_when_a_caller_could_reach_it() {
-        for (prefix, forwarding, served, reason) in [
-            ("api", true, true, "callers reach /api/*, never /<Function>"),
-            ("api", false, true, "the host uses payload mode"),
-            ("", false, true, "the host uses payload mode"),
+        for (prefix, forwarding, proxying, served, reason) in [
+            (
+                "api",
+                true,
+                false,
+                true,
+                "callers reach /api/*, never /<Function>",
+            ),
+            (
+                "api",
+                false,
+                true,
+                true,
+                "callers reach /api/*, never /<Function>",
+            ),
+            ("api", false, false, true, "the host uses payload mode"),
+            ("", false, false, true, "the host uses payload mode"),
             (
                 "",
                 true,
                 false,
+                false,
                 "a caller's POST /cert-info would be forwarded as is",
+            ),
+            (
+                "",
+                false,
+                true,
+                false,
+                "a caller's POST /cert-info would be proxied as is",
             ),
         ] {
             let settings = HostSettings {
                 route_prefix: prefix.to_owned(),
                 forwarding,
+                proxying,
             };
             assert_eq!(settings.serves_payload_mode(), served, "{reason}");
         }

@@ -6,11 +6,18 @@ use mtls_handler::functions;
 use crate::support::{ClientRequest, FunctionApp, FunctionsHost, MODES};
 
 #[test]
-fn host_json_names_the_handler_and_enables_forwarding() {
+fn host_json_names_the_handler_and_enables_proxying() {
     let app = FunctionApp::load();
     assert_eq!(app.host_json["version"], "2.0");
     assert_eq!(app.executable, "handler", "the binary the host starts");
-    assert!(app.forwarding, "enableForwardingHttpRequest must be true");
+    assert!(
+        app.proxying,
+        "enableProxyingHttpRequest must be true (the mode Microsoft documents today)"
+    );
+    assert!(
+        !app.forwarding,
+        "enableForwardingHttpRequest is the host's legacy mode; a host without proxying uses payload mode"
+    );
     let bundle = &app.host_json["extensionBundle"];
     assert_eq!(bundle["id"], "Microsoft.Azure.Functions.ExtensionBundle");
     assert!(
@@ -26,7 +33,7 @@ fn host_json_names_the_handler_and_enables_forwarding() {
         app.route_prefix, read.route_prefix,
         "the handler reads the same prefix"
     );
-    assert!(read.forwarding, "the handler sees forwarding on");
+    assert!(read.proxying, "the handler sees proxying on");
     assert!(
         read.serves_payload_mode(),
         "with a prefix, payload mode cannot be reached from outside"
@@ -50,7 +57,7 @@ fn every_function_folder_is_an_http_in_out_function_the_handler_knows() {
         assert_eq!(
             (function.input_bindings, function.output_bindings),
             (1, 1),
-            "{name}: one in, one out, so forwarding applies"
+            "{name}: one in, one out, so proxying applies"
         );
         assert_eq!(function.route, *name, "{name}: route is the folder name");
         let expected_level = if name == "health" {
@@ -101,7 +108,7 @@ fn local_settings_list_every_setting_and_load_as_they_are() {
 }
 
 #[tokio::test]
-async fn every_function_route_reaches_a_handler_route_in_both_modes() {
+async fn every_function_route_reaches_a_handler_route_in_every_mode() {
     let host = FunctionsHost::start(&[]).await;
     for function in host.app.functions.clone() {
         let path = format!("/{}/{}", host.app.route_prefix, function.route);

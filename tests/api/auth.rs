@@ -25,7 +25,7 @@ fn cert_info(header: &str) -> ClientRequest {
 }
 
 #[tokio::test]
-async fn an_allowlisted_certificate_gets_its_identity_in_both_modes() {
+async fn an_allowlisted_certificate_gets_its_identity_in_every_mode() {
     let pki = TestPki::new("auth-ok");
     let host = start_with_ca(&pki, &[]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
@@ -77,7 +77,7 @@ async fn the_header_name_may_arrive_in_any_case_in_payload_mode() {
 }
 
 #[tokio::test]
-async fn refusals_carry_the_right_status_and_code_in_both_modes() {
+async fn refusals_carry_the_right_status_and_code_in_every_mode() {
     let pki = TestPki::new("auth-refusals");
     let crl = pki.write(
         "crl.pem",

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::support::pki::{Leaf, TestPki};
 use crate::support::upstream::Reply;
-use crate::support::{ClientRequest, FunctionsHost, Mode, mtls_upstream};
+use crate::support::{ClientRequest, FunctionsHost, MODES, Mode, mtls_upstream};
 
 const CALLER_CN: &str = "caller.example";
 
@@ -141,14 +141,7 @@ async fn sigterm_under_load_loses_no_accepted_request() {
     let request =
         ClientRequest::get("/api/outbound-mtls").header("X-ARR-ClientCert", &caller.header());
     let in_flight: Vec<_> = (0..40)
-        .map(|i| {
-            let mode = if i % 2 == 0 {
-                Mode::Forwarding
-            } else {
-                Mode::Payload
-            };
-            host.send(mode, request.clone())
-        })
+        .map(|i| host.send(MODES[i % MODES.len()], request.clone()))
         .collect();
     let load = futures_util::future::join_all(in_flight);
     // SIGTERM once every request is inside the handler, waiting on the upstream.

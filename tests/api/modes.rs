@@ -1,6 +1,6 @@
-//! Both host modes, served by one set of function handlers.
+//! The three host modes (proxying, forwarding, payload), served by one set of function handlers.
 
-use crate::support::{ClientRequest, FunctionsHost, MODES, Mode};
+use crate::support::{ClientRequest, FunctionsHost, MODES, Mode, PASS_THROUGH_MODES};
 
 #[tokio::test]
 async fn readiness_probe_answers_at_the_root() {
@@ -15,7 +15,7 @@ async fn readiness_probe_answers_at_the_root() {
 }
 
 #[tokio::test]
-async fn health_answers_ok_with_the_version_in_both_modes() {
+async fn health_answers_ok_with_the_version_in_every_mode() {
     let host = FunctionsHost::start(&[]).await;
     for mode in MODES {
         let response = host.send(mode, ClientRequest::get("/api/health")).await;
@@ -37,13 +37,13 @@ async fn health_answers_ok_with_the_version_in_both_modes() {
 #[tokio::test]
 async fn the_host_spelling_of_the_path_does_not_matter() {
     let host = FunctionsHost::start(&[]).await;
-    let response = host
-        .send(Mode::Forwarding, ClientRequest::get("/API/Health"))
-        .await;
-    assert_eq!(
-        response.status, 200,
-        "the host matches routes case-insensitively and forwards the original path"
-    );
+    for mode in PASS_THROUGH_MODES {
+        let response = host.send(mode, ClientRequest::get("/API/Health")).await;
+        assert_eq!(
+            response.status, 200,
+            "{mode:?}: the host matches routes case-insensitively and passes the original path"
+        );
+    }
 }
 
 #[tokio::test]
@@ -133,14 +133,8 @@ async fn an_oversized_envelope_gets_a_413_envelope() {
 #[tokio::test]
 async fn two_hundred_concurrent_requests_all_succeed() {
     let host = FunctionsHost::start(&[]).await;
-    let requests = (0..200).map(|i| {
-        let mode = if i % 2 == 0 {
-            Mode::Forwarding
-        } else {
-            Mode::Payload
-        };
-        host.send(mode, ClientRequest::get("/api/health"))
-    });
+    let requests =
+        (0..200).map(|i| host.send(MODES[i % MODES.len()], ClientRequest::get("/api/health")));
     let responses = futures_util::future::join_all(requests).await;
     let failures: Vec<_> = responses.iter().filter(|r| r.status != 200).collect();
     assert!(
@@ -161,9 +155,11 @@ async fn function_keys_and_query_strings_are_never_logged() {
             .header("x-functions-key", secret);
         assert_eq!(host.send(mode, request).await.status, 200, "{mode:?}");
     }
-    let output =
-        host.process
-            .wait_for_count("finished processing", 2, std::time::Duration::from_secs(1));
+    let output = host.process.wait_for_count(
+        "finished processing",
+        MODES.len(),
+        std::time::Duration::from_secs(1),
+    );
     assert!(
         output.contains("invocation_id"),
         "requests are logged with their invocation id:\n{output}"
@@ -171,6 +167,138 @@ async fn function_keys_and_query_strings_are_never_logged() {
     assert!(
         !output.contains(secret),
         "a function key reached the log:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn the_invocation_id_is_logged_from_the_proxying_header() {
+    let host = FunctionsHost::start(&[]).await;
+    let id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+    let response = host
+        .client()
+        .get(format!("{}/api/health", host.base_url()))
+        .header("x-ms-invocation-id", id)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let output = host
+        .process
+        .wait_for_output(id, std::time::Duration::from_secs(1));
+    assert!(
+        output.contains(&format!("invocation_id={id}")),
+        "the request span carries x-ms-invocation-id:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn proxying_mode_sends_what_the_host_sends() {
+    // Arrange: a loopback server that records the raw request and answers 200.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let recorder = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut raw = Vec::new();
+        let mut buffer = [0_u8; 4096];
+        while !raw.ends_with(b"0\r\n\r\n") {
+            let read = socket.read(&mut buffer).await.expect("read");
+            assert_ne!(read, 0, "connection closed before the chunked body ended");
+            raw.extend_from_slice(&buffer[..read]);
+        }
+        let reply = b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\nconnection: close\r\nkeep-alive: timeout=5\r\n\r\nok";
+        socket.write_all(reply).await.expect("write");
+        String::from_utf8(raw).expect("ASCII request")
+    });
+    let request = ClientRequest::get("/api/Echo")
+        .method("POST")
+        .query("a", "1")
+        .query("a", "2")
+        .header("Host", "spoofed.example")
+        .header("X-Forwarded-For", "198.51.100.1")
+        .header("Proxy-Authorization", "Basic c2VjcmV0")
+        .header("TE", "trailers")
+        .header("X-ARR-ClientCert", "MIIB");
+    let request = ClientRequest {
+        body: Some("streamed body".into()),
+        ..request
+    };
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .ok();
+    let client = reqwest::Client::new();
+
+    // Act
+    let response = crate::support::proxying::proxy(
+        &client,
+        &format!("http://127.0.0.1:{port}"),
+        &request,
+        "11111111-2222-3333-4444-555555555555",
+    )
+    .await;
+    let raw = recorder.await.expect("recorder");
+
+    // Assert: §6, as the handler sees it.
+    let lower = raw.to_ascii_lowercase();
+    assert!(
+        raw.starts_with("POST /api/Echo?a=1&a=2 HTTP/1.1\r\n"),
+        "original method, path and query:\n{raw}"
+    );
+    for (expected, reason) in [
+        (
+            format!("host: 127.0.0.1:{port}\r\n"),
+            "Host is the handler's",
+        ),
+        (
+            "x-forwarded-host: mtls-handler-test.azurewebsites.net\r\n".into(),
+            "the original Host moves to X-Forwarded-Host",
+        ),
+        ("x-forwarded-proto: https\r\n".into(), "X-Forwarded-Proto"),
+        (
+            format!(
+                "x-forwarded-for: {}\r\n",
+                crate::support::proxying::CLIENT_IP
+            ),
+            "X-Forwarded-For is set, not appended",
+        ),
+        (
+            "x-ms-invocation-id: 11111111-2222-3333-4444-555555555555\r\n".into(),
+            "x-ms-invocation-id",
+        ),
+        (
+            "x-azure-functions-invocationid: 11111111-2222-3333-4444-555555555555\r\n".into(),
+            "X-Azure-Functions-InvocationId",
+        ),
+        (
+            "x-arr-clientcert: MIIB\r\n".to_ascii_lowercase(),
+            "other headers pass",
+        ),
+        (
+            "transfer-encoding: chunked\r\n".into(),
+            "the body is streamed",
+        ),
+    ] {
+        assert!(lower.contains(&expected), "{reason}:\n{raw}");
+    }
+    for absent in [
+        "spoofed.example",
+        "198.51.100.1",
+        "proxy-authorization",
+        "\r\nte:",
+    ] {
+        assert!(
+            !lower.contains(absent),
+            "{absent} must not reach the handler:\n{raw}"
+        );
+    }
+    assert!(raw.contains("streamed body"), "the body arrives:\n{raw}");
+    assert_eq!(response.status, 201, "the status passes through");
+    assert_eq!(response.body, "ok");
+    assert!(
+        response.header("keep-alive").is_none(),
+        "hop-by-hop response headers are dropped"
     );
 }
 

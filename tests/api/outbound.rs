@@ -71,7 +71,7 @@ impl Setup {
 }
 
 #[tokio::test]
-async fn the_right_identity_reaches_the_upstream_in_both_modes() {
+async fn the_right_identity_reaches_the_upstream_in_every_mode() {
     let setup = Setup::new("out-ok");
     let upstream = setup.upstream(Reply::ok("hello from upstream")).await;
     let host = setup

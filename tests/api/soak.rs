@@ -36,20 +36,26 @@ async fn a_hundred_thousand_mixed_requests_hold_status_and_memory() {
         |header: &str| ClientRequest::get("/api/cert-info").header("X-ARR-ClientCert", header);
     let mix = |i: usize| -> (Mode, ClientRequest, u16) {
         match i % 10 {
-            0..=3 => (
+            0 | 1 => (
+                Mode::Proxying,
+                cert_info(&accepted[i % accepted.len()]),
+                200,
+            ),
+            2 | 3 => (
                 Mode::Forwarding,
                 cert_info(&accepted[i % accepted.len()]),
                 200,
             ),
             4 => (Mode::Payload, cert_info(&accepted[i % accepted.len()]), 200),
-            5 | 6 => (Mode::Forwarding, cert_info(&refused), 403),
+            5 => (Mode::Proxying, cert_info(&refused), 403),
+            6 => (Mode::Forwarding, cert_info(&refused), 403),
             7 => (
                 Mode::Forwarding,
                 cert_info("%%% not a certificate %%%"),
                 400,
             ),
             8 => (Mode::Payload, cert_info(&refused), 403),
-            _ => (Mode::Forwarding, ClientRequest::get("/api/health"), 200),
+            _ => (Mode::Proxying, ClientRequest::get("/api/health"), 200),
         }
     };
     let run = |range: std::ops::Range<usize>| {

@@ -26,6 +26,7 @@ pub struct FunctionApp {
     pub host_json: Value,
     pub route_prefix: String,
     pub forwarding: bool,
+    pub proxying: bool,
     pub executable: String,
     pub functions: Vec<FunctionDef>,
 }
@@ -44,10 +45,14 @@ impl FunctionApp {
             .unwrap_or("api")
             .trim_matches('/')
             .to_owned();
-        let forwarding = host_json
-            .pointer("/customHandler/enableForwardingHttpRequest")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let flag = |pointer: &str| {
+            host_json
+                .pointer(pointer)
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        let forwarding = flag("/customHandler/enableForwardingHttpRequest");
+        let proxying = flag("/customHandler/enableProxyingHttpRequest");
         let executable = host_json
             .pointer("/customHandler/description/defaultExecutablePath")
             .and_then(Value::as_str)
@@ -72,6 +77,7 @@ impl FunctionApp {
             host_json,
             route_prefix,
             forwarding,
+            proxying,
             executable,
             functions,
         }

@@ -1,6 +1,7 @@
 //! A stand-in for the Azure Functions host (spec §11): starts the handler, waits for `GET /`,
-//! routes client requests to functions and sends them in forwarding mode (§4) or payload mode
-//! (§5), rendering payload replies the way the host renders them (§5.4–5.5).
+//! routes client requests to functions and sends them in proxying mode (§6, `proxying.rs`),
+//! forwarding mode (§4) or payload mode (§5), rendering payload replies the way the host renders
+//! them (§5.4–5.5).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -16,13 +17,18 @@ pub const APP_HOST: &str = "mtls-handler-test.azurewebsites.net";
 /// How the host hands a request to the handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// `enableForwardingHttpRequest`: the original request at its original path.
+    /// `enableProxyingHttpRequest`: YARP streams the original request, `Host` replaced.
+    Proxying,
+    /// `enableForwardingHttpRequest` (legacy): the request rebuilt at its original path.
     Forwarding,
     /// `POST /<FunctionName>` with the JSON invocation envelope.
     Payload,
 }
 
-pub const MODES: [Mode; 2] = [Mode::Forwarding, Mode::Payload];
+pub const MODES: [Mode; 3] = [Mode::Proxying, Mode::Forwarding, Mode::Payload];
+
+/// The modes in which the handler sees the caller's own request at its original path.
+pub const PASS_THROUGH_MODES: [Mode; 2] = [Mode::Proxying, Mode::Forwarding];
 
 /// What a client sends to the app.
 #[derive(Debug, Clone)]
@@ -85,7 +91,7 @@ impl HostResponse {
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
     }
 
-    fn host_error(status: u16) -> Self {
+    pub fn host_error(status: u16) -> Self {
         Self {
             status,
             headers: Vec::new(),
@@ -161,7 +167,7 @@ impl FunctionsHost {
         }
     }
 
-    fn invocation_id(&self) -> String {
+    pub fn invocation_id(&self) -> String {
         let n = self.invocations.fetch_add(1, Ordering::Relaxed);
         format!(
             "5b0a6b8e-3f0e-4a57-9c8e-{:012x}",
@@ -178,6 +184,10 @@ impl FunctionsHost {
             return HostResponse::host_error(404);
         }
         match mode {
+            Mode::Proxying => {
+                let id = self.invocation_id();
+                super::proxying::proxy(&self.client, &self.base_url(), &request, &id).await
+            }
             Mode::Forwarding => self.forward(&request).await,
             Mode::Payload => self.invoke(&function, &request).await,
         }

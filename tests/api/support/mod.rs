@@ -5,9 +5,10 @@ pub mod app;
 pub mod crl_point;
 pub mod host;
 pub mod process;
+pub mod proxying;
 
 pub use app::FunctionApp;
-pub use host::{ClientRequest, FunctionsHost, MODES, Mode};
+pub use host::{ClientRequest, FunctionsHost, MODES, Mode, PASS_THROUGH_MODES};
 pub use process::{HandlerProcess, free_port};
 pub mod pki;
 pub mod upstream;

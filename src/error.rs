@@ -141,10 +141,13 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Respo
 
 /// Maps warp's own rejections; anything unknown is logged and becomes a generic 500.
 fn classify(rejection: &Rejection) -> ApiError {
+    // Scanners probe unknown paths all day: a 404 or 405 is not worth a line at info.
     if rejection.is_not_found() {
+        tracing::debug!(status = 404, "no function at this path");
         return ApiError::NotFound;
     }
     if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        tracing::debug!(status = 405, "method not allowed for this function");
         return ApiError::MethodNotAllowed;
     }
     if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {

@@ -3,10 +3,11 @@
 //!
 //! Architecture, one line per module:
 //! - [`cert_file`]: certificate, CRL, key and identity files (PEM, DER, PKCS#12) -> DER items.
+//! - [`check`]: `handler check`: the posture with values, and any decision explained step by step.
 //! - [`client_cert`]: inbound authentication: forwarded client certificate -> `Authorized` | `Denied`.
 //! - [`crl_source`]: CRLs fetched from the CAs' distribution points in the background (reqwest).
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
-//! - [`telemetry`]: tracing to stdout, plain or JSON, for the host to collect.
+//! - [`telemetry`]: logs: info to stdout, warnings and errors to stderr, caller text escaped, `RUST_LOG`.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
 //! - [`host`]: the custom-handler contract: route prefix, readiness, invocation id, payload-mode envelope.
 //! - [`functions`]: one handler per function folder.
@@ -18,6 +19,7 @@
 #![deny(rust_2018_idioms)]
 
 pub mod cert_file;
+pub mod check;
 pub mod client_cert;
 pub mod config;
 pub mod crl_source;

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mtls_handler::check::{self, CheckOptions};
 use mtls_handler::config::{self, Config, ProcessEnv};
 use mtls_handler::dev::{Dev, DevError, DevOptions};
 use mtls_handler::{startup, telemetry};
@@ -20,10 +21,18 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the functions on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT (the default command).
+    #[command(
+        after_help = "Settings are environment variables: `handler settings` lists each with its default and meaning; `handler check` validates them."
+    )]
     Serve,
     /// Local development with real mutual TLS: a dev PKI, an HTTPS front end that forwards the
     /// client certificate like App Service, and a local mutual-TLS remote API.
     Dev(DevOptions),
+    /// Load every setting as `serve` does and print the posture, warnings and errors; with
+    /// --cert or --header, explain the decision `serve` would make on that certificate.
+    Check(CheckOptions),
+    /// Print every setting with its default and meaning.
+    Settings,
 }
 
 fn main() -> ExitCode {
@@ -31,6 +40,16 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Dev(options) => dev(&options),
+        Command::Settings => {
+            print!("{}", config::table::render());
+            ExitCode::SUCCESS
+        }
+        Command::Check(options) => {
+            let outcome = check::run(&options, &ProcessEnv);
+            print!("{}", outcome.stdout);
+            eprint!("{}", outcome.stderr);
+            ExitCode::from(outcome.exit_code)
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::check;
 use crate::client_cert::Authenticator;
 use crate::config::Config;
 use crate::crl_source::CrlUrls;
@@ -93,9 +94,17 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
 /// # Errors
 /// [`StartupError::Bind`] when the port cannot be bound (in use, or not permitted).
 pub async fn build(config: &Config) -> Result<App, StartupError> {
+    for look_alike in &config.look_alikes {
+        tracing::warn!(setting = %look_alike.name, nearest = look_alike.nearest, "{look_alike}");
+    }
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
-    let mut background: Vec<_> = authenticator.spawn_crl_reloader().into_iter().collect();
+    check::daily::log_startup(&config.files);
+    let mut background: Vec<_> = authenticator
+        .spawn_crl_reloader()
+        .into_iter()
+        .chain([check::daily::spawn_recheck(config.files.clone())])
+        .collect();
     if !config.inbound.crl_urls.is_empty() {
         let urls = Arc::new(CrlUrls::new(
             &config.inbound.crl_urls,

@@ -372,6 +372,7 @@ struct Described<'a> {
     subject: &'a str,
     issuer: &'a str,
     serial: &'a str,
+    not_after: &'a str,
 }
 
 impl<'a> Described<'a> {
@@ -381,6 +382,7 @@ impl<'a> Described<'a> {
         subject: "-",
         issuer: "-",
         serial: "-",
+        not_after: "-",
     };
 
     fn cert(cert: &'a ClientCert) -> Self {
@@ -390,27 +392,30 @@ impl<'a> Described<'a> {
             subject: &cert.subject.rfc4514,
             issuer: &cert.issuer.rfc4514,
             serial: &cert.serial_hex,
+            not_after: &cert.not_after_rfc3339,
         }
     }
 }
 
 fn log_decision(decision: &Result<Authorized, Denied>, cert: &Described<'_>, cached: bool) {
-    // Borrowed, not copied: when the level is off, logging a decision costs nothing.
+    // Borrowed, not copied: when the level is off, logging a decision costs nothing. The
+    // formatter escapes every value (telemetry::escape); the names are RFC 4514-escaped too.
     let Described {
         sha256,
         sha1,
         subject,
         issuer,
         serial,
+        not_after,
     } = cert;
     match decision {
         Ok(authorized) => {
             if authorized.unverified_name {
-                tracing::warn!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial,
+                tracing::warn!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial, %not_after,
                     matched_rule = %authorized.matched_rule, cached,
                     "client certificate accepted on an unverified name (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES)");
             } else {
-                tracing::info!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial,
+                tracing::info!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial, %not_after,
                     matched_rule = %authorized.matched_rule,
                     verified_chain = authorized.verified_chain, cached,
                     "client certificate accepted");
@@ -418,7 +423,7 @@ fn log_decision(decision: &Result<Authorized, Denied>, cert: &Described<'_>, cac
         }
         Err(denied) => {
             tracing::warn!(code = denied.code(), %sha256, %sha1, %subject, %issuer, %serial,
-                matched_rule = "-", detail = %denied, cached, "client certificate refused");
+                %not_after, reason = %denied, cached, "client certificate refused");
         }
     }
 }

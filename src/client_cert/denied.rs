@@ -5,6 +5,8 @@
 //! [`Denied::public_message`], which never contain parser text, paths or certificate data.
 //! Mapping to HTTP statuses is deliberately not done here (that is `error.rs`'s job).
 
+use super::certificate::rfc3339;
+
 /// Why a client certificate was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
@@ -20,11 +22,11 @@ pub enum Denied {
     /// No configured trust anchor vouches for the certificate.
     #[error("untrusted client certificate: {reason}")]
     Untrusted { reason: String },
-    /// Past notAfter (plus the allowed clock skew); unix seconds.
-    #[error("client certificate expired at {not_after} (now {now})")]
+    /// Past notAfter (plus the allowed clock skew); unix seconds, written as RFC 3339.
+    #[error("client certificate expired at {} (now {})", rfc3339(*.not_after), rfc3339(*.now))]
     Expired { not_after: u64, now: u64 },
-    /// Before notBefore (minus the allowed clock skew); unix seconds.
-    #[error("client certificate not valid before {not_before} (now {now})")]
+    /// Before notBefore (minus the allowed clock skew); unix seconds, written as RFC 3339.
+    #[error("client certificate not valid before {} (now {})", rfc3339(*.not_before), rfc3339(*.now))]
     NotYetValid { not_before: u64, now: u64 },
     /// Not usable for client authentication (EKU without clientAuth, or a CA certificate).
     #[error("client certificate not usable for client authentication: {reason}")]
@@ -41,10 +43,13 @@ pub enum Denied {
     /// A CN rule matched, but the CN lies outside the DNS name constraints of a CA on the
     /// verified path, and no other rule matched. To the caller this is `cert_not_allowed`: no
     /// rule admits the certificate; the constraint is for the log.
-    #[error("client certificate cn {cn:?} is {reason} of its path, so no cn rule admits it")]
+    #[error("client certificate cn {cn} is {reason} of its path, so no cn rule admits it")]
     CnOutsideNameConstraints { cn: String, reason: String },
     /// Well-formed and (where required) trusted, but no allowlist rule matches.
-    #[error("client certificate not allowlisted (cn {cn:?}, sha256 {thumbprint})")]
+    #[error(
+        "client certificate not allowlisted: no rule matches (cn {}, sha256 {thumbprint})",
+        .cn.as_deref().unwrap_or("none")
+    )]
     NotAllowed {
         cn: Option<String>,
         thumbprint: String,

@@ -27,6 +27,7 @@ pub mod revocation;
 #[cfg(test)]
 pub(crate) mod test_pki;
 pub mod trust;
+pub mod words;
 
 mod authenticator;
 #[cfg(test)]

@@ -3,11 +3,14 @@
 //!
 //! Rendering is for display and for exact `subject`/`issuer` policy matches; identity checks
 //! never parse it back (the CN is read by OID in `certificate.rs`). A string value that starts
-//! with `#` is written `\#`, so it cannot read as the `#<hex>` of a non-string value.
+//! with `#` is written `\#`, so it cannot read as the `#<hex>` of a non-string value. NUL,
+//! other control characters, line separators and bidi controls are written as `\XX` per UTF-8
+//! byte (RFC 4514 2.4), so a rendered name is always one line of printable text.
 
 use x509_parser::x509::X509Name;
 
 use super::certificate::hex_upper;
+use crate::telemetry::escape::is_unsafe;
 
 /// A distinguished name, rendered for display and for exact `subject`/`issuer` policy matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +64,7 @@ fn short_name(oid: &str) -> &str {
 }
 
 /// RFC 4514 section 2.4 escaping of a string value. A leading `#` is always escaped, so a
-/// string never renders like a non-string value's `#<hex>`.
+/// string never renders like a non-string value's `#<hex>`; unsafe characters become `\XX`.
 fn escape(value: &str) -> String {
     let last = value.chars().count().saturating_sub(1);
     let mut out = String::with_capacity(value.len());
@@ -71,8 +74,17 @@ fn escape(value: &str) -> String {
             || (index == last && c == ' ');
         if special {
             out.push('\\');
+            out.push(c);
+        } else if is_unsafe(c) {
+            // RFC 4514 2.4: NUL must be, and any other character may be, escaped as `\XX`
+            // per UTF-8 byte; controls and line separators never reach a log line raw.
+            let mut bytes = [0u8; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("\\{byte:02X}"));
+            }
+        } else {
+            out.push(c);
         }
-        out.push(c);
     }
     out
 }
@@ -127,6 +139,45 @@ mod tests {
         ];
         for (reason, value, rendered) in cases {
             assert_eq!(subject_with_organization(value), rendered, "{reason}");
+        }
+    }
+
+    #[test]
+    fn nul_controls_and_line_separators_are_escaped_as_hex_pairs() {
+        let cases = [
+            (
+                "NUL (RFC 4514 requires \\00)",
+                "a\0b",
+                r"O=a\00b,CN=client.example",
+            ),
+            ("newline", "a\nb", r"O=a\0Ab,CN=client.example"),
+            (
+                "carriage return and ESC",
+                "a\r\u{1b}b",
+                r"O=a\0D\1Bb,CN=client.example",
+            ),
+            (
+                "C1 next line, two UTF-8 bytes",
+                "a\u{85}b",
+                r"O=a\C2\85b,CN=client.example",
+            ),
+            (
+                "line separator, three UTF-8 bytes",
+                "a\u{2028}b",
+                r"O=a\E2\80\A8b,CN=client.example",
+            ),
+            (
+                "printable non-ASCII is kept",
+                "Grüße",
+                "O=Grüße,CN=client.example",
+            ),
+        ];
+        for (reason, value, rendered) in cases {
+            assert_eq!(
+                subject_with_organization(DnValue::Utf8String(value.into())),
+                rendered,
+                "{reason}"
+            );
         }
     }
 }

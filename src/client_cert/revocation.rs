@@ -196,7 +196,8 @@ fn load_file(path: &Path) -> Result<Vec<ParsedCrl>, CrlError> {
 }
 
 fn parse_crl(der: &[u8]) -> Result<ParsedCrl, String> {
-    let crl = OwnedCertRevocationList::from_der(der).map_err(|error| format!("{error:?}"))?;
+    let crl = OwnedCertRevocationList::from_der(der)
+        .map_err(|error| super::words::describe_unusable_crl(der, &error))?;
     let (_, parsed) = x509_parser::parse_x509_crl(der).map_err(|error| error.to_string())?;
     let next_update = parsed
         .next_update()

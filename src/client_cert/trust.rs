@@ -113,7 +113,7 @@ impl TrustedCa {
         check_ca_certificate(der.as_ref())?;
         let anchor = webpki::anchor_from_trusted_cert(der)
             .map_err(|error| CaCertificateError::NotAnchor {
-                detail: format!("{error:?}"),
+                detail: super::words::describe(&error),
             })?
             .to_owned();
         Ok(Self {
@@ -405,10 +405,10 @@ fn map_error(error: WebpkiError, now: u64) -> Denied {
         },
         WebpkiError::CertRevoked => Denied::Revoked,
         error if is_crl_error(&error) => Denied::RevocationUnknown {
-            reason: format!("{error:?}"),
+            reason: super::words::describe(&error),
         },
         other => Denied::Untrusted {
-            reason: format!("{other:?}"),
+            reason: super::words::describe(&other),
         },
     }
 }

@@ -14,6 +14,11 @@ use super::SettingError;
 pub trait Env {
     /// The raw value of `name`, if it is set.
     fn get(&self, name: &str) -> Option<String>;
+
+    /// Every variable name, to notice look-alikes of settings (none by default).
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The process environment.
@@ -24,17 +29,31 @@ impl Env for ProcessEnv {
     fn get(&self, name: &str) -> Option<String> {
         std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
     }
+
+    fn names(&self) -> Vec<String> {
+        std::env::vars_os()
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect()
+    }
 }
 
 impl Env for HashMap<String, String> {
     fn get(&self, name: &str) -> Option<String> {
         HashMap::get(self, name).cloned()
     }
+
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
 }
 
 impl Env for HashMap<&str, &str> {
     fn get(&self, name: &str) -> Option<String> {
         HashMap::get(self, name).map(|value| (*value).to_owned())
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.keys().map(|name| (*name).to_owned()).collect()
     }
 }
 

@@ -121,7 +121,10 @@ impl InboundConfig {
             }
             CrlSet::default()
         });
-        if !crl_paths.is_empty() && trusted_cas.is_empty() {
+        if !crl_paths.is_empty()
+            && trusted_cas.is_empty()
+            && reader.string(CLIENT_CERT_TRUSTED_CA_PATHS).is_none()
+        {
             reader.invalid(CLIENT_CERT_CRL_PATHS, format!("crls need {CLIENT_CERT_TRUSTED_CA_PATHS}: revocation is checked on a verified chain"));
         }
         let mut config = Self {
@@ -164,7 +167,7 @@ impl InboundConfig {
     /// A policy rule without `thumbprint` matches only on a verified chain, so without a
     /// trusted CA it could never match: refuse it rather than start with a dead rule.
     fn check_policy_rules_need_ca(&self, reader: &mut Reader<'_>) {
-        if !self.trusted_cas.is_empty() {
+        if !self.trusted_cas.is_empty() || reader.string(CLIENT_CERT_TRUSTED_CA_PATHS).is_some() {
             return;
         }
         let path = self
@@ -184,7 +187,11 @@ impl InboundConfig {
     }
 
     fn check_names_need_ca(&self, reader: &mut Reader<'_>) {
-        if !self.trusted_cas.is_empty() || self.allow_unverified_names {
+        // A CA setting that failed to load is its own problem, reported once under its name.
+        if !self.trusted_cas.is_empty()
+            || self.allow_unverified_names
+            || reader.string(CLIENT_CERT_TRUSTED_CA_PATHS).is_some()
+        {
             return;
         }
         let name_settings = [
@@ -514,13 +521,22 @@ mod tests {
             CLIENT_CERT_TRUSTED_CA_PATHS,
             CLIENT_CERT_INTERMEDIATE_CA_PATHS,
             CLIENT_CERT_POLICY_PATH,
-            ALLOWED_CLIENT_CERT_DNS_NAMES,
         ] {
             assert!(
                 errors.contains(&setting),
                 "{setting} is reported: {errors:?}"
             );
         }
+        assert!(
+            !errors.contains(&ALLOWED_CLIENT_CERT_DNS_NAMES),
+            "a CA file that does not load is one problem, not a second 'set {CLIENT_CERT_TRUSTED_CA_PATHS}': {errors:?}"
+        );
+    }
+
+    #[test]
+    fn names_without_any_ca_setting_are_still_refused() {
+        let (_, errors) = read(&[(ALLOWED_CLIENT_CERT_DNS_NAMES, "svc.example")]);
+        assert_eq!(errors, vec![ALLOWED_CLIENT_CERT_DNS_NAMES]);
     }
 
     #[test]

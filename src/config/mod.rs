@@ -5,10 +5,13 @@
 //! defaults. Loading collects every mistake and reports them all at once
 //! ([`ConfigError::Invalid`]); `main` prints them and exits with code 64.
 
+mod advice;
 mod env;
 pub mod inbound;
 pub mod outbound;
 pub mod server;
+pub mod spelling;
+pub mod table;
 
 use std::fmt;
 
@@ -68,6 +71,21 @@ pub struct Config {
     pub server: ServerConfig,
     pub inbound: InboundConfig,
     pub outbound: OutboundConfig,
+    /// Variables that look like settings but are not (logged at startup as warnings).
+    pub look_alikes: Vec<spelling::LookAlike>,
+    /// The certificate and CRL files configured, for the posture and its daily re-check.
+    pub files: ConfiguredFiles,
+}
+
+/// The files of `CLIENT_CERT_TRUSTED_CA_PATHS`, `CLIENT_CERT_INTERMEDIATE_CA_PATHS` and
+/// `CLIENT_CERT_CRL_PATHS`, as configured.
+#[derive(Debug, Clone, Default)]
+pub struct ConfiguredFiles {
+    pub trusted_cas: Vec<std::path::PathBuf>,
+    pub intermediates: Vec<std::path::PathBuf>,
+    pub crls: Vec<std::path::PathBuf>,
+    /// Where the outbound identity comes from, e.g. `OUTBOUND_CLIENT_CERT_PATH=/home/id.p12`.
+    pub identity_source: Option<String>,
 }
 
 /// One setting with a problem: which one, and what is wrong with it.
@@ -88,6 +106,14 @@ impl fmt::Display for SettingError {
 pub enum ConfigError {
     #[error("invalid configuration ({} problem(s)):\n{}", .0.len(), render(.0))]
     Invalid(Vec<SettingError>),
+}
+
+fn paths(env: &dyn Env, setting: &str) -> Vec<std::path::PathBuf> {
+    Reader::new(env)
+        .list(setting)
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .collect()
 }
 
 fn render(errors: &[SettingError]) -> String {
@@ -114,6 +140,18 @@ impl Config {
                 server,
                 inbound,
                 outbound,
+                look_alikes: spelling::look_alikes(env),
+                files: ConfiguredFiles {
+                    trusted_cas: paths(env, inbound::CLIENT_CERT_TRUSTED_CA_PATHS),
+                    intermediates: paths(env, inbound::CLIENT_CERT_INTERMEDIATE_CA_PATHS),
+                    crls: paths(env, inbound::CLIENT_CERT_CRL_PATHS),
+                    identity_source: [outbound::CLIENT_CERT_PATH, outbound::CLIENT_CERT_THUMBPRINT]
+                        .into_iter()
+                        .find_map(|setting| {
+                            let value = Reader::new(env).string(setting)?;
+                            Some(format!("{setting}={value}"))
+                        }),
+                },
             })
         } else {
             Err(ConfigError::Invalid(errors))

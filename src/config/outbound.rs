@@ -270,7 +270,8 @@ fn load_identity(
     match source.load(UnixTime::now(), provider) {
         Ok(identity) => Some(identity),
         Err(error) => {
-            reader.invalid(source.setting(), error.to_string());
+            let (setting, message) = super::advice::identity_problem(source, &error);
+            reader.invalid(setting, message);
             None
         }
     }
@@ -438,11 +439,6 @@ mod tests {
                 "cannot read",
             ),
             (
-                "wrong password",
-                with(full(&f), CLIENT_CERT_PASSWORD, "wrong"),
-                "wrong password",
-            ),
-            (
                 "no private key",
                 with(full(&f), CLIENT_CERT_PATH, &no_key.display().to_string()),
                 "no private key",
@@ -462,6 +458,41 @@ mod tests {
             let (config, errors) = read(&pairs);
             assert!(config.settings.is_none(), "{description}");
             assert_one_error(&errors, CLIENT_CERT_PATH, fragment);
+        }
+    }
+
+    #[test]
+    fn password_and_thumbprint_file_problems_say_which_setting_and_what_to_do() {
+        let f = fixture();
+        let empty_dir = f.dir.file("no-certificates-here");
+        let cases = [
+            (
+                "a wrong password is blamed on the password",
+                with(full(&f), CLIENT_CERT_PASSWORD, "wrong"),
+                CLIENT_CERT_PASSWORD,
+                "the password given does not open",
+            ),
+            (
+                "no password says none was given",
+                with(full(&f), CLIENT_CERT_PASSWORD, ""),
+                CLIENT_CERT_PASSWORD,
+                "none was given",
+            ),
+            (
+                "a missing thumbprint file says how App Service makes it appear",
+                vec![
+                    (REMOTE_API_URL, "https://upstream.example/".to_owned()),
+                    (CLIENT_CERT_THUMBPRINT, "AB".repeat(20)),
+                    (CLIENT_CERT_DIR, empty_dir.display().to_string()),
+                ],
+                CLIENT_CERT_THUMBPRINT,
+                "WEBSITE_LOAD_CERTIFICATES",
+            ),
+        ];
+        for (description, pairs, setting, fragment) in cases {
+            let (config, errors) = read(&pairs);
+            assert!(config.settings.is_none(), "{description}");
+            assert_one_error(&errors, setting, fragment);
         }
     }
 

@@ -16,7 +16,7 @@ pub const DEFAULT_PORT: u16 = 3000;
 pub const APP_ROOT: &str = "FUNCTIONS_APP_ROOT_PATH";
 /// `plain` (default) or `json`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
-/// tracing's filter directives, `info` by default.
+/// tracing's filter directives or a host level name (`Information`), `info` by default.
 pub const RUST_LOG: &str = "RUST_LOG";
 pub const DEFAULT_LOG_FILTER: &str = "info";
 /// How long SIGTERM or Ctrl-C waits for in-flight requests before exiting anyway.
@@ -50,6 +50,7 @@ pub struct ServerConfig {
     /// What host.json says: the route prefix and whether proxying or forwarding is on.
     pub host: host::HostSettings,
     pub log_format: LogFormat,
+    /// `RUST_LOG` in tracing's syntax (host level names translated), checked.
     pub log_filter: String,
     pub shutdown_timeout: Duration,
 }
@@ -62,7 +63,19 @@ impl ServerConfig {
         } else {
             PORT
         };
-        let port = reader.parse::<u16>(port_setting, DEFAULT_PORT);
+        let port = match reader.string(port_setting) {
+            None => DEFAULT_PORT,
+            Some(value) => value.parse::<u16>().unwrap_or_else(|_| {
+                reader.invalid(
+                    port_setting,
+                    format!(
+                        "{value:?} is not a port: a port is a whole number from 1 to 65535 (0 \
+                         picks a free one); the Functions host sets this variable itself"
+                    ),
+                );
+                DEFAULT_PORT
+            }),
+        };
         let app_root = reader
             .string(APP_ROOT)
             .map(PathBuf::from)
@@ -74,9 +87,13 @@ impl ServerConfig {
         let log_filter = reader
             .string(RUST_LOG)
             .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
-        if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
-            reader.invalid(RUST_LOG, format!("invalid filter {log_filter:?}: {error}"));
-        }
+        let log_filter = match crate::telemetry::filter::parse(&log_filter) {
+            Ok(filter) => filter.directives,
+            Err(message) => {
+                reader.invalid(RUST_LOG, message);
+                DEFAULT_LOG_FILTER.to_owned()
+            }
+        };
         Self {
             port,
             app_root,
@@ -89,5 +106,27 @@ impl ServerConfig {
                 0..=600_000,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn a_bad_port_says_what_a_port_is() {
+        let env: HashMap<&str, &str> = HashMap::from([(PORT, "80a")]);
+        let mut reader = Reader::new(&env);
+        ServerConfig::read(&mut reader);
+        let errors = reader.into_errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].setting, PORT);
+        assert!(
+            errors[0].message.contains("whole number from 1 to 65535"),
+            "{}",
+            errors[0].message
+        );
     }
 }

@@ -79,7 +79,7 @@ fn create(dir: &Path) -> Result<(), PkiError> {
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, ca_key);
     write(dir, "ca.pem", ca_cert.pem())?;
-    write(dir, "ca.key", issuer.key().serialize_pem())?;
+    write_secret(dir, "ca.key", issuer.key().serialize_pem())?;
 
     let server_names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
     let (server, server_key) = leaf(
@@ -93,7 +93,7 @@ fn create(dir: &Path) -> Result<(), PkiError> {
         "server.pem",
         format!("{}{}", server.pem(), ca_cert.pem()),
     )?;
-    write(dir, "server.key", server_key.serialize_pem())?;
+    write_secret(dir, "server.key", server_key.serialize_pem())?;
 
     let (client, client_key) = leaf(
         CLIENT_CN,
@@ -102,7 +102,7 @@ fn create(dir: &Path) -> Result<(), PkiError> {
         &issuer,
     )?;
     write(dir, "client.pem", client.pem())?;
-    write(dir, "client.key", client_key.serialize_pem())?;
+    write_secret(dir, "client.key", client_key.serialize_pem())?;
 
     let (outbound, outbound_key) = leaf(
         OUTBOUND_CN,
@@ -112,7 +112,7 @@ fn create(dir: &Path) -> Result<(), PkiError> {
     )?;
     write(dir, "outbound.pem", outbound.pem())?;
     let p12 = pkcs12(&outbound_key, outbound.der(), ca_cert.der())?;
-    write(dir, "outbound.p12", p12)
+    write_secret(dir, "outbound.p12", p12)
 }
 
 fn authority() -> Result<(CertificateParams, KeyPair), PkiError> {
@@ -173,6 +173,29 @@ fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> Result<(), PkiEr
     std::fs::write(&path, contents).map_err(|source| write_error(&path, source))
 }
 
+/// A private key or PKCS#12 file: readable and writable by the owner only (0600 on Unix), set
+/// when the file is created so the key is never readable by others, even briefly.
+fn write_secret(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> Result<(), PkiError> {
+    use std::io::Write as _;
+    let path = dir.join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .map_err(|source| write_error(&path, source))?;
+    #[cfg(unix)]
+    {
+        // An existing file keeps its mode on open: tighten it too.
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|source| write_error(&path, source))?;
+    }
+    file.write_all(contents.as_ref())
+        .map_err(|source| write_error(&path, source))
+}
+
 fn write_error(path: &Path, source: std::io::Error) -> PkiError {
     PkiError::Write {
         path: path.display().to_string(),
@@ -203,6 +226,15 @@ mod tests {
         .expect("p12 reads back");
         let (_, chain) = store.private_key_chain().expect("a key with its chain");
         assert_eq!(chain.certs().len(), 2, "leaf and CA");
+        #[cfg(unix)]
+        for name in ["ca.key", "server.key", "client.key", "outbound.p12"] {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(second.file(name))
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name} is readable by the owner only");
+        }
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -35,10 +35,11 @@ pub fn route(
 
 async fn handle(authorized: Authorized, state: AppState) -> Result<Response, warp::Rejection> {
     use warp::Reply;
-    let client = state
-        .outbound
-        .as_ref()
-        .ok_or(ApiError::OutboundNotConfigured)?;
+    let Some(client) = state.outbound.as_ref() else {
+        // Expected when REMOTE_API_URL is unset (said once at startup): not an error.
+        tracing::debug!(status = 503, "outbound mutual TLS is not configured");
+        return Err(warp::reject::custom(ApiError::OutboundNotConfigured));
+    };
     let fetched = client.fetch().await.map_err(|error| {
         tracing::warn!(
             code = error.code(),

@@ -87,6 +87,15 @@ impl IdentitySource {
         }
     }
 
+    /// The password the identity is opened with.
+    pub fn password(&self) -> &SecretString {
+        match self {
+            Self::File { password, .. }
+            | Self::CommonName { password, .. }
+            | Self::Inline { password, .. } => password,
+        }
+    }
+
     /// For logs: the path, the CN and folder, or the setting (never its value).
     pub fn describe(&self) -> String {
         match self {

@@ -134,3 +134,40 @@ fn the_readme_settings_tables_name_every_setting() {
         );
     }
 }
+
+#[test]
+fn the_readme_rows_and_handler_settings_come_from_one_table() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md exists");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .arg("settings")
+        .env_clear()
+        .output()
+        .expect("run handler settings");
+    assert!(output.status.success());
+    let printed = String::from_utf8_lossy(&output.stdout);
+    for setting in mtls_handler::config::table::TABLE {
+        let row = format!(
+            "| `{}` | {} | {} |",
+            setting.name, setting.default, setting.meaning
+        );
+        assert!(
+            readme.lines().any(|line| line == row),
+            "README.md's row for {} differs from config::table::TABLE:\n{row}",
+            setting.name
+        );
+        assert!(
+            printed.contains(&format!("{}\n    default: ", setting.name)),
+            "handler settings lists {}",
+            setting.name
+        );
+    }
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_handler"))
+        .args(["serve", "--help"])
+        .output()
+        .expect("run handler serve --help");
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("handler settings"),
+        "serve --help points at handler settings"
+    );
+}

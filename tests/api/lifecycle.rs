@@ -73,17 +73,17 @@ fn a_malformed_host_json_is_a_configuration_error() {
 async fn json_logs_carry_the_invocation_id() {
     let host = FunctionsHost::start(&[("LOG_FORMAT", "json")]).await;
     assert_eq!(
-        host.send(Mode::Forwarding, ClientRequest::get("/api/health"))
+        host.send(Mode::Forwarding, ClientRequest::get("/api/cert-info"))
             .await
             .status,
-        200
+        403
     );
     let output = host
         .process
-        .wait_for_output("finished processing", Duration::from_secs(1));
+        .wait_for_output("client certificate refused", Duration::from_secs(1));
     let line = output
         .lines()
-        .filter(|line| line.contains("/api/health"))
+        .filter(|line| line.contains("/api/cert-info"))
         .find_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .unwrap_or_else(|| panic!("no JSON log line for the request:\n{output}"));
     let invocation_id = line["span"]["invocation_id"].as_str().unwrap_or_default();

@@ -2,12 +2,14 @@
 
 mod app_files;
 mod auth;
+mod check;
 mod crl_urls;
 mod dev;
 mod faults;
 mod hostile;
 mod identity_renewal;
 mod lifecycle;
+mod logs;
 mod modes;
 mod outbound;
 mod soak;

@@ -150,13 +150,13 @@ async fn function_keys_and_query_strings_are_never_logged() {
     let host = FunctionsHost::start(&[]).await;
     let secret = "s3cr3t-function-key-value";
     for mode in MODES {
-        let request = ClientRequest::get("/api/health")
+        let request = ClientRequest::get("/api/cert-info")
             .query("code", secret)
             .header("x-functions-key", secret);
-        assert_eq!(host.send(mode, request).await.status, 200, "{mode:?}");
+        assert_eq!(host.send(mode, request).await.status, 403, "{mode:?}");
     }
     let output = host.process.wait_for_count(
-        "finished processing",
+        "client certificate refused",
         MODES.len(),
         std::time::Duration::from_secs(1),
     );

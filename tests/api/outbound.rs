@@ -248,9 +248,15 @@ fn identity_problems_stop_the_start_with_64_naming_the_setting() {
         let status = handler.wait_exit(std::time::Duration::from_secs(10));
         let output = handler.output();
         assert_eq!(status.code(), Some(64), "{reason}:\n{output}");
+        // A wrong password is blamed on the password setting, everything else on the file.
+        let setting = if password == PASSWORD {
+            "OUTBOUND_CLIENT_CERT_PATH"
+        } else {
+            "OUTBOUND_CLIENT_CERT_PASSWORD"
+        };
         assert!(
-            output.contains("OUTBOUND_CLIENT_CERT_PATH"),
-            "{reason}: the setting is named:\n{output}"
+            output.contains(setting),
+            "{reason}: {setting} is named:\n{output}"
         );
         assert!(
             !output.contains(password),

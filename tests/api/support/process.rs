@@ -11,6 +11,8 @@ pub struct HandlerProcess {
     pub port: u16,
     child: Child,
     output: Arc<Mutex<String>>,
+    /// stdout and stderr apart (the host grades stderr lines as warnings and errors).
+    streams: [Arc<Mutex<String>>; 2],
     /// The threads copying stdout and stderr; they end when the process closes its pipes.
     readers: Vec<std::thread::JoinHandle<()>>,
 }
@@ -55,8 +57,12 @@ impl HandlerProcess {
         }
         let mut child = command.spawn().expect("start the handler binary");
         let output = Arc::new(Mutex::new(String::new()));
+        let streams = [
+            Arc::new(Mutex::new(String::new())),
+            Arc::new(Mutex::new(String::new())),
+        ];
         let mut readers = Vec::new();
-        for stream in [
+        for (stream, separate) in [
             child
                 .stdout
                 .take()
@@ -67,7 +73,8 @@ impl HandlerProcess {
                 .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
-        .flatten()
+        .zip(streams.iter().map(Arc::clone))
+        .filter_map(|(stream, separate)| Some((stream?, separate)))
         {
             let output = Arc::clone(&output);
             readers.push(std::thread::spawn(move || {
@@ -75,6 +82,9 @@ impl HandlerProcess {
                     let mut output = output.lock().expect("output lock");
                     output.push_str(&line);
                     output.push('\n');
+                    let mut separate = separate.lock().expect("stream lock");
+                    separate.push_str(&line);
+                    separate.push('\n');
                 }
             }));
         }
@@ -82,6 +92,7 @@ impl HandlerProcess {
             port,
             child,
             output,
+            streams,
             readers,
         }
     }
@@ -118,6 +129,16 @@ impl HandlerProcess {
     /// Everything the process printed so far, stdout and stderr interleaved.
     pub fn output(&self) -> String {
         self.output.lock().expect("output lock").clone()
+    }
+
+    /// What the process wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.streams[0].lock().expect("stream lock").clone()
+    }
+
+    /// What the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.streams[1].lock().expect("stream lock").clone()
     }
 
     /// The exit status, if the process has exited.

@@ -1,0 +1,226 @@
+//! `handler check`: loads every setting and file with [`Config::load`] (the code `serve` runs)
+//! and prints the posture with values, then warnings, then errors; with `--cert` or `--header`
+//! it explains the decision `serve` would make on one certificate, step by step.
+//!
+//! - `posture`: what is trusted and allowed, and the warnings (expiring CAs, CRLs near their
+//!   nextUpdate, look-alike settings, an empty allowlist).
+//! - `daily`: the same file warnings logged by `serve` at startup and every day.
+//! - `encode`: a `--cert` file as the front end would send it; `runbook`: what to change.
+//! - `decision`: the trace of one decision, from [`Authenticator::authorize`](crate::client_cert::Authenticator::authorize).
+//!
+//! Exit codes: 0 when `serve` would start (and, with a certificate, admit it), 1 when the
+//! certificate is refused (or `--strict` and there are warnings), 64 on bad settings or input.
+
+pub mod daily;
+pub mod decision;
+pub mod encode;
+pub mod posture;
+pub mod runbook;
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use rustls_pki_types::UnixTime;
+use rustls_pki_types::pem::PemObject as _;
+
+use crate::config::{self, Config, Env};
+
+/// The largest `--cert` file or `--header` value read (a certificate is a few KiB).
+pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
+/// The longest `--at` accepted before parsing (an RFC 3339 time is about 30 characters).
+pub const MAX_AT_CHARS: usize = 64;
+
+/// `handler check` options.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CheckOptions {
+    /// A client certificate to judge: PEM or DER file, `-` for stdin.
+    #[arg(long, value_name = "FILE", conflicts_with = "header")]
+    pub cert: Option<PathBuf>,
+    /// A header value as the front end sends it, in CLIENT_CERT_HEADER_FORMAT.
+    #[arg(long, value_name = "VALUE")]
+    pub header: Option<String>,
+    /// Judge at this time instead of now (RFC 3339, e.g. 2026-01-31T12:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Print one JSON object (status, code, matchedRule, steps, advice).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when there are warnings.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// What `check` printed and the exit code it ends with.
+#[derive(Debug)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: u8,
+}
+
+/// Runs `handler check` against `env`.
+pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
+    let at = match options.at.as_deref().map(parse_at).transpose() {
+        Ok(at) => at,
+        Err(message) => return usage_error(&format!("--at: {message}")),
+    };
+    let now = at.unwrap_or_else(UnixTime::now);
+    let input = match read_input(options) {
+        Ok(input) => input,
+        Err(message) => return usage_error(&message),
+    };
+    let config = match Config::load(env) {
+        Ok(config) => config,
+        Err(error) => {
+            // The posture needs a loaded configuration; the look-alikes often explain the errors.
+            let mut stdout = String::new();
+            let look_alikes = config::spelling::look_alikes(env);
+            if !look_alikes.is_empty() {
+                stdout.push_str(&format!("warnings: {}\n", look_alikes.len()));
+                for look_alike in look_alikes {
+                    stdout.push_str(&format!("  - {look_alike}\n"));
+                }
+            }
+            return Outcome {
+                stdout,
+                stderr: format!("errors:\n{error}\n"),
+                exit_code: config::EXIT_CONFIG as u8,
+            };
+        }
+    };
+    // serve builds the outbound client after the settings load; a failure there stops it too.
+    if let Some(settings) = &config.outbound.settings
+        && let Err(error) = crate::outbound::OutboundClient::build(settings)
+    {
+        return Outcome {
+            stdout: String::new(),
+            stderr: format!("errors:\n  - outbound client: {error}\n"),
+            exit_code: config::EXIT_CONFIG as u8,
+        };
+    }
+    match input {
+        Some(Input::Header(value)) => judge(options, &config, &value, now),
+        Some(Input::Der(der)) => {
+            let value = encode::encode(&der, config.inbound.header_format);
+            judge(options, &config, &value, now)
+        }
+        None => describe(options, &config, now),
+    }
+}
+
+fn describe(options: &CheckOptions, config: &Config, now: UnixTime) -> Outcome {
+    let posture = posture::describe(config, now.as_secs());
+    let mut stdout = posture.text;
+    stdout.push_str(&format!("warnings: {}\n", posture.warnings.len()));
+    for warning in &posture.warnings {
+        stdout.push_str(&format!("  - {warning}\n"));
+    }
+    stdout.push_str("errors: 0 (serve would start)\n");
+    let exit_code = u8::from(options.strict && !posture.warnings.is_empty());
+    Outcome {
+        stdout,
+        stderr: String::new(),
+        exit_code,
+    }
+}
+
+fn judge(options: &CheckOptions, config: &Config, header_value: &str, now: UnixTime) -> Outcome {
+    let trace = decision::explain(config, &[header_value.as_bytes()], now);
+    let exit_code = u8::from(trace.code.is_some());
+    let stdout = if options.json {
+        let mut json = serde_json::to_string(&trace).unwrap_or_default();
+        json.push('\n');
+        json
+    } else {
+        let mut text = String::new();
+        for step in &trace.steps {
+            text.push_str(&format!(
+                "{:<20} {:<12} {}\n",
+                step.step, step.outcome, step.detail
+            ));
+        }
+        match (trace.code, &trace.matched_rule) {
+            (None, Some(rule)) => text.push_str(&format!(
+                "answer: {} admitted by rule {rule}\n",
+                trace.status
+            )),
+            (code, _) => text.push_str(&format!(
+                "answer: {} {}\nto change: {}\n",
+                trace.status,
+                code.unwrap_or("-"),
+                trace.advice.unwrap_or("-")
+            )),
+        }
+        text
+    };
+    Outcome {
+        stdout,
+        stderr: String::new(),
+        exit_code,
+    }
+}
+
+/// `--at`, parsed by the `time` crate's RFC 3339 parser after a length bound.
+fn parse_at(text: &str) -> Result<UnixTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    if text.len() > MAX_AT_CHARS {
+        return Err(format!(
+            "too long ({} bytes): expected an RFC 3339 time such as 2026-01-31T12:00:00Z",
+            text.len()
+        ));
+    }
+    let at = time::OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|_| "not an RFC 3339 time: expected e.g. 2026-01-31T12:00:00Z".to_owned())?;
+    let seconds = u64::try_from(at.unix_timestamp())
+        .map_err(|_| "before 1970: certificates are judged from 1970 on".to_owned())?;
+    Ok(UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        seconds,
+    )))
+}
+
+/// What to judge: a header value as given, or a certificate to encode as the front end would.
+enum Input {
+    Header(String),
+    Der(Vec<u8>),
+}
+
+/// `--header` or `--cert` (bounded in bytes); `None` for a posture check.
+fn read_input(options: &CheckOptions) -> Result<Option<Input>, String> {
+    if let Some(value) = &options.header {
+        if value.len() > MAX_INPUT_BYTES {
+            return Err(format!("--header: longer than {MAX_INPUT_BYTES} bytes"));
+        }
+        return Ok(Some(Input::Header(value.clone())));
+    }
+    let Some(path) = &options.cert else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_INPUT_BYTES + 1).unwrap_or(u64::MAX);
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().take(limit).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|file| file.take(limit).read_to_end(&mut bytes))
+    };
+    read.map_err(|error| format!("--cert {}: {error}", path.display()))?;
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(format!(
+            "--cert {}: larger than {MAX_INPUT_BYTES} bytes",
+            path.display()
+        ));
+    }
+    if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(&bytes)
+            .map_err(|_| format!("--cert {}: no PEM CERTIFICATE block", path.display()))?;
+        return Ok(Some(Input::Der(der.to_vec())));
+    }
+    Ok(Some(Input::Der(bytes)))
+}
+
+fn usage_error(message: &str) -> Outcome {
+    Outcome {
+        stdout: String::new(),
+        stderr: format!("handler check: {message}\n"),
+        exit_code: config::EXIT_CONFIG as u8,
+    }
+}

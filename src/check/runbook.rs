@@ -1,0 +1,66 @@
+//! What to check or change for each refusal code: the advice `handler check` prints with a
+//! refusal, and the README's runbook in short.
+
+/// What to check or change for each refusal code (also the README's runbook).
+pub fn advice(code: &str) -> &'static str {
+    match code {
+        "cert_missing" => {
+            "no certificate reached the handler: set the app's client certificate mode to Required (or Optional) and call it over HTTPS with a certificate; check CLIENT_CERT_HEADER"
+        }
+        "cert_malformed" => {
+            "the header is not one certificate in CLIENT_CERT_HEADER_FORMAT: check the format setting against what the front end sends, and CLIENT_CERT_MAX_HEADER_BYTES"
+        }
+        "cert_ambiguous" => {
+            "the header was repeated or the subject has several CNs: send one certificate whose subject has one CN"
+        }
+        "cert_untrusted" => {
+            "no configured CA vouches for it: add its issuing CA to CLIENT_CERT_TRUSTED_CA_PATHS (and any intermediate to CLIENT_CERT_INTERMEDIATE_CA_PATHS), or pin it with ALLOWED_CLIENT_CERT_THUMBPRINTS"
+        }
+        "cert_expired" => {
+            "renew the client certificate (or check the clock; CLIENT_CERT_CLOCK_SKEW_SECONDS allows a little skew)"
+        }
+        "cert_not_yet_valid" => {
+            "the certificate's notBefore is in the future: check the issuer's and this host's clocks"
+        }
+        "cert_wrong_usage" => {
+            "issue a certificate with extendedKeyUsage clientAuth that is not a CA certificate"
+        }
+        "cert_revoked" => {
+            "a configured CRL lists it: issue a new certificate, or replace the CRL if the revocation was a mistake"
+        }
+        "cert_revocation_unknown" => {
+            "no current CRL covers its issuer: add the issuer's CRL to CLIENT_CERT_CRL_PATHS and keep it before its nextUpdate (`handler check` warns)"
+        }
+        "cert_weak_key" => {
+            "the key is below the strength rule (RSA 2048 bits; EC P-256, P-384 or P-521; EdDSA): issue a certificate with a stronger key"
+        }
+        "cert_not_allowed" => {
+            "trusted, but no rule admits it: add its CN, a SAN, its thumbprint or a policy rule to the allowlist"
+        }
+        _ => "see the README's runbook",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_code_has_its_own_advice() {
+        for code in [
+            "cert_missing",
+            "cert_malformed",
+            "cert_ambiguous",
+            "cert_untrusted",
+            "cert_expired",
+            "cert_not_yet_valid",
+            "cert_wrong_usage",
+            "cert_revoked",
+            "cert_revocation_unknown",
+            "cert_weak_key",
+            "cert_not_allowed",
+        ] {
+            assert_ne!(advice(code), advice("unknown"), "{code}");
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! What the handler writes for the host to collect: caller-controlled text escaped (one event,
+//! one line, in every format), and lines graded by stream (info on stdout, warnings and errors
+//! on stderr with the level word).
+
+use std::time::Duration;
+
+use crate::support::pki::{Leaf, TestPki};
+use crate::support::{ClientRequest, FunctionsHost, Mode};
+
+const ALLOWED_CN: &str = "client.example";
+
+/// A CN that, written raw, would start a forged "accepted" line and drive the terminal.
+const FORGED_CN: &str = "evil\n2026-01-01T00:00:00.000000Z  INFO request: mtls_handler: client certificate accepted code=ok\r\u{1b}[2J\u{2028}\0x";
+
+async fn start(pki: &TestPki, extra: &[(&str, &str)]) -> FunctionsHost {
+    let ca = pki.write("ca.pem", &pki.root.cert.pem);
+    let mut env = vec![
+        ("CLIENT_CERT_TRUSTED_CA_PATHS", ca.as_str()),
+        ("ALLOWED_CLIENT_CERT_COMMON_NAMES", ALLOWED_CN),
+    ];
+    env.extend_from_slice(extra);
+    FunctionsHost::start(&env).await
+}
+
+fn cert_info(header: &str) -> ClientRequest {
+    ClientRequest::get("/api/cert-info").header("X-ARR-ClientCert", header)
+}
+
+#[tokio::test]
+async fn a_cn_with_a_newline_cannot_forge_a_log_line_in_plain_format() {
+    let pki = TestPki::new("logs-forged-plain");
+    let host = start(&pki, &[("LOG_FORMAT", "plain")]).await;
+    let forged = pki.issue(&Leaf::client(FORGED_CN));
+
+    let response = host
+        .send(Mode::Forwarding, cert_info(&forged.header()))
+        .await;
+
+    assert_eq!(response.status, 403, "{}", response.body);
+    let output = host
+        .process
+        .wait_for_output(&forged.sha256(), Duration::from_secs(1));
+    let decision_lines: Vec<&str> = output
+        .lines()
+        .filter(|line| line.contains("client certificate"))
+        .filter(|line| line.contains("accepted") || line.contains("refused"))
+        .collect();
+    assert_eq!(decision_lines.len(), 1, "one decision, one line:\n{output}");
+    let line = decision_lines[0];
+    assert!(line.contains("client certificate refused"), "{line}");
+    assert!(
+        line.contains(r"CN=evil\0A2026-01-01"),
+        "the newline is written as RFC 4514 \\0A: {line}"
+    );
+    for (raw, name) in [
+        ('\r', "CR"),
+        ('\u{1b}', "ESC"),
+        ('\0', "NUL"),
+        ('\u{2028}', "line separator"),
+    ] {
+        assert!(
+            !output.contains(raw),
+            "{name} reached the log raw:\n{output}"
+        );
+    }
+    assert!(
+        !output.lines().any(|line| line.starts_with("2026-01-01")),
+        "no line of the caller's choosing:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn a_cn_with_control_characters_stays_inside_its_json_string() {
+    let pki = TestPki::new("logs-forged-json");
+    let host = start(&pki, &[("LOG_FORMAT", "json")]).await;
+    let forged = pki.issue(&Leaf::client(FORGED_CN));
+
+    host.send(Mode::Payload, cert_info(&forged.header())).await;
+
+    let output = host
+        .process
+        .wait_for_output(&forged.sha256(), Duration::from_secs(1));
+    for line in output.lines().filter(|line| !line.is_empty()) {
+        let event: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("not one JSON object per line ({error}): {line}"));
+        if event["sha256"] == forged.sha256() {
+            assert_eq!(event["code"], "cert_not_allowed", "{line}");
+        }
+    }
+    for (raw, name) in [
+        ('\r', "CR"),
+        ('\u{1b}', "ESC"),
+        ('\u{2028}', "line separator"),
+    ] {
+        assert!(
+            !output.contains(raw),
+            "{name} reached the log raw:\n{output}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn info_goes_to_stdout_and_warnings_to_stderr_with_the_level_word() {
+    let pki = TestPki::new("logs-streams");
+    let host = start(&pki, &[]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    let stranger = pki.issue(&Leaf::client("stranger.example"));
+
+    host.send(Mode::Forwarding, cert_info(&client.header()))
+        .await;
+    host.send(Mode::Forwarding, cert_info(&stranger.header()))
+        .await;
+
+    host.process
+        .wait_for_output(&stranger.sha256(), Duration::from_secs(1));
+    let (stdout, stderr) = (host.process.stdout(), host.process.stderr());
+    assert!(
+        stdout.contains("client certificate accepted") && stdout.contains(&client.sha1()),
+        "the accept is info, on stdout, with the SHA-1:\n{stdout}"
+    );
+    assert!(
+        stderr.contains("client certificate refused") && stderr.contains(&stranger.sha1()),
+        "the refusal is a warning, on stderr:\n{stderr}"
+    );
+    for line in stderr.lines() {
+        assert!(
+            line.contains("WARN") || line.contains("ERROR"),
+            "every stderr line carries its level word (the host grades on it): {line}"
+        );
+    }
+    for line in stdout.lines() {
+        assert!(
+            !line.contains(" WARN ") && !line.contains(" ERROR "),
+            "no warning or error on stdout: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_decision_line_says_who_and_why_in_words() {
+    let pki = TestPki::new("logs-decision");
+    let host = start(&pki, &[]).await;
+    let now = time::OffsetDateTime::now_utc();
+    let expired = pki.issue(&Leaf {
+        not_before: now - time::Duration::days(30),
+        not_after: now - time::Duration::days(1),
+        ..Leaf::client(ALLOWED_CN)
+    });
+
+    host.send(Mode::Forwarding, cert_info(&expired.header()))
+        .await;
+
+    let output = host
+        .process
+        .wait_for_output(&expired.sha256(), Duration::from_secs(1));
+    let line = output
+        .lines()
+        .find(|line| line.contains("client certificate refused"))
+        .unwrap_or_else(|| panic!("no decision line:\n{output}"));
+    for expected in [
+        format!("sha1={}", expired.sha1()),
+        format!("sha256={}", expired.sha256()),
+        format!("subject=CN={ALLOWED_CN}"),
+        "issuer=CN=Test Root CA".to_owned(),
+        "serial=".to_owned(),
+        "code=cert_expired".to_owned(),
+        "reason=client certificate expired at 20".to_owned(),
+    ] {
+        assert!(line.contains(&expected), "{expected} in: {line}");
+    }
+    let not_after = line
+        .split("not_after=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default();
+    assert!(
+        time::OffsetDateTime::parse(not_after, &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "notAfter in RFC 3339: {line}"
+    );
+    assert!(
+        !line.contains("Some(") && !line.contains("(now 1"),
+        "no Rust Debug text, no epoch seconds: {line}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_writes_at_most_one_line_and_scanners_and_the_expected_503_are_quiet() {
+    let pki = TestPki::new("logs-quiet");
+    let host = start(&pki, &[]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    let startup = host.process.output().lines().count();
+
+    for request in [
+        ClientRequest::get("/api/health"),
+        ClientRequest::get("/api/wp-login.php"),
+        ClientRequest::get("/api/health").method("DELETE"),
+        ClientRequest::get("/api/outbound-mtls").header("X-ARR-ClientCert", &client.header()),
+        cert_info(&client.header()),
+    ] {
+        host.send(Mode::Forwarding, request).await;
+    }
+
+    let output =
+        host.process
+            .wait_for_count("client certificate accepted", 2, Duration::from_secs(1));
+    let request_lines: Vec<&str> = output.lines().skip(startup).collect();
+    assert_eq!(
+        request_lines.len(),
+        2,
+        "one decision line for each of the two protected requests, nothing for health, a 404, \
+         a 405 or the expected 503:\n{}",
+        request_lines.join("\n")
+    );
+    assert!(
+        !output.contains("ERROR"),
+        "an expected 503 is not an error:\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn rust_log_accepts_the_hosts_level_names() {
+    let pki = TestPki::new("logs-host-levels");
+    for level in ["Information", "Warning", "verbose"] {
+        let host = start(&pki, &[("RUST_LOG", level)]).await;
+        let stranger = pki.issue(&Leaf::client("stranger.example"));
+        host.send(Mode::Forwarding, cert_info(&stranger.header()))
+            .await;
+        let output = host
+            .process
+            .wait_for_output("client certificate refused", Duration::from_secs(1));
+        assert!(
+            output.contains("client certificate refused"),
+            "RUST_LOG={level} keeps the refusal reasons:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn a_filter_that_silences_the_handlers_warnings_stops_the_start() {
+    for filter in ["Error", "None", "warp=debug", "info,mtls_handler=off"] {
+        let mut handler = crate::support::HandlerProcess::spawn(
+            crate::support::free_port(),
+            &[("RUST_LOG", filter)],
+        );
+        let status = handler.wait_exit(Duration::from_secs(10));
+        assert_eq!(status.code(), Some(64), "RUST_LOG={filter}");
+        let output = handler.output();
+        assert!(
+            output.contains("RUST_LOG") && output.contains("refusal reasons"),
+            "the message names the setting and says why:\n{output}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_misspelled_setting_is_a_startup_warning_naming_the_nearest_setting() {
+    let host = FunctionsHost::start(&[("CLIENT_CERT_CRL_PATH", "/crl.pem")]).await;
+    host.process
+        .wait_for_output("did you mean", Duration::from_secs(1));
+    let stderr = host.process.stderr();
+    assert!(
+        stderr.contains("CLIENT_CERT_CRL_PATH is not a setting")
+            && stderr.contains("did you mean CLIENT_CERT_CRL_PATHS"),
+        "a warning on stderr:\n{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_startup_posture_carries_values_and_warns_of_a_crl_near_its_next_update() {
+    let pki = TestPki::new("logs-posture");
+    let crl = pki.write(
+        "soon.crl.pem",
+        pki.root.crl(
+            &[],
+            time::OffsetDateTime::now_utc() + time::Duration::hours(2),
+        ),
+    );
+    let host = start(&pki, &[("CLIENT_CERT_CRL_PATHS", &crl)]).await;
+
+    host.process
+        .wait_for_output("trust posture warning", Duration::from_secs(1));
+    let (stdout, stderr) = (host.process.stdout(), host.process.stderr());
+    for expected in [
+        "anchor: CN=Test Root CA sha1 ".to_owned(),
+        pki.root.cert.sha256(),
+        format!("crl: {crl} issuer CN=Test Root CA thisUpdate 20"),
+    ] {
+        assert!(stdout.contains(&expected), "{expected} at info:\n{stdout}");
+    }
+    assert!(
+        stderr.contains("reaches its nextUpdate within a day") && stderr.contains(&crl),
+        "a warning naming the file:\n{stderr}"
+    );
+}

@@ -174,14 +174,15 @@ async fn function_keys_and_query_strings_are_never_logged() {
 async fn the_invocation_id_is_logged_from_the_proxying_header() {
     let host = FunctionsHost::start(&[]).await;
     let id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+    // A protected route: its decision line is the request's one line at info or above.
     let response = host
         .client()
-        .get(format!("{}/api/health", host.base_url()))
+        .get(format!("{}/api/cert-info", host.base_url()))
         .header("x-ms-invocation-id", id)
         .send()
         .await
         .expect("request");
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 403);
     let output = host
         .process
         .wait_for_output(id, std::time::Duration::from_secs(1));

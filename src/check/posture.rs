@@ -120,7 +120,7 @@ pub fn crls_of(files: &ConfiguredFiles, issuer: &str) -> Vec<String> {
 // === impl Posture ===
 
 impl Posture {
-    fn line(&mut self, line: String) {
+    pub fn line(&mut self, line: String) {
         self.text.push_str(&line);
         self.text.push('\n');
     }

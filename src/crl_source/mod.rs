@@ -117,6 +117,16 @@ impl CrlUrls {
         tasks
     }
 
+    /// Fetches every source once, concurrently, waiting at most [`STARTUP_WAIT`] as `start`
+    /// does, and installs what arrived (for `handler check`, which must judge with the CRLs
+    /// `serve` would hold when it starts serving).
+    pub async fn fetch_once(&self) {
+        let all = futures_util::future::join_all((0..self.sources.len()).map(|i| self.refresh(i)));
+        if tokio::time::timeout(STARTUP_WAIT, all).await.is_err() {
+            tracing::debug!("crl distribution points did not all answer in time");
+        }
+    }
+
     /// One line per source: URL, last fetch, outcome, the held CRL's dates.
     pub fn log_sources(&self) {
         for report in self.report() {

@@ -23,8 +23,7 @@ use super::header::{self, HeaderFormat};
 use super::policy::{NameRules, Policy};
 use super::revocation::{CrlSet, CrlWatcher};
 use super::trust::TrustStore;
-use super::{Authorized, ClientCert, Denied};
-use crate::config::InboundConfig;
+use super::{Authorized, ClientCert, Denied, Settings};
 
 /// What one decision is made under, taken once per request.
 pub(super) struct Snapshot {
@@ -81,7 +80,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// Builds the authenticator from already-validated settings (files were read at startup).
-    pub fn new(config: &InboundConfig) -> Self {
+    pub fn new(config: &Settings) -> Self {
         Self {
             header_name: config.header_name.clone(),
             format: config.header_format,

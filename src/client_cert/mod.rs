@@ -24,6 +24,7 @@ pub mod policy;
 pub mod policy_file;
 mod reload;
 pub mod revocation;
+pub mod settings;
 #[cfg(test)]
 pub(crate) mod test_pki;
 pub mod trust;
@@ -40,6 +41,7 @@ pub use certificate::ClientCert;
 pub use denied::Denied;
 pub use filter::client_cert;
 pub use header::HeaderFormat;
+pub use settings::Settings;
 
 /// A request's certificate passed the checks and matched an allowlist rule.
 #[derive(Debug, Clone, PartialEq, Eq)]

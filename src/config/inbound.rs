@@ -4,7 +4,6 @@
 //! What the settings mean at request time lives in `client_cert`; this module only parses
 //! them into its domain types and reports every problem, naming the setting (and the file).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,16 +14,19 @@ use url::Url;
 use super::Reader;
 use crate::cert_file::read_certificates;
 use crate::client_cert::HeaderFormat;
+pub use crate::client_cert::Settings as InboundConfig;
 use crate::client_cert::policy::Thumbprint;
 use crate::client_cert::policy_file::{IdentityRule, parse_policy_file};
-use crate::client_cert::revocation::{CrlSet, CrlWatcher, Stamps};
+use crate::client_cert::revocation::{CrlSet, CrlWatcher};
+pub use crate::client_cert::settings::{
+    DEFAULT_CLIENT_CERT_HEADER, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_CRL_RELOAD_SECONDS,
+};
 use crate::client_cert::trust::{
     CaCertificateError, MAX_CLOCK_SKEW_SECONDS, TrustedCa, check_ca_certificate,
 };
 
 /// The header the front end forwards the certificate in.
 pub const CLIENT_CERT_HEADER: &str = "CLIENT_CERT_HEADER";
-pub const DEFAULT_CLIENT_CERT_HEADER: &str = "X-ARR-ClientCert";
 /// `base64-der` (default), `pem`, `url-pem`, `rfc9440` or `xfcc`.
 pub const CLIENT_CERT_HEADER_FORMAT: &str = "CLIENT_CERT_HEADER_FORMAT";
 /// Cap on the raw header value, bytes.
@@ -40,10 +42,8 @@ pub const CLIENT_CERT_CRL_PATHS: &str = "CLIENT_CERT_CRL_PATHS";
 pub const CLIENT_CERT_CRL_URLS: &str = "CLIENT_CERT_CRL_URLS";
 /// How often CRL files are checked for changes and CRL URLs fetched, seconds.
 pub const CLIENT_CERT_CRL_RELOAD_SECONDS: &str = "CLIENT_CERT_CRL_RELOAD_SECONDS";
-pub const DEFAULT_CRL_RELOAD_SECONDS: u64 = 30;
 /// Tolerated clock skew on certificate validity, seconds (0 to 300).
 pub const CLIENT_CERT_CLOCK_SKEW_SECONDS: &str = "CLIENT_CERT_CLOCK_SKEW_SECONDS";
-pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 0;
 /// SHA-1 or SHA-256 thumbprints, any case, `:` or spaces allowed.
 pub const ALLOWED_CLIENT_CERT_THUMBPRINTS: &str = "ALLOWED_CLIENT_CERT_THUMBPRINTS";
 pub const ALLOWED_CLIENT_CERT_COMMON_NAMES: &str = "ALLOWED_CLIENT_CERT_COMMON_NAMES";
@@ -56,34 +56,6 @@ pub const CLIENT_CERT_ALLOW_UNVERIFIED_NAMES: &str = "CLIENT_CERT_ALLOW_UNVERIFI
 pub const CLIENT_CERT_POLICY_PATH: &str = "CLIENT_CERT_POLICY_PATH";
 /// Whether the cert-info function is served. Default true.
 pub const CERT_INFO_ENABLED: &str = "CERT_INFO_ENABLED";
-
-/// Settings of the client-certificate authenticator, parsed into domain types.
-pub struct InboundConfig {
-    pub header_name: String,
-    pub header_format: HeaderFormat,
-    pub max_header_bytes: usize,
-    pub trusted_cas: Vec<TrustedCa>,
-    pub intermediates: Vec<CertificateDer<'static>>,
-    pub crl_paths: Vec<PathBuf>,
-    /// The CRL files' stamps from just before `crls` were loaded (`None`: take them later).
-    pub crl_stamps: Option<Stamps>,
-    pub crls: Arc<CrlSet>,
-    pub crl_reload: Duration,
-    /// Distribution points to fetch CRLs from (`crate::crl_source`).
-    pub crl_urls: Vec<Url>,
-    /// Every configured CA certificate (anchors, then intermediates): who may sign a CRL.
-    pub crl_issuers: Vec<CertificateDer<'static>>,
-    pub clock_skew_seconds: u64,
-    pub thumbprints: Vec<Thumbprint>,
-    pub common_names: Vec<String>,
-    pub dns_names: Vec<String>,
-    pub uris: Vec<String>,
-    pub emails: Vec<String>,
-    pub allow_unverified_names: bool,
-    pub policy_path: Option<PathBuf>,
-    pub policy_rules: Vec<IdentityRule>,
-    pub cert_info_enabled: bool,
-}
 
 impl InboundConfig {
     /// Reads every inbound setting; files are read and parsed now. Problems go to `reader`.
@@ -210,61 +182,6 @@ impl InboundConfig {
                 ));
             }
         }
-    }
-}
-
-impl Default for InboundConfig {
-    /// Every setting at its default: no CA, no allowlist (so every request is refused).
-    fn default() -> Self {
-        Self {
-            header_name: DEFAULT_CLIENT_CERT_HEADER.to_owned(),
-            header_format: HeaderFormat::Base64Der,
-            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            trusted_cas: Vec::new(),
-            intermediates: Vec::new(),
-            crl_paths: Vec::new(),
-            crl_stamps: None,
-            crls: Arc::new(CrlSet::default()),
-            crl_reload: Duration::from_secs(DEFAULT_CRL_RELOAD_SECONDS),
-            crl_urls: Vec::new(),
-            crl_issuers: Vec::new(),
-            clock_skew_seconds: DEFAULT_CLOCK_SKEW_SECONDS,
-            thumbprints: Vec::new(),
-            common_names: Vec::new(),
-            dns_names: Vec::new(),
-            uris: Vec::new(),
-            emails: Vec::new(),
-            allow_unverified_names: false,
-            policy_path: None,
-            policy_rules: Vec::new(),
-            cert_info_enabled: true,
-        }
-    }
-}
-
-impl fmt::Debug for InboundConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InboundConfig")
-            .field("header_name", &self.header_name)
-            .field("header_format", &self.header_format)
-            .field("max_header_bytes", &self.max_header_bytes)
-            .field("trusted_cas", &self.trusted_cas)
-            .field("intermediates", &self.intermediates.len())
-            .field("crl_paths", &self.crl_paths)
-            .field("crls", &self.crls)
-            .field("crl_reload", &self.crl_reload)
-            .field("crl_urls", &self.crl_urls.len())
-            .field("clock_skew_seconds", &self.clock_skew_seconds)
-            .field("thumbprints", &self.thumbprints)
-            .field("common_names", &self.common_names)
-            .field("dns_names", &self.dns_names)
-            .field("uris", &self.uris)
-            .field("emails", &self.emails)
-            .field("allow_unverified_names", &self.allow_unverified_names)
-            .field("policy_path", &self.policy_path)
-            .field("policy_rules", &self.policy_rules.len())
-            .field("cert_info_enabled", &self.cert_info_enabled)
-            .finish()
     }
 }
 

@@ -2,8 +2,10 @@
 //! certificate the App Service front end forwards, and calls upstreams over mutual TLS.
 //!
 //! Architecture, one line per module:
+//! - [`cert_file`]: certificate, CRL, key and identity files (PEM, DER, PKCS#12) -> DER items.
 //! - [`check`]: `handler check`: the posture with values, and any decision explained step by step.
 //! - [`client_cert`]: inbound authentication: forwarded client certificate -> `Authorized` | `Denied`.
+//! - [`crl_source`]: CRLs fetched from the CAs' distribution points in the background (reqwest).
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
 //! - [`telemetry`]: logs: info to stdout, warnings and errors to stderr, caller text escaped, `RUST_LOG`.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
@@ -16,9 +18,11 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
+pub mod cert_file;
 pub mod check;
 pub mod client_cert;
 pub mod config;
+pub mod crl_source;
 pub mod dev;
 pub mod error;
 pub mod functions;

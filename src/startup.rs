@@ -16,6 +16,8 @@ use warp::reply::Response;
 use crate::check;
 use crate::client_cert::Authenticator;
 use crate::config::Config;
+use crate::crl_source::CrlUrls;
+use crate::crl_source::fetch::{Fetcher, FetcherBuildError};
 use crate::error::handle_rejection;
 use crate::functions;
 use crate::host;
@@ -27,7 +29,7 @@ pub struct App {
     listener: tokio::net::TcpListener,
     routes: BoxedFilter<(Response,)>,
     shutdown_timeout: Duration,
-    /// Background tasks (CRL reloading), stopped when the server stops.
+    /// Background tasks (CRL files reloading, CRL URLs fetching), stopped when the server stops.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -41,6 +43,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Outbound(#[from] BuildError),
+    #[error(transparent)]
+    CrlFetcher(#[from] FetcherBuildError),
 }
 
 /// Which optional routes are served.
@@ -96,8 +100,27 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     let authenticator = Arc::new(Authenticator::new(&config.inbound));
     authenticator.log_posture();
     check::daily::log_startup(&config.files);
+    let mut background: Vec<_> = authenticator
+        .spawn_crl_reloader()
+        .into_iter()
+        .chain([check::daily::spawn_recheck(config.files.clone())])
+        .collect();
+    if !config.inbound.crl_urls.is_empty() {
+        let urls = Arc::new(CrlUrls::new(
+            &config.inbound.crl_urls,
+            config.inbound.crl_issuers.clone(),
+            config.inbound.crl_reload,
+            Fetcher::new()?,
+            Arc::clone(&authenticator),
+        ));
+        background.extend(urls.start().await);
+    }
     let outbound = match &config.outbound.settings {
-        Some(settings) => Some(OutboundClient::build(settings)?),
+        Some(settings) => {
+            let client = OutboundClient::build(settings)?;
+            background.extend(client.spawn_identity_reloader());
+            Some(client)
+        }
         None => {
             tracing::info!("outbound mutual TLS is off: outbound-mtls answers 503");
             None
@@ -121,11 +144,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
                 payload_mode: config.server.host.serves_payload_mode(),
             },
         ),
-        background: authenticator
-            .spawn_crl_reloader()
-            .into_iter()
-            .chain([check::daily::spawn_recheck(config.files.clone())])
-            .collect(),
+        background,
         shutdown_timeout: config.server.shutdown_timeout,
     })
 }

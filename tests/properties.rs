@@ -2,7 +2,8 @@
 //! inputs never panic and always give a typed result.
 //!
 //! Parsers covered: the certificate header in each format, certificate parsing, the whole
-//! authorization decision, the payload-mode envelope, the policy file, and every setting.
+//! authorization decision, the payload-mode envelope, the policy file, every setting, and a
+//! CRL fetched from a distribution point.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -44,6 +45,41 @@ static PINNED: LazyLock<Authenticator> = LazyLock::new(|| {
         HashMap::from([("ALLOWED_CLIENT_CERT_THUMBPRINTS".to_owned(), pin)]);
     let config = Config::load(&env).expect("pinned configuration loads");
     Authenticator::new(&config.inbound)
+});
+
+/// A CA that signs [`CRL`], and that CRL (DER): what a distribution point serves.
+static CRL_ISSUER: LazyLock<(Vec<u8>, Vec<u8>)> = LazyLock::new(|| {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Property Root");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca = params.self_signed(&key).expect("ca").der().to_vec();
+    let issuer = rcgen::Issuer::new(params, key);
+    let now = time::OffsetDateTime::now_utc();
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: now - time::Duration::days(1),
+        next_update: now + time::Duration::days(7),
+        crl_number: 7u64.into(),
+        issuing_distribution_point: None,
+        revoked_certs: vec![rcgen::RevokedCertParams {
+            serial_number: 42u64.into(),
+            revocation_time: now - time::Duration::hours(1),
+            reason_code: None,
+            invalidity_date: None,
+        }],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .expect("crl")
+    .der()
+    .to_vec();
+    (ca, crl)
 });
 
 fn header_in(format: HeaderFormat, der: &[u8]) -> Vec<u8> {
@@ -156,6 +192,30 @@ proptest! {
         }
         let payload = serde_json::json!({ "Data": { "req": req }, "Metadata": {} }).to_string();
         let _typed = envelope::to_request(payload.as_bytes(), "/api/health");
+    }
+
+    #[test]
+    fn fetched_crl_bodies_never_panic_and_only_the_signed_one_passes(
+        random in prop::collection::vec(any::<u8>(), 0..1200),
+        edits in prop::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+        truncate in prop::option::of(any::<usize>()),
+    ) {
+        use mtls_handler::crl_source::check::check;
+        let (ca, crl) = &*CRL_ISSUER;
+        let issuers = [rustls_pki_types::CertificateDer::from(ca.clone())];
+        let now = i64::try_from(UnixTime::now().as_secs()).expect("now fits");
+        let _typed = check(&random, &issuers, now, None);
+        let mutated = mutate(crl.clone(), &edits, truncate);
+        let result = check(&mutated, &issuers, now, None);
+        if mutated != *crl {
+            // An edit that keeps the signature valid can only be outside what it signs: whatever
+            // is accepted still carries the signed CRL number.
+            if let Ok(accepted) = result {
+                prop_assert_eq!(accepted.number, Some(vec![7u8]));
+            }
+        } else {
+            prop_assert!(result.is_ok(), "the signed crl passes: {:?}", result);
+        }
     }
 
     #[test]

@@ -40,9 +40,14 @@ pub struct Step {
     pub detail: String,
 }
 
-/// The decision on `header_values` (as the front end sends them) at `now`.
-pub fn explain(config: &Config, header_values: &[&[u8]], now: UnixTime) -> Trace {
-    let authenticator = Authenticator::new(&config.inbound);
+/// The decision `authenticator` (built from `config` as `serve` builds it) makes on
+/// `header_values` (as the front end sends them) at `now`.
+pub fn explain(
+    config: &Config,
+    authenticator: &Authenticator,
+    header_values: &[&[u8]],
+    now: UnixTime,
+) -> Trace {
     let decision = authenticator.authorize(header_values, now);
     let mut steps = Vec::new();
     let decoded = header::decode(
@@ -72,11 +77,12 @@ pub fn explain(config: &Config, header_values: &[&[u8]], now: UnixTime) -> Trace
             } else {
                 "no verified chain (not needed by the rule that matched)"
             };
-            let revocation = if config.inbound.crl_paths.is_empty() {
-                "no CRL configured"
-            } else {
-                "not listed by the configured CRLs"
-            };
+            let revocation =
+                if config.inbound.crl_paths.is_empty() && config.inbound.crl_urls.is_empty() {
+                    "no CRL configured"
+                } else {
+                    "not listed by the configured CRLs"
+                };
             steps.push(passed(
                 "usage and validity",
                 "valid now, usable for clientAuth".into(),
@@ -226,7 +232,11 @@ fn passed_detail(step: &str, config: &Config) -> &'static str {
             "no CA configured (only pins can admit)"
         }
         "chain" => "verified by a configured CA",
-        "revocation" if config.inbound.crl_paths.is_empty() => "no CRL configured",
+        "revocation"
+            if config.inbound.crl_paths.is_empty() && config.inbound.crl_urls.is_empty() =>
+        {
+            "no CRL configured"
+        }
         "revocation" => "not listed by the configured CRLs",
         _ => "valid now, usable for clientAuth",
     }

@@ -19,11 +19,15 @@ pub mod runbook;
 
 use std::io::Read as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rustls_pki_types::UnixTime;
 use rustls_pki_types::pem::PemObject as _;
 
+use crate::client_cert::Authenticator;
 use crate::config::{self, Config, Env};
+use crate::crl_source::fetch::Fetcher;
+use crate::crl_source::{self, CrlUrls, SourceReport};
 
 /// The largest `--cert` file or `--header` value read (a certificate is a few KiB).
 pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
@@ -98,18 +102,73 @@ pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
             exit_code: config::EXIT_CONFIG as u8,
         };
     }
+    let (authenticator, sources) = match as_serve_starts(&config) {
+        Ok(started) => started,
+        Err(error) => {
+            return Outcome {
+                stdout: String::new(),
+                stderr: format!("errors:\n  - {error}\n"),
+                exit_code: config::EXIT_CONFIG as u8,
+            };
+        }
+    };
     match input {
-        Some(Input::Header(value)) => judge(options, &config, &value, now),
+        Some(Input::Header(value)) => judge(options, &config, &authenticator, &value, now),
         Some(Input::Der(der)) => {
             let value = encode::encode(&der, config.inbound.header_format);
-            judge(options, &config, &value, now)
+            judge(options, &config, &authenticator, &value, now)
         }
-        None => describe(options, &config, now),
+        None => describe(options, &config, &sources, now),
     }
 }
 
-fn describe(options: &CheckOptions, config: &Config, now: UnixTime) -> Outcome {
-    let posture = posture::describe(config, now.as_secs());
+/// The authenticator `serve` has when it starts answering: with CRL distribution points
+/// configured, each is fetched once, waiting at most as long as `serve` waits, so that `check`
+/// judges with the CRLs `serve` would hold. Returns each source as it then stands.
+fn as_serve_starts(config: &Config) -> Result<(Arc<Authenticator>, Vec<SourceReport>), String> {
+    let authenticator = Arc::new(Authenticator::new(&config.inbound));
+    if config.inbound.crl_urls.is_empty() {
+        return Ok((authenticator, Vec::new()));
+    }
+    let fetcher = Fetcher::new().map_err(|error| format!("crl fetcher: {error}"))?;
+    let urls = CrlUrls::new(
+        &config.inbound.crl_urls,
+        config.inbound.crl_issuers.clone(),
+        config.inbound.crl_reload,
+        fetcher,
+        Arc::clone(&authenticator),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("could not start the runtime that fetches crls: {error}"))?;
+    runtime.block_on(urls.fetch_once());
+    Ok((authenticator, urls.report()))
+}
+
+fn describe(
+    options: &CheckOptions,
+    config: &Config,
+    sources: &[SourceReport],
+    now: UnixTime,
+) -> Outcome {
+    let mut posture = posture::describe(config, now.as_secs());
+    for source in sources {
+        posture.line(format!(
+            "crl source: {} (last fetch {}: {}; thisUpdate {}, nextUpdate {})",
+            source.url,
+            crl_source::at(source.last_fetch),
+            source.outcome,
+            crl_source::at(source.this_update),
+            crl_source::at(source.next_update),
+        ));
+        if source.this_update.is_none() {
+            posture.warnings.push(format!(
+                "crl source {} has no crl yet: certificates it covers are refused as unknown",
+                source.url
+            ));
+        }
+    }
     let mut stdout = posture.text;
     stdout.push_str(&format!("warnings: {}\n", posture.warnings.len()));
     for warning in &posture.warnings {
@@ -124,8 +183,14 @@ fn describe(options: &CheckOptions, config: &Config, now: UnixTime) -> Outcome {
     }
 }
 
-fn judge(options: &CheckOptions, config: &Config, header_value: &str, now: UnixTime) -> Outcome {
-    let trace = decision::explain(config, &[header_value.as_bytes()], now);
+fn judge(
+    options: &CheckOptions,
+    config: &Config,
+    authenticator: &Authenticator,
+    header_value: &str,
+    now: UnixTime,
+) -> Outcome {
+    let trace = decision::explain(config, authenticator, &[header_value.as_bytes()], now);
     let exit_code = u8::from(trace.code.is_some());
     let stdout = if options.json {
         let mut json = serde_json::to_string(&trace).unwrap_or_default();

@@ -11,8 +11,8 @@ use std::path::Path;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
+use crate::cert_file::{read_certificates, read_crls};
 use crate::client_cert::certificate::rfc3339;
-use crate::client_cert::load::{read_certificates, read_crls};
 use crate::client_cert::name::Name;
 use crate::config::{Config, ConfiguredFiles, inbound};
 use crate::telemetry::escape;
@@ -120,7 +120,7 @@ pub fn crls_of(files: &ConfiguredFiles, issuer: &str) -> Vec<String> {
 // === impl Posture ===
 
 impl Posture {
-    fn line(&mut self, line: String) {
+    pub fn line(&mut self, line: String) {
         self.text.push_str(&line);
         self.text.push('\n');
     }

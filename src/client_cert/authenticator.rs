@@ -23,13 +23,19 @@ use super::header::{self, HeaderFormat};
 use super::policy::{NameRules, Policy};
 use super::revocation::{CrlSet, CrlWatcher};
 use super::trust::TrustStore;
-use super::{Authorized, ClientCert, Denied};
-use crate::config::InboundConfig;
+use super::{Authorized, ClientCert, Denied, Settings};
 
 /// What one decision is made under, taken once per request.
 pub(super) struct Snapshot {
     generation: u64,
     crls: Arc<CrlSet>,
+}
+
+/// Where the CRLs in force came from; each part is replaced on its own.
+#[derive(Debug, Default)]
+pub(super) struct CrlParts {
+    pub(super) files: Arc<CrlSet>,
+    pub(super) fetched: Arc<CrlSet>,
 }
 
 /// What [`Authenticator::lookup`] found: a decision, or the need for a cold one.
@@ -58,7 +64,13 @@ pub struct Authenticator {
     max_header_bytes: usize,
     trust: TrustStore,
     policy: Policy,
+    /// The CRL set in force: `crl_parts`' files, then its fetched CRLs.
     pub(super) crls: RwLock<Arc<CrlSet>>,
+    pub(super) crl_parts: Mutex<CrlParts>,
+    /// CRL files or URLs are configured: a verified chain with no CRL loaded is unknown.
+    revocation_required: bool,
+    /// How many CRL URLs feed `crl_parts.fetched` (for the posture line).
+    crl_url_count: usize,
     pub(super) crl_reload: Duration,
     pub(super) watcher: Mutex<CrlWatcher>,
     pub(super) cache: DecisionCache,
@@ -68,7 +80,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// Builds the authenticator from already-validated settings (files were read at startup).
-    pub fn new(config: &InboundConfig) -> Self {
+    pub fn new(config: &Settings) -> Self {
         Self {
             header_name: config.header_name.clone(),
             format: config.header_format,
@@ -90,6 +102,12 @@ impl Authenticator {
                 allow_unverified_names: config.allow_unverified_names,
             },
             crls: RwLock::new(Arc::clone(&config.crls)),
+            crl_parts: Mutex::new(CrlParts {
+                files: Arc::clone(&config.crls),
+                fetched: Arc::default(),
+            }),
+            revocation_required: !config.crl_paths.is_empty() || !config.crl_urls.is_empty(),
+            crl_url_count: config.crl_urls.len(),
             crl_reload: config.crl_reload,
             watcher: Mutex::new(match &config.crl_stamps {
                 Some(stamps) => CrlWatcher::with_stamps(&config.crl_paths, stamps.clone()),
@@ -218,10 +236,10 @@ impl Authenticator {
     /// Logs the trust posture once at startup; weakening settings at warn level.
     pub fn log_posture(&self) {
         let crls = self.current_crls();
-        let trust_mode = match (self.trust.anchor_count(), crls.len()) {
+        let trust_mode = match (self.trust.anchor_count(), self.revocation_required) {
             (0, _) => "pins-only",
-            (_, 0) => "ca",
-            _ => "ca+crl",
+            (_, false) => "ca",
+            (_, true) => "ca+crl",
         };
         tracing::info!(
             trust_mode,
@@ -231,6 +249,7 @@ impl Authenticator {
             name_rules = self.policy.names.count(),
             policy_rules = self.policy.rules.len(),
             crls = crls.len(),
+            crl_urls = self.crl_url_count,
             crl_reload_seconds = self.crl_reload.as_secs(),
             clock_skew_seconds = self.trust.clock_skew(),
             header = %self.header_name,
@@ -297,6 +316,11 @@ impl Authenticator {
             (None, None)
         } else {
             match self.trust.verify(cert, now, crls) {
+                Ok(_) if self.revocation_required && crls.is_empty() => {
+                    return Err(Denied::RevocationUnknown {
+                        reason: "no crl has been loaded yet".to_owned(),
+                    });
+                }
                 Ok(chain) => (Some(chain), None),
                 Err(denied @ Denied::Untrusted { .. }) => (None, Some(denied)),
                 Err(denied) => return Err(denied),

@@ -31,12 +31,12 @@ impl Pki {
 
     /// [`Pki::config`] plus a CRL file from the root (nothing revoked, valid for a week),
     /// loaded as at startup. Returns the folder (for clean-up), the file and the config.
-    fn with_crl_file(&self, name: &str) -> (std::path::PathBuf, std::path::PathBuf, InboundConfig) {
+    fn with_crl_file(&self, name: &str) -> (std::path::PathBuf, std::path::PathBuf, Settings) {
         let dir = std::env::temp_dir().join(format!("mtls-crl-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir is writable");
         let path = dir.join("root.crl");
         std::fs::write(&path, self.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
-        let config = InboundConfig {
+        let config = Settings {
             crl_paths: vec![path.clone()],
             crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
             ..self.config()
@@ -45,11 +45,11 @@ impl Pki {
     }
 
     /// Trusts the root; allows `CN=client.example`.
-    fn config(&self) -> InboundConfig {
-        InboundConfig {
+    fn config(&self) -> Settings {
+        Settings {
             trusted_cas: vec![ca(&self.root.der)],
             common_names: vec![ALLOWED.to_owned()],
-            ..InboundConfig::default()
+            ..Settings::default()
         }
     }
 }
@@ -62,12 +62,12 @@ fn crls(ders: &[&[u8]]) -> Arc<CrlSet> {
     Arc::new(CrlSet::from_ders(ders).expect("test crls parse"))
 }
 
-fn decide(config: &InboundConfig, der: &[u8], offset: i64) -> Result<Authorized, Denied> {
+fn decide(config: &Settings, der: &[u8], offset: i64) -> Result<Authorized, Denied> {
     let header = STANDARD.encode(der);
     Authenticator::new(config).authorize(&[header.as_bytes()], at(offset))
 }
 
-fn check(reason: &str, config: &InboundConfig, der: &[u8], offset: i64, expect: Expect) {
+fn check(reason: &str, config: &Settings, der: &[u8], offset: i64, expect: Expect) {
     let outcome = decide(config, der, offset);
     let got = outcome
         .as_ref()
@@ -217,7 +217,7 @@ fn clock_skew_widens_the_validity_window_by_at_most_the_setting() {
         ),
     ];
     for (reason, skew, der, expect) in cases {
-        let config = InboundConfig {
+        let config = Settings {
             clock_skew_seconds: skew,
             ..pki.config()
         };
@@ -234,7 +234,7 @@ fn revocation_and_intermediates_follow_the_documented_rule() {
     let root_crl = pki.root.crl(&[8], -DAY, 7 * DAY);
     let stale_root_crl = pki.root.crl(&[], -2 * DAY, -3600);
     let intermediate_crl = pki.intermediate.crl(&[], -DAY, 7 * DAY);
-    let with = |crl_list: &[&[u8]], intermediates: bool| InboundConfig {
+    let with = |crl_list: &[&[u8]], intermediates: bool| Settings {
         crls: crls(crl_list),
         intermediates: if intermediates {
             vec![CertificateDer::from(pki.intermediate.der.clone())]
@@ -243,7 +243,7 @@ fn revocation_and_intermediates_follow_the_documented_rule() {
         },
         ..pki.config()
     };
-    let cases: Vec<(&str, InboundConfig, &Vec<u8>, Expect)> = vec![
+    let cases: Vec<(&str, Settings, &Vec<u8>, Expect)> = vec![
         (
             "not on the crl",
             with(&[&root_crl], false),
@@ -306,9 +306,9 @@ fn thumbprint_pins_match_in_every_spelling_without_a_ca() {
             ("colon-separated", colons(hex).join(":")),
             ("space-separated", colons(hex).join(" ")),
         ] {
-            let config = InboundConfig {
+            let config = Settings {
                 thumbprints: vec![value.parse().expect("valid thumbprint")],
-                ..InboundConfig::default()
+                ..Settings::default()
             };
             let outcome = decide(&config, &der, 0);
             assert_eq!(
@@ -324,7 +324,7 @@ fn thumbprint_pins_match_in_every_spelling_without_a_ca() {
 
 #[test]
 fn pins_still_need_validity_and_client_usage() {
-    let pin = |der: &[u8]| InboundConfig {
+    let pin = |der: &[u8]| Settings {
         thumbprints: vec![
             ClientCert::parse(der.to_vec())
                 .expect("parses")
@@ -332,7 +332,7 @@ fn pins_still_need_validity_and_client_usage() {
                 .parse()
                 .expect("valid"),
         ],
-        ..InboundConfig::default()
+        ..Settings::default()
     };
     let expired = Leaf::cn("pinned").valid(-2 * DAY, -60).self_signed();
     let server_only = Leaf::cn("pinned")
@@ -363,11 +363,11 @@ fn names_need_a_verified_chain_unless_explicitly_allowed() {
     leaf.emails = vec!["ops@example.com".into()];
     let issued = pki.root.issue(&leaf);
     let self_signed = leaf.self_signed();
-    let base = || InboundConfig {
+    let base = || Settings {
         trusted_cas: vec![ca(&pki.root.der)],
-        ..InboundConfig::default()
+        ..Settings::default()
     };
-    let cases: Vec<(&str, InboundConfig, &Vec<u8>, Expect)> = vec![
+    let cases: Vec<(&str, Settings, &Vec<u8>, Expect)> = vec![
         (
             "no allowlist at all fails closed",
             base(),
@@ -376,7 +376,7 @@ fn names_need_a_verified_chain_unless_explicitly_allowed() {
         ),
         (
             "dns rule, case-insensitive",
-            InboundConfig {
+            Settings {
                 dns_names: vec!["SVC.example".into()],
                 ..base()
             },
@@ -385,7 +385,7 @@ fn names_need_a_verified_chain_unless_explicitly_allowed() {
         ),
         (
             "uri rule",
-            InboundConfig {
+            Settings {
                 uris: vec!["spiffe://example/svc".into()],
                 ..base()
             },
@@ -394,7 +394,7 @@ fn names_need_a_verified_chain_unless_explicitly_allowed() {
         ),
         (
             "email rule",
-            InboundConfig {
+            Settings {
                 emails: vec!["ops@example.com".into()],
                 ..base()
             },
@@ -403,17 +403,17 @@ fn names_need_a_verified_chain_unless_explicitly_allowed() {
         ),
         (
             "unverified names allowed (migration) without a CA",
-            InboundConfig {
+            Settings {
                 common_names: vec!["svc".into()],
                 allow_unverified_names: true,
-                ..InboundConfig::default()
+                ..Settings::default()
             },
             &self_signed,
             Ok("common_name"),
         ),
         (
             "identity rule: issuer thumbprint and dns name",
-            InboundConfig {
+            Settings {
                 policy_rules: vec![IdentityRule {
                     name: "partner".into(),
                     issuer_thumbprint: Some(
@@ -429,7 +429,7 @@ fn names_need_a_verified_chain_unless_explicitly_allowed() {
         ),
         (
             "identity rule without a pin needs a chain",
-            InboundConfig {
+            Settings {
                 policy_rules: vec![IdentityRule {
                     name: "partner".into(),
                     dns_name: Some("svc.example".into()),
@@ -476,7 +476,7 @@ fn the_cache_repeats_decisions_until_the_certificate_expires() {
 
 #[test]
 fn malformed_headers_are_not_cached() {
-    let authenticator = Authenticator::new(&InboundConfig::default());
+    let authenticator = Authenticator::new(&Settings::default());
     let outcome = authenticator.authorize(&[b"garbage!"], at(0));
     assert_eq!(
         outcome.map_err(|d| d.code()).map(|_| ()),
@@ -536,7 +536,7 @@ fn an_spki_pin_needs_a_verified_chain_so_a_reminted_certificate_is_refused() {
     let pin = ClientCert::parse(current.clone())
         .expect("test cert parses")
         .spki_sha256_base64;
-    let config = InboundConfig {
+    let config = Settings {
         trusted_cas: vec![ca(&pki.root.der)],
         crls: crls(&[&pki.root.crl(&[8], -DAY, 7 * DAY)]),
         policy_rules: vec![IdentityRule {
@@ -544,7 +544,7 @@ fn an_spki_pin_needs_a_verified_chain_so_a_reminted_certificate_is_refused() {
             spki_sha256: Some(pin),
             ..IdentityRule::default()
         }],
-        ..InboundConfig::default()
+        ..Settings::default()
     };
     let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
         (
@@ -597,7 +597,7 @@ fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
     let non_signer_crl = not_crl_signer.crl_ignoring_key_usage(&[9], -DAY, 7 * DAY);
     let old_first = [old_root.der.as_slice(), new_root.der.as_slice()];
     let new_first = [new_root.der.as_slice(), old_root.der.as_slice()];
-    let pinned = |der: &[u8], anchors: &[&[u8]; 2], crl_list: &[&[u8]]| InboundConfig {
+    let pinned = |der: &[u8], anchors: &[&[u8]; 2], crl_list: &[&[u8]]| Settings {
         trusted_cas: anchors.iter().map(|anchor| ca(anchor)).collect(),
         intermediates: vec![CertificateDer::from(not_crl_signer.der.clone())],
         crls: crls(crl_list),
@@ -608,9 +608,9 @@ fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
                 .parse()
                 .expect("valid thumbprint"),
         ],
-        ..InboundConfig::default()
+        ..Settings::default()
     };
-    let cases: Vec<(&str, InboundConfig, &Vec<u8>, Expect)> = vec![
+    let cases: Vec<(&str, Settings, &Vec<u8>, Expect)> = vec![
         (
             "the first crl with the issuer's name is signed by the new root's key",
             pinned(&revoked, &old_first, &[&new_crl, &old_crl]),
@@ -682,7 +682,7 @@ fn a_cached_accept_does_not_outlive_the_intermediate_that_issued_it() {
     let short_lived = pki
         .root
         .intermediate_until("Short-lived Issuing CA", 3, 100);
-    let config = InboundConfig {
+    let config = Settings {
         intermediates: vec![CertificateDer::from(short_lived.der.clone())],
         ..pki.config()
     };

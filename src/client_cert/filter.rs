@@ -73,9 +73,9 @@ mod tests {
 
     use super::*;
     use crate::client_cert::Denied;
+    use crate::client_cert::Settings;
     use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf};
     use crate::client_cert::trust::TrustedCa;
-    use crate::config::InboundConfig;
     use crate::state::AppState;
 
     const ALLOWED: &str = "client.example";
@@ -92,10 +92,10 @@ mod tests {
 
     fn authenticator(root: &Ca) -> Arc<Authenticator> {
         let anchor = TrustedCa::from_der(&root.der.clone().into()).expect("test CA is an anchor");
-        Arc::new(Authenticator::new(&InboundConfig {
+        Arc::new(Authenticator::new(&Settings {
             trusted_cas: vec![anchor],
             common_names: vec![ALLOWED.to_owned()],
-            ..InboundConfig::default()
+            ..Settings::default()
         }))
     }
 

@@ -229,33 +229,7 @@ fn unquote(value: &str) -> String {
 
 /// The buffer must be exactly one DER SEQUENCE: its length field covers the rest, no more.
 pub(crate) fn check_single_der(der: &[u8]) -> Result<(), Denied> {
-    let (&tag, rest) = der
-        .split_first()
-        .ok_or_else(|| Denied::malformed("empty certificate"))?;
-    if tag != 0x30 {
-        return Err(Denied::malformed("certificate is not a DER sequence"));
-    }
-    let (&first, rest) = rest
-        .split_first()
-        .ok_or_else(|| Denied::malformed("truncated certificate"))?;
-    let (length, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
-            return Err(Denied::malformed("invalid der length"));
-        }
-        let (length_bytes, rest) = rest.split_at(count);
-        let length = length_bytes
-            .iter()
-            .fold(0usize, |acc, byte| (acc << 8) | usize::from(*byte));
-        (length, rest)
-    };
-    match rest.len().cmp(&length) {
-        std::cmp::Ordering::Equal => Ok(()),
-        std::cmp::Ordering::Less => Err(Denied::malformed("truncated certificate")),
-        std::cmp::Ordering::Greater => Err(Denied::malformed("trailing bytes after certificate")),
-    }
+    crate::cert_file::check_single_der(der).map_err(|error| Denied::malformed(error.to_string()))
 }
 
 #[cfg(test)]

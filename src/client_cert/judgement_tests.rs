@@ -14,7 +14,7 @@ use super::revocation::CrlSet;
 use super::test_pki::{Ca, DAY, Leaf, at, reencode, tlv};
 use super::trust::TrustedCa;
 use super::{Authenticator, Authorized, ClientCert, Denied};
-use crate::config::InboundConfig;
+use crate::client_cert::Settings;
 
 const ALLOWED: &str = "client.example";
 
@@ -29,17 +29,17 @@ fn crls(ders: &[&[u8]]) -> Arc<CrlSet> {
 }
 
 /// Trusts `root`; allows `CN=client.example`.
-fn trusting(root: &Ca) -> InboundConfig {
-    InboundConfig {
+fn trusting(root: &Ca) -> Settings {
+    Settings {
         trusted_cas: vec![ca(&root.der)],
         common_names: vec![ALLOWED.to_owned()],
-        ..InboundConfig::default()
+        ..Settings::default()
     }
 }
 
 /// Pins `der` (SHA-256) and trusts no CA.
-fn pinning(der: &[u8]) -> InboundConfig {
-    InboundConfig {
+fn pinning(der: &[u8]) -> Settings {
+    Settings {
         thumbprints: vec![
             ClientCert::parse(der.to_vec())
                 .expect("test cert parses")
@@ -47,16 +47,16 @@ fn pinning(der: &[u8]) -> InboundConfig {
                 .parse()
                 .expect("valid thumbprint"),
         ],
-        ..InboundConfig::default()
+        ..Settings::default()
     }
 }
 
-fn decide(config: &InboundConfig, der: &[u8], offset: i64) -> Result<Authorized, Denied> {
+fn decide(config: &Settings, der: &[u8], offset: i64) -> Result<Authorized, Denied> {
     let header = STANDARD.encode(der);
     Authenticator::new(config).authorize(&[header.as_bytes()], at(offset))
 }
 
-fn check(reason: &str, config: &InboundConfig, der: &[u8], offset: i64, expect: Expect) {
+fn check(reason: &str, config: &Settings, der: &[u8], offset: i64, expect: Expect) {
     let outcome = decide(config, der, offset);
     let got = outcome
         .as_ref()
@@ -90,7 +90,7 @@ fn a_crl_signed_by_an_anchor_whose_key_usage_lacks_crl_sign_makes_the_status_unk
         ),
     ];
     for (reason, root, crl, expect) in cases {
-        let config = InboundConfig {
+        let config = Settings {
             crls: crls(&[&crl]),
             ..trusting(root)
         };
@@ -104,7 +104,7 @@ fn a_crl_whose_this_update_is_in_the_future_beyond_the_skew_is_unusable() {
     let root = Ca::root("Test Root CA");
     let leaf = root.issue(&Leaf::cn(ALLOWED));
     let other = Ca::root("Other Root CA");
-    let with = |crl_list: &[&[u8]], skew: u64| InboundConfig {
+    let with = |crl_list: &[&[u8]], skew: u64| Settings {
         crls: crls(crl_list),
         clock_skew_seconds: skew,
         ..trusting(&root)
@@ -113,7 +113,7 @@ fn a_crl_whose_this_update_is_in_the_future_beyond_the_skew_is_unusable() {
     let in_an_hour = root.crl(&[], 3_600, 7 * DAY);
     let in_a_minute = root.crl(&[], 60, 7 * DAY);
     let others = other.crl(&[], -DAY, 7 * DAY);
-    let cases: Vec<(&str, InboundConfig, Expect)> = vec![
+    let cases: Vec<(&str, Settings, Expect)> = vec![
         ("a current crl", with(&[&current], 0), Ok("common_name")),
         (
             "the only crl is issued an hour from now",
@@ -145,7 +145,7 @@ fn a_crl_whose_this_update_is_in_the_future_beyond_the_skew_is_unusable() {
 fn a_decision_made_without_a_future_crl_expires_when_that_crl_becomes_usable() {
     let root = Ca::root("Test Root CA");
     let leaf = root.issue(&Leaf::cn(ALLOWED));
-    let config = InboundConfig {
+    let config = Settings {
         crls: crls(&[&root.crl(&[], 60, 7 * DAY)]),
         ..trusting(&root)
     };
@@ -243,7 +243,7 @@ fn weak_leaf_keys_are_refused_with_their_own_code_pinned_or_chained() {
             0,
             expect,
         );
-        let chained = InboundConfig {
+        let chained = Settings {
             trusted_cas: vec![ca(&root.der)],
             ..pinning(&der)
         };
@@ -271,12 +271,12 @@ fn a_critical_extension_nobody_processes_is_refused_pinned_as_chained() {
     let root = Ca::root("Test Root CA");
     let private_oid = [1, 3, 6, 1, 4, 1, 55_555, 1];
     let critical = root.issue(&Leaf::cn(ALLOWED).critical_extension(&private_oid));
-    let cases: Vec<(&str, InboundConfig, Expect)> = vec![
+    let cases: Vec<(&str, Settings, Expect)> = vec![
         ("chained", trusting(&root), Err("cert_untrusted")),
         ("pinned", pinning(&critical), Err("cert_untrusted")),
         (
             "pinned, with a ca that also vouches",
-            InboundConfig {
+            Settings {
                 trusted_cas: vec![ca(&root.der)],
                 ..pinning(&critical)
             },
@@ -323,7 +323,7 @@ fn a_trust_anchor_outside_its_validity_window_vouches_for_nobody() {
         ),
     ];
     for (reason, root, skew, expect) in cases {
-        let config = InboundConfig {
+        let config = Settings {
             clock_skew_seconds: skew,
             ..trusting(&root)
         };
@@ -335,10 +335,10 @@ fn a_trust_anchor_outside_its_validity_window_vouches_for_nobody() {
 fn a_valid_root_still_vouches_when_an_expired_one_shares_its_name() {
     let expired = Ca::root_valid("Rollover Root", -365 * DAY, -DAY);
     let current = Ca::root("Rollover Root");
-    let config = InboundConfig {
+    let config = Settings {
         trusted_cas: vec![ca(&expired.der), ca(&current.der)],
         common_names: vec![ALLOWED.to_owned()],
-        ..InboundConfig::default()
+        ..Settings::default()
     };
     check(
         "issued by the current root",
@@ -378,7 +378,7 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
         &[".partner.example"],
         &[],
     );
-    let names = |root: &Ca, intermediates: &[&Ca], cns: &[&str], dns: &[&str]| InboundConfig {
+    let names = |root: &Ca, intermediates: &[&Ca], cns: &[&str], dns: &[&str]| Settings {
         trusted_cas: vec![ca(&root.der)],
         intermediates: intermediates
             .iter()
@@ -386,7 +386,7 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
             .collect(),
         common_names: cns.iter().map(|cn| (*cn).to_owned()).collect(),
         dns_names: dns.iter().map(|dns| (*dns).to_owned()).collect(),
-        ..InboundConfig::default()
+        ..Settings::default()
     };
     let with_san = |cn: &str, san: &str| {
         let mut leaf = Leaf::cn(cn);
@@ -394,7 +394,7 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
         leaf
     };
     let contoso = "api-client.contoso.com";
-    let cases: Vec<(&str, InboundConfig, Vec<u8>, Expect)> = vec![
+    let cases: Vec<(&str, Settings, Vec<u8>, Expect)> = vec![
         (
             "the issue's case: a CA limited to partner.example vouches for a contoso CN",
             names(&partner, &[], &[contoso], &[]),

@@ -3,7 +3,7 @@
 //! Pure functions over bytes and values: header -> DER (`header`), strict DER (`der`), DER ->
 //! [`ClientCert`] (`certificate`, `name`, `directory_string`), the leaf's key
 //! (`key_strength`), chain/validity/usage/revocation (`trust`, `ca_certificate`, `revocation`,
-//! with files read by `load` and reloaded by `reload`), allowlist (`policy`, `policy_file`,
+//! with files read by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`, `policy_file`,
 //! and `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
 //! them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
 //! `error.rs`'s job; `filter` is the only part that knows warp.
@@ -18,13 +18,13 @@ pub mod filter;
 pub mod gate;
 pub mod header;
 pub mod key_strength;
-pub mod load;
 pub mod name;
 pub mod name_constraints;
 pub mod policy;
 pub mod policy_file;
 mod reload;
 pub mod revocation;
+pub mod settings;
 #[cfg(test)]
 pub(crate) mod test_pki;
 pub mod trust;
@@ -41,6 +41,7 @@ pub use certificate::ClientCert;
 pub use denied::Denied;
 pub use filter::client_cert;
 pub use header::HeaderFormat;
+pub use settings::Settings;
 
 /// A request's certificate passed the checks and matched an allowlist rule.
 #[derive(Debug, Clone, PartialEq, Eq)]

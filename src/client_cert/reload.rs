@@ -11,6 +11,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use super::Authenticator;
+use super::authenticator::CrlParts;
 use super::revocation::CrlSet;
 
 impl Authenticator {
@@ -50,9 +51,7 @@ impl Authenticator {
         match CrlSet::load(&paths) {
             Ok(set) => {
                 let count = set.len();
-                warn_shared_crl_issuers(&set);
-                *self.crls.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(set);
-                self.cache.clear();
+                self.install_crls(|parts| parts.files = Arc::new(set));
                 self.watcher
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -67,6 +66,31 @@ impl Authenticator {
                 false
             }
         }
+    }
+
+    /// Installs CRLs fetched from distribution points (`crate::crl_source`) beside the files'
+    /// CRLs, and clears the decision cache.
+    pub fn install_fetched_crls(&self, set: CrlSet) {
+        let count = set.len();
+        self.install_crls(|parts| parts.fetched = Arc::new(set));
+        tracing::info!(
+            crls = count,
+            "client certificate crls from distribution points installed"
+        );
+    }
+
+    /// Replaces one part of the CRL set, installs the joined set, then clears the decision
+    /// cache (a new generation: a decision made on the old set is never cached after this).
+    fn install_crls(&self, replace: impl FnOnce(&mut CrlParts)) {
+        let mut parts = self
+            .crl_parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        replace(&mut parts);
+        let joined = parts.files.joined(&parts.fetched);
+        warn_shared_crl_issuers(&joined);
+        *self.crls.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(joined);
+        self.cache.clear();
     }
 
     fn crl_paths(&self) -> Vec<PathBuf> {

@@ -1,7 +1,8 @@
 //! The loaded CRL set and the file watcher that tells when to reload it.
 //!
-//! CRLs come only from configured files (`CLIENT_CERT_CRL_PATHS`), loaded at startup and
-//! reloaded in the background when a file changes; they are never fetched on the request path.
+//! CRLs come from configured files (`CLIENT_CERT_CRL_PATHS`), loaded at startup and reloaded
+//! in the background when a file changes, and from distribution points (`crate::crl_source`);
+//! they are never fetched on the request path.
 //! Checking a certificate against them is webpki's job, driven from `trust.rs`.
 //!
 //! One CRL per issuer name: webpki checks a certificate against the first loaded CRL (files in
@@ -15,8 +16,8 @@ use std::time::SystemTime;
 
 use webpki::{CertRevocationList, OwnedCertRevocationList};
 
-use super::load::{LoadError, read_crls};
 use super::name::Name;
+use crate::cert_file::{LoadError, read_crls};
 
 /// Why a CRL file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +115,34 @@ impl CrlSet {
             }
         }
         shared
+    }
+
+    /// `self`'s CRLs, then `other`'s (files first, then fetched ones: webpki uses the first
+    /// CRL of an issuer name).
+    pub fn joined(&self, other: &Self) -> Self {
+        let mut set = Self::default();
+        for part in [self, other] {
+            let entries = part.crls.iter().zip(&part.issuers).zip(&part.this_updates);
+            for ((crl, issuer), this_update) in entries {
+                let owned = match crl {
+                    CertRevocationList::Owned(owned) => owned.clone(),
+                    CertRevocationList::Borrowed(borrowed) => match borrowed.to_owned() {
+                        Ok(owned) => owned,
+                        Err(_) => continue,
+                    },
+                };
+                set.crls.push(CertRevocationList::Owned(owned));
+                set.issuers.push(issuer.clone());
+                set.this_updates.push(*this_update);
+            }
+            if let Some(next_update) = part.earliest_next_update {
+                set.earliest_next_update = Some(
+                    set.earliest_next_update
+                        .map_or(next_update, |earliest| earliest.min(next_update)),
+                );
+            }
+        }
+        set
     }
 
     pub fn is_empty(&self) -> bool {
@@ -248,6 +277,37 @@ fn stamp(path: &Path) -> Stamp {
 mod tests {
     use super::*;
     use crate::client_cert::test_pki::{Ca, DAY};
+
+    #[test]
+    fn a_joined_set_keeps_files_first_and_the_earliest_next_update() {
+        let file_root = Ca::root("File Root");
+        let fetched_root = Ca::root("Fetched Root");
+        let files = CrlSet::from_ders(&[&file_root.crl(&[], -DAY, 7 * DAY)]).expect("parses");
+        let fetched = CrlSet::from_ders(&[&fetched_root.crl(&[], -DAY, DAY)]).expect("parses");
+
+        let joined = files.joined(&fetched);
+
+        assert_eq!(joined.len(), 2, "both parts are in force");
+        assert_eq!(
+            joined.this_updates.len(),
+            2,
+            "every per-crl list stays in step"
+        );
+        assert_eq!(
+            joined.issuers,
+            vec!["CN=File Root", "CN=Fetched Root"],
+            "files first"
+        );
+        assert_eq!(
+            joined.earliest_next_update(),
+            fetched.earliest_next_update()
+        );
+        assert_eq!(
+            files.joined(&CrlSet::default()).len(),
+            1,
+            "nothing fetched yet"
+        );
+    }
 
     #[test]
     fn crls_that_share_an_issuer_name_are_reported_once() {

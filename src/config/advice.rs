@@ -4,22 +4,28 @@
 //! loaded for code).
 //!
 //! Pure functions from an error to `(setting, message)`; `outbound.rs` records them. Never the
-//! password itself.
+//! password itself, nor an inline identity's value.
 
 use secrecy::ExposeSecret;
 
-use super::outbound::{
-    CLIENT_CERT_DIR, CLIENT_CERT_PASSWORD, CLIENT_CERT_THUMBPRINT, IdentitySource,
-};
+use super::outbound::{CLIENT_CERT_DIR, CLIENT_CERT_PASSWORD, CLIENT_CERT_THUMBPRINT};
+use crate::cert_file::LoadError;
 use crate::outbound::IdentityError;
+use crate::outbound::identity_source::{IdentitySource, SourceError};
 
 /// The setting to blame for an identity that does not load, and what to do about it.
 pub(super) fn identity_problem(
     source: &IdentitySource,
-    error: &IdentityError,
+    error: &SourceError,
 ) -> (&'static str, String) {
-    let path = source.path.display();
-    let no_password = source.password.expose_secret().is_empty();
+    let SourceError::Identity {
+        origin: path,
+        source: error,
+    } = error
+    else {
+        return (source.setting(), error.to_string());
+    };
+    let no_password = source.password().expose_secret().is_empty();
     match error {
         IdentityError::WrongPassword | IdentityError::Decrypt { .. } if no_password => (
             CLIENT_CERT_PASSWORD,
@@ -35,8 +41,8 @@ pub(super) fn identity_problem(
                  ({error})"
             ),
         ),
-        IdentityError::Read { source: io, .. }
-            if source.setting == CLIENT_CERT_THUMBPRINT
+        IdentityError::Read(LoadError::Io { source: io, .. })
+            if source.setting() == CLIENT_CERT_THUMBPRINT
                 && io.kind() == std::io::ErrorKind::NotFound =>
         {
             (
@@ -49,6 +55,6 @@ pub(super) fn identity_problem(
                 ),
             )
         }
-        _ => (source.setting, format!("{path}: {error}")),
+        _ => (source.setting(), format!("{path}: {error}")),
     }
 }

@@ -4,26 +4,29 @@
 //! What the settings mean at request time lives in `client_cert`; this module only parses
 //! them into its domain types and reports every problem, naming the setting (and the file).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
+use url::Url;
 
 use super::Reader;
+use crate::cert_file::read_certificates;
 use crate::client_cert::HeaderFormat;
-use crate::client_cert::load::read_certificates;
+pub use crate::client_cert::Settings as InboundConfig;
 use crate::client_cert::policy::Thumbprint;
 use crate::client_cert::policy_file::{IdentityRule, parse_policy_file};
-use crate::client_cert::revocation::{CrlSet, CrlWatcher, Stamps};
+use crate::client_cert::revocation::{CrlSet, CrlWatcher};
+pub use crate::client_cert::settings::{
+    DEFAULT_CLIENT_CERT_HEADER, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_CRL_RELOAD_SECONDS,
+};
 use crate::client_cert::trust::{
     CaCertificateError, MAX_CLOCK_SKEW_SECONDS, TrustedCa, check_ca_certificate,
 };
 
 /// The header the front end forwards the certificate in.
 pub const CLIENT_CERT_HEADER: &str = "CLIENT_CERT_HEADER";
-pub const DEFAULT_CLIENT_CERT_HEADER: &str = "X-ARR-ClientCert";
 /// `base64-der` (default), `pem`, `url-pem`, `rfc9440` or `xfcc`.
 pub const CLIENT_CERT_HEADER_FORMAT: &str = "CLIENT_CERT_HEADER_FORMAT";
 /// Cap on the raw header value, bytes.
@@ -35,12 +38,12 @@ pub const CLIENT_CERT_TRUSTED_CA_PATHS: &str = "CLIENT_CERT_TRUSTED_CA_PATHS";
 pub const CLIENT_CERT_INTERMEDIATE_CA_PATHS: &str = "CLIENT_CERT_INTERMEDIATE_CA_PATHS";
 /// Comma-separated PEM or DER CRL files.
 pub const CLIENT_CERT_CRL_PATHS: &str = "CLIENT_CERT_CRL_PATHS";
-/// How often CRL files are checked for changes, seconds.
+/// Comma-separated `http`/`https` URLs of CRLs (the CAs' distribution points).
+pub const CLIENT_CERT_CRL_URLS: &str = "CLIENT_CERT_CRL_URLS";
+/// How often CRL files are checked for changes and CRL URLs fetched, seconds.
 pub const CLIENT_CERT_CRL_RELOAD_SECONDS: &str = "CLIENT_CERT_CRL_RELOAD_SECONDS";
-pub const DEFAULT_CRL_RELOAD_SECONDS: u64 = 30;
 /// Tolerated clock skew on certificate validity, seconds (0 to 300).
 pub const CLIENT_CERT_CLOCK_SKEW_SECONDS: &str = "CLIENT_CERT_CLOCK_SKEW_SECONDS";
-pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 0;
 /// SHA-1 or SHA-256 thumbprints, any case, `:` or spaces allowed.
 pub const ALLOWED_CLIENT_CERT_THUMBPRINTS: &str = "ALLOWED_CLIENT_CERT_THUMBPRINTS";
 pub const ALLOWED_CLIENT_CERT_COMMON_NAMES: &str = "ALLOWED_CLIENT_CERT_COMMON_NAMES";
@@ -53,30 +56,6 @@ pub const CLIENT_CERT_ALLOW_UNVERIFIED_NAMES: &str = "CLIENT_CERT_ALLOW_UNVERIFI
 pub const CLIENT_CERT_POLICY_PATH: &str = "CLIENT_CERT_POLICY_PATH";
 /// Whether the cert-info function is served. Default true.
 pub const CERT_INFO_ENABLED: &str = "CERT_INFO_ENABLED";
-
-/// Settings of the client-certificate authenticator, parsed into domain types.
-pub struct InboundConfig {
-    pub header_name: String,
-    pub header_format: HeaderFormat,
-    pub max_header_bytes: usize,
-    pub trusted_cas: Vec<TrustedCa>,
-    pub intermediates: Vec<CertificateDer<'static>>,
-    pub crl_paths: Vec<PathBuf>,
-    /// The CRL files' stamps from just before `crls` were loaded (`None`: take them later).
-    pub crl_stamps: Option<Stamps>,
-    pub crls: Arc<CrlSet>,
-    pub crl_reload: Duration,
-    pub clock_skew_seconds: u64,
-    pub thumbprints: Vec<Thumbprint>,
-    pub common_names: Vec<String>,
-    pub dns_names: Vec<String>,
-    pub uris: Vec<String>,
-    pub emails: Vec<String>,
-    pub allow_unverified_names: bool,
-    pub policy_path: Option<PathBuf>,
-    pub policy_rules: Vec<IdentityRule>,
-    pub cert_info_enabled: bool,
-}
 
 impl InboundConfig {
     /// Reads every inbound setting; files are read and parsed now. Problems go to `reader`.
@@ -95,8 +74,16 @@ impl InboundConfig {
             DEFAULT_MAX_HEADER_BYTES as u64,
             1_024..=LARGEST_MAX_HEADER_BYTES as u64,
         );
-        let trusted_cas = read_cas(reader);
+        let (trusted_cas, anchor_ders) = read_cas(reader);
         let intermediates = read_intermediates(reader);
+        let crl_urls = read_crl_urls(reader);
+        if !crl_urls.is_empty() && trusted_cas.is_empty() {
+            reader.invalid(CLIENT_CERT_CRL_URLS, format!("crls need {CLIENT_CERT_TRUSTED_CA_PATHS}: revocation is checked on a verified chain"));
+        }
+        let crl_issuers = anchor_ders
+            .into_iter()
+            .chain(intermediates.iter().cloned())
+            .collect();
         let crl_paths = paths(reader, CLIENT_CERT_CRL_PATHS);
         // Stamped before loading, so a file replaced after the load is reloaded (not missed).
         let crl_stamps = Some(CrlWatcher::stamps(&crl_paths));
@@ -126,6 +113,8 @@ impl InboundConfig {
                 DEFAULT_CRL_RELOAD_SECONDS,
                 1..=86_400,
             )),
+            crl_urls,
+            crl_issuers,
             clock_skew_seconds: reader.number(
                 CLIENT_CERT_CLOCK_SKEW_SECONDS,
                 DEFAULT_CLOCK_SKEW_SECONDS,
@@ -196,58 +185,6 @@ impl InboundConfig {
     }
 }
 
-impl Default for InboundConfig {
-    /// Every setting at its default: no CA, no allowlist (so every request is refused).
-    fn default() -> Self {
-        Self {
-            header_name: DEFAULT_CLIENT_CERT_HEADER.to_owned(),
-            header_format: HeaderFormat::Base64Der,
-            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            trusted_cas: Vec::new(),
-            intermediates: Vec::new(),
-            crl_paths: Vec::new(),
-            crl_stamps: None,
-            crls: Arc::new(CrlSet::default()),
-            crl_reload: Duration::from_secs(DEFAULT_CRL_RELOAD_SECONDS),
-            clock_skew_seconds: DEFAULT_CLOCK_SKEW_SECONDS,
-            thumbprints: Vec::new(),
-            common_names: Vec::new(),
-            dns_names: Vec::new(),
-            uris: Vec::new(),
-            emails: Vec::new(),
-            allow_unverified_names: false,
-            policy_path: None,
-            policy_rules: Vec::new(),
-            cert_info_enabled: true,
-        }
-    }
-}
-
-impl fmt::Debug for InboundConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InboundConfig")
-            .field("header_name", &self.header_name)
-            .field("header_format", &self.header_format)
-            .field("max_header_bytes", &self.max_header_bytes)
-            .field("trusted_cas", &self.trusted_cas)
-            .field("intermediates", &self.intermediates.len())
-            .field("crl_paths", &self.crl_paths)
-            .field("crls", &self.crls)
-            .field("crl_reload", &self.crl_reload)
-            .field("clock_skew_seconds", &self.clock_skew_seconds)
-            .field("thumbprints", &self.thumbprints)
-            .field("common_names", &self.common_names)
-            .field("dns_names", &self.dns_names)
-            .field("uris", &self.uris)
-            .field("emails", &self.emails)
-            .field("allow_unverified_names", &self.allow_unverified_names)
-            .field("policy_path", &self.policy_path)
-            .field("policy_rules", &self.policy_rules.len())
-            .field("cert_info_enabled", &self.cert_info_enabled)
-            .finish()
-    }
-}
-
 fn is_header_name_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
@@ -275,15 +212,41 @@ fn read_cert_files(
     certs
 }
 
-fn read_cas(reader: &mut Reader<'_>) -> Vec<TrustedCa> {
+/// The anchors, and the certificates they came from.
+fn read_cas(reader: &mut Reader<'_>) -> (Vec<TrustedCa>, Vec<CertificateDer<'static>>) {
     let mut cas = Vec::new();
+    let mut ders = Vec::new();
     for (path, der) in read_cert_files(reader, CLIENT_CERT_TRUSTED_CA_PATHS) {
         match TrustedCa::from_der(&der) {
-            Ok(ca) => cas.push(ca),
+            Ok(ca) => {
+                cas.push(ca);
+                ders.push(der);
+            }
             Err(error) => reader.invalid(CLIENT_CERT_TRUSTED_CA_PATHS, ca_problem(&path, &error)),
         }
     }
-    cas
+    (cas, ders)
+}
+
+/// `http` or `https` URLs with a host; the value is named in the error only without its query.
+fn read_crl_urls(reader: &mut Reader<'_>) -> Vec<Url> {
+    let mut urls = Vec::new();
+    for entry in reader.list(CLIENT_CERT_CRL_URLS) {
+        match Url::parse(&entry) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                urls.push(url);
+            }
+            Ok(url) => reader.invalid(
+                CLIENT_CERT_CRL_URLS,
+                format!(
+                    "{:?}: expected an http or https URL with a host",
+                    url.scheme()
+                ),
+            ),
+            Err(error) => reader.invalid(CLIENT_CERT_CRL_URLS, format!("invalid URL: {error}")),
+        }
+    }
+    urls
 }
 
 /// Intermediates must be CA certificates too (webpki would refuse them on every request).
@@ -610,6 +573,66 @@ mod tests {
                 }
             } else {
                 assert!(errors.is_empty(), "{reason} can match: {errors:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn crl_urls_must_be_http_or_https_with_a_host_and_need_a_ca() {
+        let dir = scratch("crl-urls");
+        let root = Ca::root("Root");
+        let ca = write(&dir, "root.pem", pem(&root.der));
+        let cases = [
+            (
+                "http and https",
+                "http://crl.example/a.crl, https://crl.example/b.crl",
+                true,
+                None,
+            ),
+            (
+                "ftp",
+                "ftp://crl.example/a.crl",
+                true,
+                Some("expected an http or https URL"),
+            ),
+            (
+                "a file url",
+                "file:///etc/a.crl",
+                true,
+                Some("expected an http or https URL"),
+            ),
+            ("not a url", "crl.example/a.crl", true, Some("invalid URL")),
+            (
+                "no ca",
+                "http://crl.example/a.crl",
+                false,
+                Some(CLIENT_CERT_TRUSTED_CA_PATHS),
+            ),
+        ];
+        for (reason, urls, with_ca, refused) in cases {
+            let mut pairs = vec![(CLIENT_CERT_CRL_URLS, urls)];
+            if with_ca {
+                pairs.push((CLIENT_CERT_TRUSTED_CA_PATHS, ca.as_str()));
+            }
+            let env: HashMap<&str, &str> = pairs.into_iter().collect();
+            let mut reader = Reader::new(&env);
+            let config = InboundConfig::read(&mut reader);
+            let errors = reader.into_errors();
+            match refused {
+                None => {
+                    assert!(errors.is_empty(), "{reason}: {errors:?}");
+                    assert_eq!(config.crl_urls.len(), 2, "{reason}");
+                    assert_eq!(
+                        config.crl_issuers.len(),
+                        1,
+                        "{reason}: the anchor may sign crls"
+                    );
+                }
+                Some(fragment) => {
+                    assert_eq!(errors.len(), 1, "{reason}: {errors:?}");
+                    assert_eq!(errors[0].setting, CLIENT_CERT_CRL_URLS, "{reason}");
+                    assert!(errors[0].message.contains(fragment), "{reason}: {errors:?}");
+                }
             }
         }
     }

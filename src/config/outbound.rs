@@ -21,7 +21,8 @@ use url::Url;
 
 use super::Reader;
 use crate::client_cert::policy::Thumbprint;
-use crate::outbound::{Identity, OutboundSettings, tls};
+use crate::outbound::identity_source::IdentitySource;
+use crate::outbound::{Identity, IdentityReload, OutboundSettings, tls};
 
 /// The upstream to call; must be `https`.
 pub const REMOTE_API_URL: &str = "REMOTE_API_URL";
@@ -32,6 +33,14 @@ pub const CLIENT_CERT_PASSWORD: &str = "OUTBOUND_CLIENT_CERT_PASSWORD";
 /// Instead of a path: the thumbprint of a certificate App Service loaded
 /// (`WEBSITE_LOAD_CERTIFICATES`), found as `<dir>/<THUMBPRINT>.p12`.
 pub const CLIENT_CERT_THUMBPRINT: &str = "OUTBOUND_CLIENT_CERT_THUMBPRINT";
+/// Instead of a path or a thumbprint: the subject CN of the identity to choose among the
+/// thumbprint-named files of `OUTBOUND_CLIENT_CERT_DIR` (valid now, latest notAfter).
+pub const CLIENT_CERT_COMMON_NAME: &str = "OUTBOUND_CLIENT_CERT_COMMON_NAME";
+/// Instead of a file: the identity itself, base64 PKCS#12 or PEM (a Key Vault reference).
+pub const CLIENT_CERT_BASE64: &str = "OUTBOUND_CLIENT_CERT_BASE64";
+/// How often the identity's file or folder is checked for a renewal, seconds.
+pub const CLIENT_CERT_RELOAD_SECONDS: &str = "OUTBOUND_CLIENT_CERT_RELOAD_SECONDS";
+pub const DEFAULT_CLIENT_CERT_RELOAD_SECONDS: u64 = 60;
 /// Where thumbprint-named files live.
 pub const CLIENT_CERT_DIR: &str = "OUTBOUND_CLIENT_CERT_DIR";
 pub const DEFAULT_CLIENT_CERT_DIR: &str = "/var/ssl/private";
@@ -67,9 +76,19 @@ impl OutboundConfig {
         let url = read_url(reader);
         let source = read_identity_source(reader);
         let provider = tls::provider();
+        // Stamped before loading, so a renewal made after the load is picked up by the reloader.
+        let stamp = source
+            .as_ref()
+            .map(IdentitySource::stamp)
+            .unwrap_or_default();
         let identity = source
             .as_ref()
             .and_then(|source| load_identity(reader, source, &provider));
+        let reload_period = Duration::from_secs(reader.number(
+            CLIENT_CERT_RELOAD_SECONDS,
+            DEFAULT_CLIENT_CERT_RELOAD_SECONDS,
+            1..=86_400,
+        ));
         let private_ca_configured = !reader.list(TRUSTED_CA_PATHS).is_empty();
         let private_roots = read_private_roots(reader);
         let trust_public_roots = reader.bool(TRUST_PUBLIC_ROOTS, !private_ca_configured);
@@ -82,13 +101,21 @@ impl OutboundConfig {
             1..=MAX_MAX_RESPONSE_BYTES,
         );
 
-        match (reader.string(REMOTE_API_URL).is_some(), source.is_some()) {
+        let identity_named = [
+            CLIENT_CERT_PATH,
+            CLIENT_CERT_THUMBPRINT,
+            CLIENT_CERT_COMMON_NAME,
+            CLIENT_CERT_BASE64,
+        ]
+        .iter()
+        .any(|setting| reader.string(setting).is_some());
+        match (reader.string(REMOTE_API_URL).is_some(), identity_named) {
             (false, false) => return Self { settings: None },
             (true, false) => reader.invalid(
                 CLIENT_CERT_PATH,
                 format!(
                     "{REMOTE_API_URL} is set but no client identity is: \
-                     set {CLIENT_CERT_PATH} or {CLIENT_CERT_THUMBPRINT}"
+                     set {CLIENT_CERT_PATH}, {CLIENT_CERT_THUMBPRINT}, {CLIENT_CERT_COMMON_NAME} or {CLIENT_CERT_BASE64}"
                 ),
             ),
             (false, true) => reader.invalid(
@@ -114,13 +141,21 @@ impl OutboundConfig {
         else {
             return Self { settings: None };
         };
-        let tls = match tls::client_config(verifier, Some(&identity), &provider) {
+        let tls = match tls::client_config(Arc::clone(&verifier), Some(&identity), &provider) {
             Ok(config) => config,
             Err(error) => {
-                reader.invalid(source.setting, error.to_string());
+                reader.invalid(source.setting(), error.to_string());
                 return Self { settings: None };
             }
         };
+        let identity_reload = identity.chain().first().map(|leaf| IdentityReload {
+            source,
+            stamp,
+            leaf: leaf.clone(),
+            verifier,
+            provider: Arc::clone(&provider),
+            period: reload_period,
+        });
         let settings = OutboundSettings {
             url,
             tls,
@@ -132,18 +167,12 @@ impl OutboundConfig {
             identity_expires_soon: identity.expires_within(UnixTime::now(), EXPIRY_WARNING),
             trust_public_roots,
             private_ca_count: private_roots.len(),
+            identity_reload,
         };
         Self {
             settings: Some(settings),
         }
     }
-}
-
-/// Where the identity comes from, and which setting to blame for its problems.
-pub(super) struct IdentitySource {
-    pub(super) setting: &'static str,
-    pub(super) path: PathBuf,
-    pub(super) password: SecretString,
 }
 
 fn read_url(reader: &mut Reader<'_>) -> Option<Url> {
@@ -166,42 +195,70 @@ fn read_url(reader: &mut Reader<'_>) -> Option<Url> {
     }
 }
 
+/// The one identity source the settings name; two or more are an error naming each pair.
 fn read_identity_source(reader: &mut Reader<'_>) -> Option<IdentitySource> {
     let password = SecretString::from(reader.raw(CLIENT_CERT_PASSWORD).unwrap_or_default());
-    let path = reader.string(CLIENT_CERT_PATH);
-    let thumbprint = reader.string(CLIENT_CERT_THUMBPRINT);
-    match (path, thumbprint) {
-        (Some(_), Some(_)) => {
+    let named: Vec<&'static str> = [
+        CLIENT_CERT_PATH,
+        CLIENT_CERT_THUMBPRINT,
+        CLIENT_CERT_COMMON_NAME,
+        CLIENT_CERT_BASE64,
+    ]
+    .into_iter()
+    .filter(|setting| reader.string(setting).is_some())
+    .collect();
+    for (index, first) in named.iter().enumerate() {
+        for second in &named[index + 1..] {
             reader.invalid(
-                CLIENT_CERT_THUMBPRINT,
-                format!("set either {CLIENT_CERT_PATH} or {CLIENT_CERT_THUMBPRINT}, not both"),
+                second,
+                format!("set only one of {first} and {second}: each names the outbound identity"),
             );
-            None
         }
-        (Some(path), None) => Some(IdentitySource {
-            setting: CLIENT_CERT_PATH,
-            path: PathBuf::from(path),
+    }
+    let [setting] = named.as_slice() else {
+        return None;
+    };
+    let value = reader.string(setting).unwrap_or_default();
+    let dir = || {
+        PathBuf::from(
+            reader
+                .string(CLIENT_CERT_DIR)
+                .unwrap_or_else(|| DEFAULT_CLIENT_CERT_DIR.to_owned()),
+        )
+    };
+    match *setting {
+        CLIENT_CERT_PATH => Some(IdentitySource::File {
+            setting,
+            path: PathBuf::from(value),
             password,
         }),
-        (None, Some(thumbprint)) => {
+        CLIENT_CERT_THUMBPRINT => {
             // The same normalisation as the inbound pins: `:` and spaces stripped, upper case.
-            let Ok(thumbprint) = thumbprint.parse::<Thumbprint>() else {
+            let Ok(thumbprint) = value.parse::<Thumbprint>() else {
                 reader.invalid(
                     CLIENT_CERT_THUMBPRINT,
-                    format!("{thumbprint:?} is not a thumbprint: expected 40 or 64 hex characters"),
+                    format!("{value:?} is not a thumbprint: expected 40 or 64 hex characters"),
                 );
                 return None;
             };
-            let dir = reader
-                .string(CLIENT_CERT_DIR)
-                .unwrap_or_else(|| DEFAULT_CLIENT_CERT_DIR.to_owned());
-            Some(IdentitySource {
-                setting: CLIENT_CERT_THUMBPRINT,
-                path: PathBuf::from(dir).join(format!("{thumbprint}.p12")),
+            Some(IdentitySource::File {
+                setting,
+                path: dir().join(format!("{thumbprint}.p12")),
                 password,
             })
         }
-        (None, None) => None,
+        CLIENT_CERT_COMMON_NAME => Some(IdentitySource::CommonName {
+            setting,
+            common_name: value,
+            dir: dir(),
+            password,
+        }),
+        _ => Some(IdentitySource::Inline {
+            setting,
+            // Raw: the value is never trimmed into a log; `load` trims what it decodes.
+            value: SecretString::from(reader.raw(setting).unwrap_or_default()),
+            password,
+        }),
     }
 }
 
@@ -210,9 +267,7 @@ fn load_identity(
     source: &IdentitySource,
     provider: &Arc<CryptoProvider>,
 ) -> Option<Identity> {
-    let checked = Identity::load(&source.path, &source.password, provider)
-        .and_then(|identity| identity.check_validity(UnixTime::now()).map(|()| identity));
-    match checked {
+    match source.load(UnixTime::now(), provider) {
         Ok(identity) => Some(identity),
         Err(error) => {
             let (setting, message) = super::advice::identity_problem(source, &error);

@@ -87,9 +87,14 @@ pub const TABLE: &[SettingDoc] = &[
         meaning: r#"PEM or DER CRLs. Strengthens: revoked and unknown status are refused. Needs a trusted CA"#,
     },
     SettingDoc {
+        name: inbound::CLIENT_CERT_CRL_URLS,
+        default: r#"none"#,
+        meaning: r#"comma-separated `http` or `https` URLs of CRLs, the CAs' distribution points (below). Strengthens, like `CLIENT_CERT_CRL_PATHS`; needs a trusted CA"#,
+    },
+    SettingDoc {
         name: inbound::CLIENT_CERT_CRL_RELOAD_SECONDS,
         default: r#"`30`"#,
-        meaning: r#"how often CRL files are checked for changes (1–86400)"#,
+        meaning: r#"how often CRL files are checked for changes, and the longest time between two fetches of a CRL URL (1–86400)"#,
     },
     SettingDoc {
         name: inbound::CLIENT_CERT_CLOCK_SKEW_SECONDS,
@@ -147,9 +152,24 @@ pub const TABLE: &[SettingDoc] = &[
         meaning: r#"instead of a path: App Service's `/var/ssl/private/<THUMBPRINT>.p12`, made available by `WEBSITE_LOAD_CERTIFICATES`"#,
     },
     SettingDoc {
+        name: outbound::CLIENT_CERT_COMMON_NAME,
+        default: r#"none"#,
+        meaning: r#"instead of a path or thumbprint: the subject CN of the identity; among the thumbprint-named `.p12` files of `OUTBOUND_CLIENT_CERT_DIR`, the currently valid one with that CN and the latest notAfter (never an expired or not-yet-valid one), chosen again whenever the folder changes, so a Key Vault renewal (new thumbprint) is picked up without a settings change"#,
+    },
+    SettingDoc {
+        name: outbound::CLIENT_CERT_BASE64,
+        default: r#"none"#,
+        meaning: r#"instead of a file: the identity in the setting itself, base64 PKCS#12 (password `OUTBOUND_CLIENT_CERT_PASSWORD`, empty by default) or PEM text (chain and key), as a Key Vault reference (`@Microsoft.KeyVault(SecretUri=…)`) delivers a certificate; never logged"#,
+    },
+    SettingDoc {
         name: outbound::CLIENT_CERT_DIR,
         default: r#"`/var/ssl/private`"#,
         meaning: r#"where thumbprint-named files are looked up"#,
+    },
+    SettingDoc {
+        name: outbound::CLIENT_CERT_RELOAD_SECONDS,
+        default: r#"`60`"#,
+        meaning: r#"how often the identity's file (or folder) is checked for a change (1–86400)"#,
     },
     SettingDoc {
         name: outbound::TRUSTED_CA_PATHS,

@@ -5,27 +5,23 @@
 //! Always the ring provider, passed explicitly; ALPN `http/1.1` only. This module does not
 //! accept connections or speak HTTP; `https.rs` does.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
 use super::pki::DevPki;
-use crate::client_cert::load::{LoadError, read_certificates};
+use crate::cert_file::{LoadError, read_certificates, read_private_key};
 
 /// Why a server TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum DevTlsError {
     #[error(transparent)]
     Certificates(#[from] LoadError),
-    #[error("cannot read {path}: {detail}")]
-    Read { path: String, detail: String },
     #[error("cannot build the client verifier: {detail}")]
     Verifier { detail: String },
     #[error("cannot build the TLS server configuration: {detail}")]
@@ -159,9 +155,7 @@ fn server_config(
     provider: &Arc<CryptoProvider>,
 ) -> Result<ServerConfig, DevTlsError> {
     let chain = read_certificates(&pki.file("server.pem"))?;
-    let key_path = pki.file("server.key");
-    let key =
-        PrivateKeyDer::from_pem_file(&key_path).map_err(|error| read_error(&key_path, error))?;
+    let key = read_private_key(&pki.file("server.key"))?;
     let build_error = |error: rustls::Error| DevTlsError::Build {
         detail: error.to_string(),
     };
@@ -173,11 +167,4 @@ fn server_config(
         .map_err(build_error)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-fn read_error(path: &Path, error: rustls::pki_types::pem::Error) -> DevTlsError {
-    DevTlsError::Read {
-        path: path.display().to_string(),
-        detail: error.to_string(),
-    }
 }

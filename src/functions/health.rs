@@ -14,12 +14,12 @@ pub const NAME: &str = "health";
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Health<'a> {
+struct Health {
     status: &'static str,
     version: &'static str,
     /// When the outbound client identity expires (RFC 3339); absent when outbound is off.
     #[serde(skip_serializing_if = "Option::is_none")]
-    outbound_identity_not_after: Option<&'a str>,
+    outbound_identity_not_after: Option<String>,
 }
 
 /// `GET /<prefix>/health`.

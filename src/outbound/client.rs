@@ -7,13 +7,15 @@
 //! and log detail; turning them into HTTP responses is `error.rs`'s job, not this module's.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use url::Url;
 
 pub use super::error::{BuildError, OutboundError};
 use super::error::{classify, error_chain};
+pub use super::reload::IdentityReload;
+use super::reload::ReloadState;
 
 /// Everything the client needs, already parsed and checked (see `config::outbound`).
 #[derive(Clone)]
@@ -36,12 +38,14 @@ pub struct OutboundSettings {
     /// The trust decision, for the startup log.
     pub trust_public_roots: bool,
     pub private_ca_count: usize,
+    /// How to re-read the identity when its source changes (`None`: loaded once).
+    pub identity_reload: Option<IdentityReload>,
 }
 
 /// The outbound client. Cheap to clone: everything lives behind one `Arc`.
 #[derive(Clone)]
 pub struct OutboundClient {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 /// What the upstream answered.
@@ -53,12 +57,16 @@ pub struct Fetched {
     pub elapsed_ms: u64,
 }
 
-struct Inner {
-    http: reqwest::Client,
+pub(super) struct Inner {
+    /// Swapped whole when the identity is renewed (`reload.rs`); a call clones it first, so a
+    /// call in flight finishes on the client it started with.
+    pub(super) http: RwLock<reqwest::Client>,
     url: Url,
-    timeout: Duration,
+    pub(super) connect_timeout: Duration,
+    pub(super) timeout: Duration,
     max_response_bytes: u64,
-    identity_not_after: String,
+    pub(super) identity_not_after: RwLock<String>,
+    pub(super) reload: Option<ReloadState>,
 }
 
 // === impl OutboundClient ===
@@ -70,33 +78,28 @@ impl OutboundClient {
     /// # Errors
     /// [`BuildError`] if reqwest refuses the configuration.
     pub fn build(config: &OutboundSettings) -> Result<Self, BuildError> {
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(config.tls.clone())
-            .https_only(true)
-            .http1_only()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|error| BuildError {
-                detail: error_chain(&error),
-            })?;
+        let http = http_client(config.tls.clone(), config.connect_timeout, config.timeout)?;
         log_startup(config);
         Ok(Self {
             inner: Arc::new(Inner {
-                http,
+                http: RwLock::new(http),
                 url: config.url.clone(),
+                connect_timeout: config.connect_timeout,
                 timeout: config.timeout,
                 max_response_bytes: config.max_response_bytes,
-                identity_not_after: config.identity_not_after.clone(),
+                identity_not_after: RwLock::new(config.identity_not_after.clone()),
+                reload: config.identity_reload.clone().map(ReloadState::new),
             }),
         })
     }
 
     /// The client identity's notAfter, RFC 3339 (for `health`).
-    pub fn identity_not_after(&self) -> &str {
-        &self.inner.identity_not_after
+    pub fn identity_not_after(&self) -> String {
+        self.inner
+            .identity_not_after
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// `GET`s the upstream URL and reads at most `max_response_bytes` of its body.
@@ -109,9 +112,13 @@ impl OutboundClient {
     #[tracing::instrument(skip_all, fields(url = %loggable(&self.inner.url)))]
     pub async fn fetch(&self) -> Result<Fetched, OutboundError> {
         let started = Instant::now();
-        let mut response = self
+        let http = self
             .inner
             .http
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut response = http
             .get(self.inner.url.clone())
             .send()
             .await
@@ -173,6 +180,26 @@ impl fmt::Debug for OutboundSettings {
     }
 }
 
+/// The reqwest client on `tls`: HTTPS and HTTP/1.1 only, no redirects, both timeouts.
+pub(super) fn http_client(
+    tls: rustls::ClientConfig,
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<reqwest::Client, BuildError> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .https_only(true)
+        .http1_only()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()
+        .map_err(|error| BuildError {
+            detail: error_chain(&error),
+        })
+}
+
 /// The URL as it may be logged: scheme, host, port and path; never userinfo or the query,
 /// which may carry a function key or a SAS token.
 pub fn loggable(url: &Url) -> String {
@@ -190,6 +217,9 @@ fn log_startup(config: &OutboundSettings) {
         not_after = %config.identity_not_after,
         trust_public_roots = config.trust_public_roots,
         private_cas = config.private_ca_count,
+        source = %config.identity_reload.as_ref().map_or_else(String::new, |reload| reload.source.describe()),
+        reload_seconds = config.identity_reload.as_ref().filter(|reload| reload.source.can_change())
+            .map_or(0, |reload| reload.period.as_secs()),
         "outbound mutual TLS configured"
     );
     if config.identity_expires_soon {

@@ -22,15 +22,13 @@ use rustls::sign::CertifiedKey;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::chain::{find_leaf, order_chain, parse};
+use crate::cert_file::{self, Encoding, LoadError};
 
 /// Why the identity could not be loaded. Messages never contain the password.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] LoadError),
     #[error("wrong password: the PKCS#12 integrity check (MAC) failed")]
     WrongPassword,
     #[error("cannot decrypt the PKCS#12 file (wrong password or unsupported algorithm): {detail}")]
@@ -68,6 +66,8 @@ pub struct Identity {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     subject: String,
+    /// The leaf's subject CN (the first, by OID), for choosing among renewals.
+    common_name: Option<String>,
     not_before: i64,
     not_after: i64,
 }
@@ -84,14 +84,22 @@ impl Identity {
         password: &SecretString,
         provider: &CryptoProvider,
     ) -> Result<Self, IdentityError> {
-        let bytes = std::fs::read(path).map_err(|source| IdentityError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            Self::from_pem(&bytes, provider)
-        } else {
-            Self::from_pkcs12(&bytes, password, provider)
+        let bytes = cert_file::read(path)?;
+        Self::from_bytes(&bytes, password, provider)
+    }
+
+    /// Decodes PEM (chain and key) or PKCS#12 bytes, told apart by their content.
+    ///
+    /// # Errors
+    /// As [`Identity::from_pkcs12`] and [`Identity::from_pem`].
+    pub fn from_bytes(
+        bytes: &[u8],
+        password: &SecretString,
+        provider: &CryptoProvider,
+    ) -> Result<Self, IdentityError> {
+        match Encoding::sniff(bytes) {
+            Encoding::Pem => Self::from_pem(bytes, provider),
+            Encoding::Binary => Self::from_pkcs12(bytes, password, provider),
         }
     }
 
@@ -190,6 +198,16 @@ impl Identity {
         &self.subject
     }
 
+    /// The leaf's subject CN, if it has one.
+    pub fn common_name(&self) -> Option<&str> {
+        self.common_name.as_deref()
+    }
+
+    /// The leaf's notAfter, unix seconds.
+    pub fn not_after_secs(&self) -> i64 {
+        self.not_after
+    }
+
     /// The leaf's notAfter, RFC 3339 (what `health` reports).
     pub fn not_after(&self) -> String {
         rfc3339(self.not_after)
@@ -220,6 +238,12 @@ impl Identity {
         let chain = order_chain(certs, leaf_index)?;
         let leaf = parse(&chain[0])?;
         let subject = leaf.subject().to_string();
+        let common_name = leaf
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned);
         match CertifiedKey::new(chain.clone(), signing_key).keys_match() {
             Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
             Err(_) => return Err(IdentityError::KeyMismatch { subject }),
@@ -229,6 +253,7 @@ impl Identity {
             not_before: validity.not_before.timestamp(),
             not_after: validity.not_after.timestamp(),
             subject,
+            common_name,
             chain,
             key,
         })

@@ -3,6 +3,9 @@
 //! - [`identity`]: PKCS#12 (or PEM) file -> private key + ordered chain, checked at startup.
 //! - `chain`: which certificate is the leaf, and the issuers after it in order.
 //! - [`tls`]: trusted roots + identity -> rustls `ClientConfig` (ring provider, HTTP/1.1 ALPN).
+//! - [`identity_source`]: where the identity comes from (file, CN in a folder, the setting's
+//!   value), loaded at startup and on every change.
+//! - `reload`: re-reads a changed identity and swaps the client atomically.
 //! - [`client`]: the one reqwest client, its timeouts and size cap.
 //! - `error`: [`OutboundError`], its public codes, and how reqwest errors are classified.
 //!
@@ -13,9 +16,13 @@ mod chain;
 pub mod client;
 mod error;
 pub mod identity;
+pub mod identity_source;
+mod reload;
 pub mod tls;
 
-pub use client::{BuildError, Fetched, OutboundClient, OutboundError, OutboundSettings};
+pub use client::{
+    BuildError, Fetched, IdentityReload, OutboundClient, OutboundError, OutboundSettings,
+};
 pub use identity::{Identity, IdentityError};
 pub use tls::TlsConfigError;
 

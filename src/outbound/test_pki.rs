@@ -133,6 +133,7 @@ impl TestPki {
             identity_expires_soon: false,
             trust_public_roots: false,
             private_ca_count: 1,
+            identity_reload: None,
         }
     }
 }

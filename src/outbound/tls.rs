@@ -15,7 +15,7 @@ use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
 
-use crate::client_cert::load::{LoadError, read_certificates};
+use crate::cert_file::{LoadError, read_certificates};
 
 use super::identity::Identity;
 

@@ -301,3 +301,97 @@ fn the_posture_shows_values_and_warnings_and_strict_turns_warnings_into_exit_1()
         broken.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_crl_distribution_point_check_fetches_it_as_serve_does_and_shows_the_source() {
+    use crate::support::crl_point::{Answer, CrlPoint};
+
+    let pki = TestPki::new("check-crl-url");
+    let ca = pki.write("ca.pem", &pki.root.cert.pem);
+    let revoked = pki.issue(&Leaf {
+        serial: REVOKED_SERIAL,
+        ..Leaf::client(ALLOWED_CN)
+    });
+    let admitted = pki.issue(&Leaf::client(ALLOWED_CN));
+    let next_update = OffsetDateTime::now_utc() + Duration::days(1);
+    let point = CrlPoint::start(Answer::Crl {
+        body: pki
+            .root
+            .crl_numbered(&[REVOKED_SERIAL], 1, next_update)
+            .into_bytes(),
+        etag: "\"1\"".to_owned(),
+    })
+    .await;
+    let env = vec![
+        ("CLIENT_CERT_TRUSTED_CA_PATHS".to_owned(), ca),
+        (
+            "ALLOWED_CLIENT_CERT_COMMON_NAMES".to_owned(),
+            ALLOWED_CN.to_owned(),
+        ),
+        ("CLIENT_CERT_CRL_URLS".to_owned(), point.url()),
+    ];
+    let files = [
+        ("revoked", pki.write("revoked.pem", &revoked.pem)),
+        ("admitted", pki.write("admitted.pem", &admitted.pem)),
+    ];
+
+    // `check` blocks while it fetches: off the runtime that serves the distribution point.
+    let run = |args: Vec<String>| {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || {
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            check(&args, &env)
+        })
+    };
+    let posture = run(Vec::new()).await.expect("check ran");
+    let mut decisions = Vec::new();
+    for (name, file) in &files {
+        let checked = run(vec!["--cert".to_owned(), file.clone(), "--json".to_owned()])
+            .await
+            .expect("check ran");
+        let trace: serde_json::Value =
+            serde_json::from_str(&checked.stdout).unwrap_or(serde_json::Value::Null);
+        decisions.push((
+            *name,
+            checked.code,
+            trace["status"].clone(),
+            trace["code"].clone(),
+        ));
+    }
+
+    assert_eq!(
+        posture.code,
+        Some(0),
+        "{}{}",
+        posture.stdout,
+        posture.stderr
+    );
+    assert!(
+        posture
+            .stdout
+            .contains(&format!("crl source: {}", point.url()))
+            && posture.stdout.contains("nextUpdate 20"),
+        "the posture shows the source and its CRL's dates:\n{}",
+        posture.stdout
+    );
+    assert_eq!(
+        decisions,
+        vec![
+            (
+                "revoked",
+                Some(1),
+                serde_json::json!(403),
+                serde_json::json!("cert_revoked")
+            ),
+            (
+                "admitted",
+                Some(0),
+                serde_json::json!(200),
+                serde_json::Value::Null
+            ),
+        ],
+        "check judged with the fetched CRL, as serve would"
+    );
+}

@@ -3,9 +3,11 @@
 mod app_files;
 mod auth;
 mod check;
+mod crl_urls;
 mod dev;
 mod faults;
 mod hostile;
+mod identity_renewal;
 mod lifecycle;
 mod logs;
 mod modes;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod crl_point;
 pub mod host;
 pub mod process;
 pub mod proxying;

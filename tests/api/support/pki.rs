@@ -223,11 +223,21 @@ fn authority(cn: &str, parent: Option<&Authority>) -> Authority {
 impl Authority {
     /// A CRL from this CA revoking `serials`, valid from yesterday until `next_update`.
     pub fn crl(&self, serials: &[u64], next_update: OffsetDateTime) -> String {
+        self.crl_numbered(serials, 1, next_update)
+    }
+
+    /// Like [`Authority::crl`], with CRL number `number`.
+    pub fn crl_numbered(
+        &self,
+        serials: &[u64],
+        number: u64,
+        next_update: OffsetDateTime,
+    ) -> String {
         let now = OffsetDateTime::now_utc();
         let params = rcgen::CertificateRevocationListParams {
             this_update: now - Duration::days(1),
             next_update,
-            crl_number: 1u64.into(),
+            crl_number: number.into(),
             issuing_distribution_point: None,
             revoked_certs: serials
                 .iter()

@@ -9,8 +9,8 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -50,6 +50,8 @@ pub struct Upstream {
     pub addr: SocketAddr,
     handshakes: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    /// The leaf each completed handshake's client presented, in order.
+    client_leaves: Arc<Mutex<Vec<Vec<u8>>>>,
     task: JoinHandle<()>,
 }
 
@@ -90,14 +92,22 @@ impl Upstream {
         let counter = handshakes.clone();
         let requests = Arc::new(AtomicUsize::new(0));
         let request_counter = requests.clone();
+        let client_leaves = Arc::new(Mutex::new(Vec::new()));
+        let leaves = client_leaves.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 let counter = counter.clone();
                 let request_counter = request_counter.clone();
+                let leaves = leaves.clone();
                 let reply = reply.clone();
                 tokio::spawn(async move {
                     if let Ok(tls) = acceptor.accept(tcp).await {
+                        if let Some(leaf) =
+                            tls.get_ref().1.peer_certificates().and_then(|c| c.first())
+                        {
+                            leaves.lock().expect("leaves lock").push(leaf.to_vec());
+                        }
                         counter.fetch_add(1, Ordering::SeqCst);
                         serve(tls, &reply, &request_counter).await;
                     }
@@ -108,6 +118,7 @@ impl Upstream {
             addr,
             handshakes,
             requests,
+            client_leaves,
             task,
         }
     }
@@ -120,6 +131,11 @@ impl Upstream {
     /// Requests received so far (counted before the reply's delay).
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    /// The client leaf (DER) of every completed handshake so far, in order.
+    pub fn client_leaves(&self) -> Vec<Vec<u8>> {
+        self.client_leaves.lock().expect("leaves lock").clone()
     }
 
     /// Completed TLS handshakes so far.

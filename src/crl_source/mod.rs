@@ -1,0 +1,213 @@
+//! CRLs from the CAs' distribution points (`CLIENT_CERT_CRL_URLS`): fetched at startup (waiting
+//! at most [`STARTUP_WAIT`]), then in the background at least every
+//! `CLIENT_CERT_CRL_RELOAD_SECONDS` and at each held CRL's nextUpdate; never on the request path.
+//!
+//! Each URL keeps its last good CRL. A fetch that fails (refused, 5xx, timeout, a redirect,
+//! too large) or brings a CRL that `check` refuses (garbage, a bad signature, not current, an
+//! older CRL number) keeps it and logs a warning with the URL and the reason; a warning also
+//! comes when the held CRL nears its nextUpdate, and once it is past, webpki counts the status
+//! as unknown, which is refused. A new CRL is handed to the [`Authenticator`], which joins it to
+//! the CRL files' set and clears the decision cache (a new cache generation).
+//!
+//! - `fetch`: the HTTP side (conditional requests, timeouts, size cap, no redirects).
+//! - `check`: the CRL side (issuer, signature, cRLSign, dates, CRL number).
+//! - `source`: one URL's memory (last good CRL, validators, last outcome) and its warnings.
+//!
+//! CRL files stay with `client_cert::reload`; this module knows URLs only.
+
+pub mod check;
+pub mod fetch;
+mod source;
+
+#[cfg(test)]
+#[path = "../../tests/api/support/crl_point.rs"]
+pub(crate) mod crl_point;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rustls_pki_types::CertificateDer;
+use url::Url;
+
+use crate::client_cert::Authenticator;
+use crate::client_cert::revocation::CrlSet;
+use check::check;
+use fetch::{Fetched, Fetcher};
+use source::{Outcome, UrlSource};
+
+/// How long startup waits for the first fetch of every URL before it serves anyway.
+pub const STARTUP_WAIT: Duration = Duration::from_secs(5);
+/// A held CRL this close to its nextUpdate, with no newer one fetched, is warned about.
+pub const EXPIRY_WARNING: Duration = Duration::from_secs(60 * 60);
+
+/// Every configured distribution point and what was last fetched from each.
+#[derive(Debug)]
+pub struct CrlUrls {
+    sources: Vec<UrlSource>,
+    /// The configured CAs (anchors and intermediates) a CRL may come from.
+    issuers: Arc<[CertificateDer<'static>]>,
+    period: Duration,
+    fetcher: Fetcher,
+    authenticator: Arc<Authenticator>,
+}
+
+/// One source as `handler check` and the startup log show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceReport {
+    /// Scheme, host and path (never a query).
+    pub url: String,
+    /// When the last fetch ended (unix seconds) and how.
+    pub last_fetch: Option<i64>,
+    pub outcome: String,
+    /// The held CRL's thisUpdate and nextUpdate (unix seconds).
+    pub this_update: Option<i64>,
+    pub next_update: Option<i64>,
+}
+
+impl CrlUrls {
+    /// The sources of `urls`, checked against `issuers`, fetched every `period`.
+    pub fn new(
+        urls: &[Url],
+        issuers: Vec<CertificateDer<'static>>,
+        period: Duration,
+        fetcher: Fetcher,
+        authenticator: Arc<Authenticator>,
+    ) -> Self {
+        Self {
+            sources: urls.iter().map(UrlSource::new).collect(),
+            issuers: issuers.into(),
+            period: period.max(Duration::from_secs(1)),
+            fetcher,
+            authenticator,
+        }
+    }
+
+    /// Starts one background task per URL, waits up to [`STARTUP_WAIT`] for every first fetch,
+    /// and logs each source as it stands. The tasks run until aborted.
+    pub async fn start(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(self.sources.len().max(1));
+        let tasks = (0..self.sources.len())
+            .map(|index| {
+                let this = Arc::clone(self);
+                let done = done_tx.clone();
+                tokio::spawn(async move {
+                    this.refresh(index).await;
+                    done.send(()).await.ok();
+                    drop(done);
+                    loop {
+                        tokio::time::sleep(this.next_delay(index)).await;
+                        this.refresh(index).await;
+                    }
+                })
+            })
+            .collect();
+        drop(done_tx);
+        let all_done = async {
+            for _ in 0..self.sources.len() {
+                done_rx.recv().await;
+            }
+        };
+        if tokio::time::timeout(STARTUP_WAIT, all_done).await.is_err() {
+            tracing::warn!(
+                wait_seconds = STARTUP_WAIT.as_secs(),
+                "crl distribution points did not all answer in time; serving anyway (covered certificates are refused as unknown until their crl arrives)"
+            );
+        }
+        self.log_sources();
+        tasks
+    }
+
+    /// Fetches every source once, concurrently, waiting at most [`STARTUP_WAIT`] as `start`
+    /// does, and installs what arrived (for `handler check`, which must judge with the CRLs
+    /// `serve` would hold when it starts serving).
+    pub async fn fetch_once(&self) {
+        let all = futures_util::future::join_all((0..self.sources.len()).map(|i| self.refresh(i)));
+        if tokio::time::timeout(STARTUP_WAIT, all).await.is_err() {
+            tracing::debug!("crl distribution points did not all answer in time");
+        }
+    }
+
+    /// One line per source: URL, last fetch, outcome, the held CRL's dates.
+    pub fn log_sources(&self) {
+        for report in self.report() {
+            tracing::info!(
+                url = %report.url,
+                last_fetch = %at(report.last_fetch),
+                outcome = %report.outcome,
+                this_update = %at(report.this_update),
+                next_update = %at(report.next_update),
+                "crl source"
+            );
+        }
+    }
+
+    /// Every source, in setting order.
+    pub fn report(&self) -> Vec<SourceReport> {
+        self.sources.iter().map(UrlSource::report).collect()
+    }
+
+    /// Fetches source `index` once; installs the CRL set again when its CRL changed.
+    async fn refresh(&self, index: usize) {
+        let source = &self.sources[index];
+        let (validators, held_number) = source.request();
+        let fetched = self.fetcher.fetch(&source.url, &validators).await;
+        let now = unix_now();
+        let outcome = match fetched {
+            Ok(Fetched::NotModified) => Outcome::NotModified,
+            Ok(Fetched::Body { bytes, validators }) => {
+                // Parsing and verifying up to 8 MiB is CPU work: off the async workers.
+                let issuers = Arc::clone(&self.issuers);
+                let checked = tokio::task::spawn_blocking(move || {
+                    check(&bytes, &issuers, now, held_number.as_deref())
+                })
+                .await;
+                match checked {
+                    Ok(Ok(crl)) => Outcome::Fresh(crl, validators),
+                    Ok(Err(refused)) => Outcome::Failed(refused.to_string()),
+                    Err(error) => Outcome::Failed(format!("check task failed: {error}")),
+                }
+            }
+            Err(error) => Outcome::Failed(error.to_string()),
+        };
+        if source.record(outcome, now, self.period) {
+            self.install();
+        }
+    }
+
+    /// Hands every held CRL to the authenticator (which clears the decision cache).
+    fn install(&self) {
+        let ders: Vec<Vec<u8>> = self
+            .sources
+            .iter()
+            .filter_map(UrlSource::held_der)
+            .collect();
+        let slices: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
+        match CrlSet::from_ders(&slices) {
+            Ok(set) => self.authenticator.install_fetched_crls(set),
+            // `check` parsed each with webpki already; this cannot happen, and if it did the
+            // set in force stays.
+            Err(detail) => tracing::error!(%detail, "fetched crls could not be installed"),
+        }
+    }
+
+    /// Until the next fetch of source `index`.
+    fn next_delay(&self, index: usize) -> Duration {
+        self.sources[index].next_delay(unix_now(), self.period)
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Unix seconds as RFC 3339, or `-`.
+pub(crate) fn at(secs: Option<i64>) -> String {
+    use time::format_description::well_known::Rfc3339;
+    secs.and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok())
+        .and_then(|at| at.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "-".to_owned())
+}

@@ -154,7 +154,7 @@ pub const TABLE: &[SettingDoc] = &[
     SettingDoc {
         name: outbound::CLIENT_CERT_COMMON_NAME,
         default: r#"none"#,
-        meaning: r#"instead of a path or thumbprint: the subject CN of the identity; among the thumbprint-named `.p12` files of `OUTBOUND_CLIENT_CERT_DIR`, the currently valid one with that CN and the latest notAfter (never an expired or not-yet-valid one), chosen again whenever the folder changes, so a Key Vault renewal (new thumbprint) is picked up without a settings change"#,
+        meaning: r#"instead of a path or thumbprint: the subject CN of the identity; among the thumbprint-named `.p12` files of `OUTBOUND_CLIENT_CERT_DIR`, the currently valid one with that CN and the latest notAfter (never an expired or not-yet-valid one), chosen again whenever the folder changes or a certificate's validity begins or ends, so a Key Vault renewal (new thumbprint) is picked up without a settings change"#,
     },
     SettingDoc {
         name: outbound::CLIENT_CERT_BASE64,

@@ -208,6 +208,11 @@ impl Identity {
         self.not_after
     }
 
+    /// The leaf's notBefore, unix seconds.
+    pub fn not_before_secs(&self) -> i64 {
+        self.not_before
+    }
+
     /// The leaf's notAfter, RFC 3339 (what `health` reports).
     pub fn not_after(&self) -> String {
         rfc3339(self.not_after)

@@ -67,6 +67,17 @@ pub enum SourceError {
     NotBase64,
 }
 
+/// One load of the source, with when its choice could next come out differently.
+#[derive(Debug)]
+pub struct Loaded {
+    pub identity: Result<Identity, SourceError>,
+    /// For a CN choice: the earliest moment (unix seconds, after `now`) at which the choice
+    /// could change with no file changed: just past the chosen certificate's notAfter, or the
+    /// notBefore of a matching certificate skipped as not yet valid. `None` for a single file
+    /// or an inline value (loading them again yields the same identity).
+    pub review_at: Option<i64>,
+}
+
 /// What the source looked like when read: each file's name, modification time and length.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Stamp(Vec<(PathBuf, Option<(SystemTime, u64)>)>);
@@ -138,6 +149,26 @@ impl IdentitySource {
     /// # Errors
     /// [`SourceError`] naming the file or folder (never the password or an inline value).
     pub fn load(&self, now: UnixTime, provider: &CryptoProvider) -> Result<Identity, SourceError> {
+        self.load_with_review(now, provider).identity
+    }
+
+    /// [`IdentitySource::load`], with when a CN choice should be made again (see [`Loaded`]).
+    pub fn load_with_review(&self, now: UnixTime, provider: &CryptoProvider) -> Loaded {
+        match self {
+            Self::CommonName {
+                common_name,
+                dir,
+                password,
+                ..
+            } => best_by_common_name(common_name, dir, password, now, provider),
+            _ => Loaded {
+                identity: self.load_one(now, provider),
+                review_at: None,
+            },
+        }
+    }
+
+    fn load_one(&self, now: UnixTime, provider: &CryptoProvider) -> Result<Identity, SourceError> {
         match self {
             Self::File { path, password, .. } => Identity::load(path, password, provider)
                 .and_then(|identity| identity.check_validity(now).map(|()| identity))
@@ -145,12 +176,7 @@ impl IdentitySource {
                     origin: path.display().to_string(),
                     source,
                 }),
-            Self::CommonName {
-                common_name,
-                dir,
-                password,
-                ..
-            } => best_by_common_name(common_name, dir, password, now, provider),
+            Self::CommonName { .. } => self.load_with_review(now, provider).identity,
             Self::Inline {
                 setting,
                 value,
@@ -176,20 +202,30 @@ impl IdentitySource {
     }
 }
 
-/// The currently valid identity with `common_name` and the latest notAfter in `dir`.
+/// The currently valid identity with `common_name` and the latest notAfter in `dir`, and when
+/// the choice could change by the clock alone (see [`Loaded::review_at`]).
 fn best_by_common_name(
     common_name: &str,
     dir: &Path,
     password: &SecretString,
     now: UnixTime,
     provider: &CryptoProvider,
-) -> Result<Identity, SourceError> {
-    let files = thumbprint_files(dir).map_err(|source| SourceError::Dir {
-        dir: dir.display().to_string(),
-        source,
-    })?;
+) -> Loaded {
+    let files = match thumbprint_files(dir) {
+        Ok(files) => files,
+        Err(source) => {
+            let dir = dir.display().to_string();
+            let identity = Err(SourceError::Dir { dir, source });
+            return Loaded {
+                identity,
+                review_at: None,
+            };
+        }
+    };
     let considered = files.len();
+    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
     let mut best: Option<Identity> = None;
+    let mut pending: Option<i64> = None;
     for path in files {
         let identity = match Identity::load(&path, password, provider) {
             Ok(identity) => identity,
@@ -198,7 +234,14 @@ fn best_by_common_name(
                 continue;
             }
         };
-        if identity.common_name() != Some(common_name) || identity.check_validity(now).is_err() {
+        if identity.common_name() != Some(common_name) {
+            continue;
+        }
+        if identity.not_before_secs() > now_secs {
+            let not_before = identity.not_before_secs();
+            pending = Some(pending.map_or(not_before, |earliest| earliest.min(not_before)));
+        }
+        if identity.check_validity(now).is_err() {
             continue;
         }
         if best
@@ -208,11 +251,22 @@ fn best_by_common_name(
             best = Some(identity);
         }
     }
-    best.ok_or_else(|| SourceError::NoMatch {
+    let expiry = best
+        .as_ref()
+        .map(|chosen| chosen.not_after_secs().saturating_add(1));
+    let review_at = match (pending, expiry) {
+        (Some(pending), Some(expiry)) => Some(pending.min(expiry)),
+        (pending, expiry) => pending.or(expiry),
+    };
+    let identity = best.ok_or_else(|| SourceError::NoMatch {
         common_name: common_name.to_owned(),
         dir: dir.display().to_string(),
         considered,
-    })
+    });
+    Loaded {
+        identity,
+        review_at,
+    }
 }
 
 /// `dir`'s files named `<40 or 64 hex>.p12`, as App Service names them.

@@ -15,6 +15,8 @@ use crate::cert_file::{read_certificates, read_crls};
 use crate::client_cert::certificate::rfc3339;
 use crate::client_cert::name::Name;
 use crate::config::{Config, ConfiguredFiles, inbound};
+use crate::outbound::OutboundSettings;
+use crate::outbound::client::loggable;
 use crate::telemetry::escape;
 
 /// Warn when a CA certificate expires within this many seconds (30 days).
@@ -211,12 +213,9 @@ impl Posture {
             self.line("outbound: off (outbound-mtls answers 503)".to_owned());
             return;
         };
-        self.line(format!(
-            "outbound: {} identity {} notAfter {} ({})",
-            settings.url,
-            settings.identity_subject,
-            settings.identity_not_after,
-            config.files.identity_source.as_deref().unwrap_or("-")
+        self.line(outbound_line(
+            settings,
+            config.files.identity_source.as_deref(),
         ));
         if settings.identity_expires_soon {
             self.warnings.push(format!(
@@ -255,7 +254,51 @@ impl Posture {
     }
 }
 
+/// The outbound line: the URL as the startup log shows it (no query, no userinfo: either may
+/// carry a function key or a password), the identity and where it comes from.
+fn outbound_line(settings: &OutboundSettings, identity_source: Option<&str>) -> String {
+    format!(
+        "outbound: {} identity {} notAfter {} ({})",
+        loggable(&settings.url),
+        settings.identity_subject,
+        settings.identity_not_after,
+        identity_source.unwrap_or("-")
+    )
+}
+
 /// `YYYY-MM-DD` of unix seconds.
 fn date(seconds: u64) -> String {
     rfc3339(seconds).chars().take(10).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::test_pki::TestPki;
+
+    #[test]
+    fn the_outbound_line_shows_no_query_and_no_userinfo() {
+        let pki = TestPki::new("Posture URL");
+        let settings = pki.settings(
+            "https://operator:pa55word@127.0.0.1:8443/api/data?code=FUNCTION-KEY&x=1#part",
+            None,
+        );
+
+        let line = outbound_line(&settings, Some("OUTBOUND_CLIENT_CERT_PATH=/home/id.p12"));
+
+        assert!(
+            line.starts_with("outbound: https://127.0.0.1:8443/api/data identity "),
+            "{line}"
+        );
+        for secret in [
+            "FUNCTION-KEY",
+            "code=",
+            "operator",
+            "pa55word",
+            "?",
+            "#part",
+        ] {
+            assert!(!line.contains(secret), "{secret:?} shown: {line}");
+        }
+    }
 }

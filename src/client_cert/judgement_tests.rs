@@ -426,6 +426,18 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
             Err("cert_not_allowed"),
         ),
         (
+            "review: an underscore label does not step around an excluded subtree",
+            names(&excluding, &[], &["api_x.contoso.com"], &[]),
+            excluding.issue(&Leaf::cn("api_x.contoso.com")),
+            Err("cert_not_allowed"),
+        ),
+        (
+            "review: a trailing dot does not step around an excluded subtree",
+            names(&excluding, &[], &["api.contoso.com."], &[]),
+            excluding.issue(&Leaf::cn("api.contoso.com.")),
+            Err("cert_not_allowed"),
+        ),
+        (
             "a CN outside the excluded subtree",
             names(&excluding, &[], &["svc.fabrikam.example"], &[]),
             excluding.issue(&Leaf::cn("svc.fabrikam.example")),

@@ -8,7 +8,9 @@
 //! inside no excluded one. A CN that is not a DNS name is outside every permitted subtree.
 //! Subtree matching follows RFC 5280 §4.2.1.10 as webpki reads it: `example.com` covers itself
 //! and its subdomains, `.example.com` its subdomains only, and the empty string everything;
-//! ASCII case is ignored. Other name forms (email, IP, directory name) are webpki's business.
+//! ASCII case is ignored. An excluded subtree is matched without requiring a strict DNS name
+//! (a trailing dot dropped), so `CN=api_x.contoso.com` or `CN=api.contoso.com.` cannot step
+//! around an excluded `contoso.com`; a permitted subtree still requires one (fail closed). Other name forms (email, IP, directory name) are webpki's business.
 
 use x509_parser::extensions::GeneralName;
 
@@ -49,7 +51,11 @@ impl DnsConstraints {
     /// Why `name` is outside these subtrees, or `None` when it is inside.
     pub fn refuses(&self, name: &str) -> Option<String> {
         let name = name.to_ascii_lowercase();
-        if let Some(subtree) = self.excluded.iter().find(|subtree| within(&name, subtree)) {
+        if let Some(subtree) = self
+            .excluded
+            .iter()
+            .find(|subtree| within_loosely(&name, subtree))
+        {
             return Some(format!("inside the excluded dns subtree {subtree:?}"));
         }
         match &self.permitted {
@@ -72,6 +78,28 @@ fn within(name: &str, subtree: &str) -> bool {
     }
     match subtree.strip_prefix('.') {
         Some(parent) => name.len() > subtree.len() && name.ends_with(subtree) && !parent.is_empty(),
+        None => {
+            name == subtree
+                || (name.len() > subtree.len()
+                    && name.ends_with(subtree)
+                    && name.as_bytes()[name.len() - subtree.len() - 1] == b'.')
+        }
+    }
+}
+
+/// Whether `name` (lowercase) falls under the excluded subtree `subtree` (lowercase), read
+/// loosely so that exclusion cannot be sidestepped: the name need not be a strict DNS name
+/// (`api_x.contoso.com`, `API.contoso.com.` and `a b.contoso.com` are all under `contoso.com`),
+/// one trailing dot on either side is dropped, and labels are compared by suffix as in
+/// [`within`]. Permitted subtrees keep [`within`]'s strict reading (fail closed).
+fn within_loosely(name: &str, subtree: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let subtree = subtree.strip_suffix('.').unwrap_or(subtree);
+    if subtree.is_empty() {
+        return true;
+    }
+    match subtree.strip_prefix('.') {
+        Some(parent) => !parent.is_empty() && name.len() > subtree.len() && name.ends_with(subtree),
         None => {
             name == subtree
                 || (name.len() > subtree.len()
@@ -122,6 +150,53 @@ mod tests {
                 within(&name.to_ascii_lowercase(), subtree),
                 expected,
                 "{name:?} in {subtree:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_excluded_subtree_catches_names_that_are_not_strict_dns_names() {
+        let constraints = DnsConstraints {
+            permitted: None,
+            excluded: vec!["contoso.com".to_owned()],
+        };
+        let cases = [
+            ("api_x.contoso.com", true, "underscore label"),
+            ("api.contoso.com.", true, "trailing dot"),
+            ("API.Contoso.COM.", true, "trailing dot and case"),
+            ("contoso.com.", true, "the subtree itself, trailing dot"),
+            ("a b.contoso.com", true, "space in a label"),
+            ("x..contoso.com", true, "empty label"),
+            ("api.contoso.com", true, "a strict DNS name"),
+            ("evilcontoso.com", false, "not a label suffix"),
+            ("contoso.com.evil", false, "contoso.com is not the suffix"),
+            ("partner_x.example", false, "unrelated"),
+        ];
+        for (name, refused, reason) in cases {
+            assert_eq!(
+                constraints.refuses(name).is_some(),
+                refused,
+                "{reason}: {name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_permitted_subtree_still_requires_a_strict_dns_name() {
+        let constraints = DnsConstraints {
+            permitted: Some(vec!["partner.example".to_owned()]),
+            excluded: Vec::new(),
+        };
+        for (name, refused, reason) in [
+            ("api.partner.example", false, "inside"),
+            ("api_x.partner.example", true, "underscore: not a DNS name"),
+            ("api.partner.example.", true, "trailing dot: not a DNS name"),
+            ("a b.partner.example", true, "space: not a DNS name"),
+        ] {
+            assert_eq!(
+                constraints.refuses(name).is_some(),
+                refused,
+                "{reason}: {name:?}"
             );
         }
     }

@@ -2,9 +2,10 @@
 //! of its own (newline, CR, Unicode line and paragraph separators), move the terminal (ESC and
 //! the other C0/C1 controls), or reorder what a reader sees (bidirectional overrides).
 //!
-//! Applied to every field of every line by the plain formatter (`fields.rs`); the JSON writer
-//! (`writer.rs`) adds what serde_json leaves raw. Backslashes are kept as they are: the point
-//! is one event, one line, not a reversible encoding.
+//! Applied to every field of every line by the plain formatter (`fields.rs`), which also quotes
+//! a value that could read as more than one field ([`plain_value`]); the JSON writer
+//! (`writer.rs`) adds what serde_json leaves raw. In a bare value backslashes are kept as they
+//! are: the point is one event, one line, one field per `key=`.
 
 use std::borrow::Cow;
 
@@ -31,6 +32,30 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     for c in text.chars() {
         push_escaped(&mut out, c);
     }
+    Cow::Owned(out)
+}
+
+/// A field value for the plain format: `text` escaped, and written as `"..."` (with `"` and `\\`
+/// escaped) when it holds whitespace, `=`, `"` or `\\`, so that a caller's text cannot add a
+/// `key=value` pair of its own to the line. Values without such characters (codes,
+/// thumbprints, times) stay bare, so `code=(\S+)` still extracts them.
+pub fn plain_value(text: &str) -> Cow<'_, str> {
+    let needs_quotes = text
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '=' | '"' | '\\'));
+    if !needs_quotes {
+        return escape(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => push_escaped(&mut out, c),
+        }
+    }
+    out.push('"');
     Cow::Owned(out)
 }
 
@@ -94,5 +119,72 @@ mod tests {
             "nothing unsafe survives escaping"
         );
         assert_eq!(escaped.lines().count(), 1, "one line");
+    }
+
+    #[test]
+    fn a_plain_value_that_could_read_as_more_fields_is_quoted() {
+        let cases = [
+            (
+                "x reason=ok cached=true matched_rule=pin:a",
+                r#""x reason=ok cached=true matched_rule=pin:a""#,
+                "the review's forged CN",
+            ),
+            (
+                "CN=client.example,O=Contoso",
+                r#""CN=client.example,O=Contoso""#,
+                "a subject",
+            ),
+            (r#"a"b"#, r#""a\"b""#, "a quote"),
+            (r"CN=a\,b", r#""CN=a\\,b""#, "a backslash"),
+            (
+                "a\u{a0}b",
+                "\"a\u{a0}b\"",
+                "a no-break space is whitespace too",
+            ),
+            (
+                "a b\nc",
+                r#""a b\nc""#,
+                "control characters still escaped inside quotes",
+            ),
+            ("cert_expired", "cert_expired", "a code stays bare"),
+            ("A1B2C3", "A1B2C3", "a thumbprint stays bare"),
+            (
+                "2026-01-31T12:00:00Z",
+                "2026-01-31T12:00:00Z",
+                "a time stays bare",
+            ),
+            (
+                "a\u{1b}b",
+                r"a\u{1b}b",
+                "a bare value keeps control-character escaping",
+            ),
+            (
+                "a\nb",
+                r#""a\nb""#,
+                "a newline is whitespace: quoted, and escaped",
+            ),
+            ("", "", "empty"),
+        ];
+        for (input, expected, reason) in cases {
+            assert_eq!(plain_value(input), expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_quoted_value_has_no_bare_space_or_equals_outside_its_quotes() {
+        let hostile = "x\" reason=ok\\\" cached=true \\";
+        let value = plain_value(hostile);
+        let inner = value
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .expect("quoted");
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => assert!(chars.next().is_some(), "a dangling backslash: {value}"),
+                '"' => panic!("an unescaped quote ends the value early: {value}"),
+                _ => {}
+            }
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! The plain format's field formatter: tracing-subscriber's layout (`name=value`, the message
 //! bare, spaces between), with every value passed through [`escape`](super::escape::escape),
-//! span fields (the request path) included. Strings are written without quotes and without
-//! Rust's Debug escaping, so a subject reads as its RFC 4514 text.
+//! span fields (the request path) included. Strings are written without Rust's Debug escaping,
+//! so a subject reads as its RFC 4514 text; a value holding whitespace, `=`, `"` or `\` is
+//! quoted (`subject="CN=a b"`, see [`plain_value`]) so a caller cannot add fields of its own.
+//! The message is written bare: it is the handler's own text.
 
 use std::fmt::{self, Write as _};
 
@@ -9,7 +11,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
 use tracing_subscriber::fmt::format::Writer;
 
-use super::escape::escape;
+use super::escape::{escape, plain_value};
 
 /// Formats fields as `name=value`, values escaped (see the module doc).
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,12 +43,11 @@ impl EscapedVisitor<'_> {
         }
         let separator = if self.is_empty { "" } else { " " };
         self.is_empty = false;
-        let value = escape(value);
         self.result = match field.name() {
-            "message" => write!(self.writer, "{separator}{value}"),
+            "message" => write!(self.writer, "{separator}{}", escape(value)),
             name => {
                 let name = name.strip_prefix("r#").unwrap_or(name);
-                write!(self.writer, "{separator}{name}={value}")
+                write!(self.writer, "{separator}{name}={}", plain_value(value))
             }
         };
     }

@@ -49,8 +49,8 @@ async fn a_cn_with_a_newline_cannot_forge_a_log_line_in_plain_format() {
     let line = decision_lines[0];
     assert!(line.contains("client certificate refused"), "{line}");
     assert!(
-        line.contains(r"CN=evil\0A2026-01-01"),
-        "the newline is written as RFC 4514 \\0A: {line}"
+        line.contains(r#"subject="CN=evil\\0A2026-01-01"#),
+        "the newline is written as RFC 4514 \\0A, in a quoted value: {line}"
     );
     for (raw, name) in [
         ('\r', "CR"),
@@ -66,6 +66,79 @@ async fn a_cn_with_a_newline_cannot_forge_a_log_line_in_plain_format() {
     assert!(
         !output.lines().any(|line| line.starts_with("2026-01-01")),
         "no line of the caller's choosing:\n{output}"
+    );
+}
+
+/// The review's CN: written bare, it would add `reason`, `cached` and `matched_rule` of its
+/// own to a refusal line.
+const FAKE_FIELDS_CN: &str = "x reason=ok cached=true matched_rule=pin:a";
+
+/// The `key=value` fields of a plain line, a `"..."` value read as one (with `\"` and `\\`).
+fn plain_fields(line: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    while chars.peek().is_some() {
+        let mut token = String::new();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match c {
+                ' ' if !quoted => break,
+                '"' => quoted = !quoted,
+                '\\' if quoted => token.extend(chars.next()),
+                c => token.push(c),
+            }
+        }
+        if let Some((key, value)) = token.split_once('=') {
+            fields.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    fields
+}
+
+#[tokio::test]
+async fn a_cn_with_spaces_and_equals_cannot_add_fields_to_a_plain_line() {
+    let pki = TestPki::new("logs-fake-fields");
+    let host = start(&pki, &[("LOG_FORMAT", "plain")]).await;
+    let forged = pki.issue(&Leaf::client(FAKE_FIELDS_CN));
+
+    host.send(Mode::Forwarding, cert_info(&forged.header()))
+        .await;
+
+    let output = host
+        .process
+        .wait_for_output(&forged.sha256(), Duration::from_secs(1));
+    let line = output
+        .lines()
+        .find(|line| line.contains("client certificate refused"))
+        .unwrap_or_else(|| panic!("no decision line:\n{output}"));
+    let fields = plain_fields(line);
+    let values = |key: &str| -> Vec<&str> {
+        fields
+            .iter()
+            .filter(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    };
+    assert_eq!(values("reason").len(), 1, "one reason: {line}");
+    assert_eq!(
+        values("cached"),
+        ["false"],
+        "one cached, the real one: {line}"
+    );
+    assert!(
+        values("matched_rule").is_empty(),
+        "no matched_rule on a refusal: {line}"
+    );
+    assert_eq!(
+        values("subject"),
+        [format!("CN={FAKE_FIELDS_CN}")],
+        "the whole CN stays inside the subject: {line}"
+    );
+    assert_eq!(values("code"), ["cert_not_allowed"], "{line}");
+    assert_eq!(
+        values("sha1"),
+        [forged.sha1()],
+        "README's sha1=(\\S+) still works: {line}"
     );
 }
 
@@ -160,11 +233,11 @@ async fn the_decision_line_says_who_and_why_in_words() {
     for expected in [
         format!("sha1={}", expired.sha1()),
         format!("sha256={}", expired.sha256()),
-        format!("subject=CN={ALLOWED_CN}"),
-        "issuer=CN=Test Root CA".to_owned(),
+        format!(r#"subject="CN={ALLOWED_CN}""#),
+        r#"issuer="CN=Test Root CA""#.to_owned(),
         "serial=".to_owned(),
         "code=cert_expired".to_owned(),
-        "reason=client certificate expired at 20".to_owned(),
+        r#"reason="client certificate expired at 20"#.to_owned(),
     ] {
         assert!(line.contains(&expected), "{expected} in: {line}");
     }

@@ -36,7 +36,8 @@ pub struct CrlSet {
     issuers: Vec<String>,
     /// Each CRL's thisUpdate (unix seconds), in load order.
     this_updates: Vec<u64>,
-    earliest_next_update: Option<u64>,
+    /// Each CRL's nextUpdate (unix seconds), in load order.
+    next_updates: Vec<u64>,
 }
 
 /// A CRL webpki can use, its issuer (RFC 4514), its thisUpdate and nextUpdate (unix seconds).
@@ -51,7 +52,7 @@ impl fmt::Debug for CrlSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CrlSet")
             .field("count", &self.crls.len())
-            .field("earliest_next_update", &self.earliest_next_update)
+            .field("earliest_next_update", &self.earliest_next_update())
             .finish()
     }
 }
@@ -90,14 +91,10 @@ impl CrlSet {
     }
 
     fn push(&mut self, parsed: ParsedCrl) {
-        let next_update = parsed.next_update;
         self.crls.push(CertRevocationList::Owned(parsed.crl));
         self.issuers.push(parsed.issuer);
         self.this_updates.push(parsed.this_update);
-        self.earliest_next_update = Some(
-            self.earliest_next_update
-                .map_or(next_update, |earliest| earliest.min(next_update)),
-        );
+        self.next_updates.push(parsed.next_update);
     }
 
     /// Issuer names (RFC 4514) that more than one loaded CRL carries. webpki checks a
@@ -122,8 +119,12 @@ impl CrlSet {
     pub fn joined(&self, other: &Self) -> Self {
         let mut set = Self::default();
         for part in [self, other] {
-            let entries = part.crls.iter().zip(&part.issuers).zip(&part.this_updates);
-            for ((crl, issuer), this_update) in entries {
+            let entries = part
+                .crls
+                .iter()
+                .zip(&part.issuers)
+                .zip(part.this_updates.iter().zip(&part.next_updates));
+            for ((crl, issuer), (this_update, next_update)) in entries {
                 let owned = match crl {
                     CertRevocationList::Owned(owned) => owned.clone(),
                     CertRevocationList::Borrowed(borrowed) => match borrowed.to_owned() {
@@ -134,12 +135,7 @@ impl CrlSet {
                 set.crls.push(CertRevocationList::Owned(owned));
                 set.issuers.push(issuer.clone());
                 set.this_updates.push(*this_update);
-            }
-            if let Some(next_update) = part.earliest_next_update {
-                set.earliest_next_update = Some(
-                    set.earliest_next_update
-                        .map_or(next_update, |earliest| earliest.min(next_update)),
-                );
+                set.next_updates.push(*next_update);
             }
         }
         set
@@ -155,7 +151,18 @@ impl CrlSet {
 
     /// The earliest nextUpdate (unix seconds) of any loaded CRL.
     pub fn earliest_next_update(&self) -> Option<u64> {
-        self.earliest_next_update
+        self.next_updates.iter().copied().min()
+    }
+
+    /// The earliest nextUpdate after `now`: when a decision made now may stop being true. A
+    /// CRL already past its nextUpdate changes nothing later (what it covers is unknown until a
+    /// new one is installed, which clears the cache), so it must not stop caching for everyone.
+    pub fn earliest_next_update_after(&self, now: u64) -> Option<u64> {
+        self.next_updates
+            .iter()
+            .copied()
+            .filter(|at| *at > now)
+            .min()
     }
 
     /// The CRLs usable at `now`: those whose thisUpdate is not after `now + skew` (seconds).

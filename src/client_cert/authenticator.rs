@@ -221,7 +221,7 @@ impl Authenticator {
             let cached = match &decision {
                 Ok(authorized) => Cached::Accepted(authorized.clone()),
                 Err(denied) => Cached::Refused(Refusal {
-                    denied: denied.clone(),
+                    denied: super::cache::bounded(denied.clone()),
                     sha1_thumbprint: cert
                         .as_ref()
                         .map(|cert| cert.sha1_thumbprint.as_str().into()),
@@ -359,7 +359,7 @@ impl Authenticator {
                 expires_at = expires_at.min(starts);
             }
         }
-        if let Some(next_update) = crls.earliest_next_update() {
+        if let Some(next_update) = crls.earliest_next_update_after(now) {
             expires_at = expires_at.min(next_update);
         }
         if let Some(usable_at) = crls.next_usable_at(now, skew) {

@@ -752,3 +752,26 @@ fn a_failed_crl_reload_is_retried_even_when_the_file_then_keeps_its_size_and_tim
     );
     assert_eq!(after, Err("cert_revoked"), "the completed crl is in force");
 }
+
+#[test]
+fn a_crl_past_its_next_update_does_not_stop_caching_for_certificates_it_does_not_cover() {
+    let pki = Pki::new();
+    let other = Ca::root("Other Root CA");
+    let current = pki.root.crl(&[], -DAY, 7 * DAY);
+    let stale = other.crl(&[], -7 * DAY, -DAY);
+    let authenticator = Authenticator::new(&Settings {
+        trusted_cas: vec![ca(&pki.root.der), ca(&other.der)],
+        crls: crls(&[&current, &stale]),
+        ..pki.config()
+    });
+    let header = STANDARD.encode(pki.root.issue(&Leaf::cn(ALLOWED)));
+
+    let decision = authenticator.authorize(&[header.as_bytes()], at(0));
+
+    assert!(decision.is_ok(), "covered by a current crl: {decision:?}");
+    assert_eq!(
+        authenticator.cache.len(),
+        (1, 0),
+        "the other issuer's stale crl must not make every decision uncacheable"
+    );
+}

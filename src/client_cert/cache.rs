@@ -256,6 +256,59 @@ impl HeapSize for Refusal {
     }
 }
 
+/// The most bytes of caller-chosen text (a CN, a reason that quotes one) a cached refusal
+/// keeps per field, so that a refusal stays small whatever the certificate said.
+pub const MAX_CACHED_TEXT_BYTES: usize = 256;
+
+/// `denied` with every text field cut to [`MAX_CACHED_TEXT_BYTES`] (at a character boundary,
+/// marked with `…`), for the cache. Codes and statuses do not change.
+pub fn bounded(denied: Denied) -> Denied {
+    fn cut(mut text: String) -> String {
+        if text.len() > MAX_CACHED_TEXT_BYTES {
+            let mut end = MAX_CACHED_TEXT_BYTES;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+        }
+        text.shrink_to_fit();
+        text
+    }
+    match denied {
+        Denied::Malformed { reason } => Denied::Malformed {
+            reason: cut(reason),
+        },
+        Denied::Ambiguous { reason } => Denied::Ambiguous {
+            reason: cut(reason),
+        },
+        Denied::Untrusted { reason } => Denied::Untrusted {
+            reason: cut(reason),
+        },
+        Denied::WrongUsage { reason } => Denied::WrongUsage {
+            reason: cut(reason),
+        },
+        Denied::RevocationUnknown { reason } => Denied::RevocationUnknown {
+            reason: cut(reason),
+        },
+        Denied::WeakKey { reason } => Denied::WeakKey {
+            reason: cut(reason),
+        },
+        Denied::CnOutsideNameConstraints { cn, reason } => Denied::CnOutsideNameConstraints {
+            cn: cut(cn),
+            reason: cut(reason),
+        },
+        Denied::NotAllowed { cn, thumbprint } => Denied::NotAllowed {
+            cn: cn.map(cut),
+            thumbprint: cut(thumbprint),
+        },
+        other @ (Denied::Missing
+        | Denied::Expired { .. }
+        | Denied::NotYetValid { .. }
+        | Denied::Revoked) => other,
+    }
+}
+
 impl HeapSize for Denied {
     fn heap_bytes(&self) -> usize {
         match self {

@@ -149,3 +149,31 @@ fn accepts_are_weighed_by_what_their_certificates_hold() {
         "accepts stay within their budget"
     );
 }
+
+#[test]
+fn a_cached_refusal_keeps_at_most_a_bounded_amount_of_caller_text() {
+    let long_cn = "é".repeat(10_000);
+    let denied = bounded(Denied::NotAllowed {
+        cn: Some(long_cn),
+        thumbprint: "AB".repeat(32),
+    });
+    let Denied::NotAllowed { cn: Some(cn), .. } = &denied else {
+        panic!("the variant is kept: {denied:?}");
+    };
+    assert!(
+        cn.len() <= MAX_CACHED_TEXT_BYTES + '…'.len_utf8(),
+        "{}",
+        cn.len()
+    );
+    assert!(cn.ends_with('…'), "a cut is marked");
+    assert_eq!(
+        denied.code(),
+        "cert_not_allowed",
+        "the code does not change"
+    );
+    assert!(
+        denied.heap_bytes() < 2 * MAX_CACHED_TEXT_BYTES,
+        "{}",
+        denied.heap_bytes()
+    );
+}

@@ -23,26 +23,27 @@ pub fn client_cert(
     let header = HeaderName::from_bytes(authenticator.header_name().as_bytes())
         .expect("CLIENT_CERT_HEADER was validated as a header name at startup");
     warp::header::headers_cloned().and_then(move |headers: HeaderMap| {
-        let (authenticator, header) = (Arc::clone(&authenticator), header.clone());
+        // The cheap part now, so that a request waiting for the gate holds its certificate's
+        // DER only, not a copy of every header it sent.
+        let values: Vec<&[u8]> = headers
+            .get_all(&header)
+            .iter()
+            .map(|value| value.as_bytes())
+            .collect();
+        let lookup = authenticator.lookup(&values, UnixTime::now());
+        drop(values);
+        drop(headers);
+        let authenticator = Arc::clone(&authenticator);
         async move {
-            authorize(authenticator, &header, &headers)
+            decide(authenticator, lookup)
                 .await
                 .map_err(warp::reject::custom)
         }
     })
 }
 
-async fn authorize(
-    authenticator: Arc<Authenticator>,
-    header: &HeaderName,
-    headers: &HeaderMap,
-) -> Result<Authorized, ApiError> {
-    let values: Vec<&[u8]> = headers
-        .get_all(header)
-        .iter()
-        .map(|value| value.as_bytes())
-        .collect();
-    let request = match authenticator.lookup(&values, UnixTime::now()) {
+async fn decide(authenticator: Arc<Authenticator>, lookup: Lookup) -> Result<Authorized, ApiError> {
+    let request = match lookup {
         Lookup::Decided(decision) => return decision.map_err(ApiError::Denied),
         Lookup::Cold(request) => request,
     };

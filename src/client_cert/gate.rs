@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
 
 /// The default number of cold decisions that may wait for a worker.
-pub const DEFAULT_MAX_QUEUED: usize = 256;
+pub const DEFAULT_MAX_QUEUED: usize = 64;
 
 /// Why the gate did not run a cold decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -223,6 +223,17 @@ impl CrlSet {
         self.entries.iter().map(|entry| entry.next_update).min()
     }
 
+    /// The earliest nextUpdate after `now`: when a decision made now may stop being true. A
+    /// CRL already past its nextUpdate changes nothing later (what it covers is unknown until a
+    /// new one is installed, which clears the cache), so it must not stop caching for everyone.
+    pub fn earliest_next_update_after(&self, now: u64) -> Option<u64> {
+        self.entries
+            .iter()
+            .map(|entry| entry.next_update)
+            .filter(|at| *at > now)
+            .min()
+    }
+
     /// The CRLs usable at `now`: those whose thisUpdate is not after `now + skew` (seconds).
     /// A CRL issued in the future is left out, so what it would cover has an unknown status
     /// (webpki checks nextUpdate, not thisUpdate).

@@ -277,6 +277,12 @@ impl Authenticator {
         }
     }
 
+    /// The CRL set in force (tests outside `client_cert`).
+    #[cfg(test)]
+    pub(crate) fn crls_in_force(&self) -> Arc<CrlSet> {
+        self.current_crls()
+    }
+
     pub(super) fn current_crls(&self) -> Arc<CrlSet> {
         Arc::clone(&self.crls.read().unwrap_or_else(PoisonError::into_inner))
     }

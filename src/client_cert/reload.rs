@@ -101,12 +101,15 @@ impl Authenticator {
     }
 }
 
-/// Warns about every issuer name that more than one loaded CRL carries (webpki uses the first).
+/// Warns about every CRL set aside because a newer CRL of the same issuer name is held (webpki
+/// uses one CRL per issuer name: the newest is kept).
 pub(super) fn warn_shared_crl_issuers(crls: &CrlSet) {
-    for issuer in crls.shared_issuers() {
+    for aside in crls.set_aside() {
         tracing::warn!(
-            %issuer,
-            "more than one crl has this issuer name: only the first loaded is used, and certificates of a CA whose key did not sign it have an unknown revocation status"
+            issuer = %aside.issuer,
+            kept = %aside.kept,
+            set_aside = %aside.dropped,
+            "a crl is set aside: another crl of the same issuer name is newer (higher crl number, then later thisUpdate) or equally new and held first; only one per issuer name is used, and certificates of a CA whose key did not sign it have an unknown revocation status"
         );
     }
 }

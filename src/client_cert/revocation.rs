@@ -5,10 +5,11 @@
 //! they are never fetched on the request path.
 //! Checking a certificate against them is webpki's job, driven from `trust.rs`.
 //!
-//! One CRL per issuer name: webpki checks a certificate against the first loaded CRL (files in
-//! setting order, CRLs in file order) whose issuer name matches, and a CRL it cannot verify
-//! makes the status unknown. [`CrlSet::shared_issuers`] finds names carried twice, which
-//! startup and every reload log as a warning.
+//! One CRL per issuer name: webpki checks a certificate against the first CRL whose issuer name
+//! matches, and a CRL it cannot verify makes the status unknown. So the set holds one CRL per
+//! issuer name, the newest (highest CRL number, then latest thisUpdate) of all files and
+//! distribution points: a stale file or a lagging mirror cannot hide a fresher CRL.
+//! [`CrlSet::set_aside`] lists the others, which startup and every reload log as warnings.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,31 +29,55 @@ pub enum CrlError {
     Invalid { path: PathBuf, detail: String },
 }
 
-/// Every CRL from the configured files, parsed and owned.
+/// Every CRL in force, parsed and owned: one per issuer name, the newest (see
+/// [`CrlSet::set_aside`]).
 #[derive(Default)]
 pub struct CrlSet {
-    crls: Vec<CertRevocationList<'static>>,
-    /// Each CRL's issuer, rendered (RFC 4514), in load order.
-    issuers: Vec<String>,
-    /// Each CRL's thisUpdate (unix seconds), in load order.
-    this_updates: Vec<u64>,
-    /// Each CRL's nextUpdate (unix seconds), in load order.
-    next_updates: Vec<u64>,
+    entries: Vec<Entry>,
+    /// The CRLs left out because a newer one of the same issuer name is held.
+    set_aside: Vec<SetAside>,
 }
 
-/// A CRL webpki can use, its issuer (RFC 4514), its thisUpdate and nextUpdate (unix seconds).
+/// One CRL in force and what is known of it.
+struct Entry {
+    crl: CertRevocationList<'static>,
+    /// The issuer, rendered (RFC 4514).
+    issuer: String,
+    /// thisUpdate and nextUpdate, unix seconds.
+    this_update: u64,
+    next_update: u64,
+    /// The CRL number, big-endian (`None`: the CRL carries none).
+    number: Option<Vec<u8>>,
+    /// Where it came from (a file path or a URL), for logs.
+    source: String,
+}
+
+/// A CRL left out of the set because another CRL of the same issuer name is newer (a higher
+/// CRL number, or with equal or missing numbers a later thisUpdate) or equally new and held
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    pub issuer: String,
+    /// Where the CRL in force came from, and the one set aside.
+    pub kept: String,
+    pub dropped: String,
+}
+
+/// A CRL webpki can use, with what [`Entry`] keeps of it.
 struct ParsedCrl {
     crl: OwnedCertRevocationList,
     issuer: String,
     this_update: u64,
     next_update: u64,
+    number: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for CrlSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CrlSet")
-            .field("count", &self.crls.len())
+            .field("count", &self.entries.len())
             .field("earliest_next_update", &self.earliest_next_update())
+            .field("set_aside", &self.set_aside)
             .finish()
     }
 }
@@ -67,7 +92,12 @@ impl CrlSet {
         let mut errors = Vec::new();
         for path in paths {
             match load_file(path) {
-                Ok(loaded) => loaded.into_iter().for_each(|crl| set.push(crl)),
+                Ok(loaded) => {
+                    let source = path.display().to_string();
+                    loaded
+                        .into_iter()
+                        .for_each(|crl| set.push(entry(crl, source.clone())));
+                }
                 Err(error) => errors.push(error),
             }
         }
@@ -78,89 +108,128 @@ impl CrlSet {
         }
     }
 
-    /// CRLs from DER bytes (tests, and callers that already hold the bytes).
+    /// CRLs from DER bytes (tests, and callers that already hold the bytes), each named by
+    /// its position.
     ///
     /// # Errors
     /// The first CRL that webpki or x509-parser cannot use, as text.
     pub fn from_ders(ders: &[&[u8]]) -> Result<Self, String> {
+        let named: Vec<(String, &[u8])> = ders
+            .iter()
+            .enumerate()
+            .map(|(index, der)| (format!("crl {}", index + 1), *der))
+            .collect();
+        Self::from_named_ders(&named)
+    }
+
+    /// CRLs from DER bytes, each with where it came from (a URL).
+    ///
+    /// # Errors
+    /// The first CRL that webpki or x509-parser cannot use, as text.
+    pub fn from_named_ders(ders: &[(String, &[u8])]) -> Result<Self, String> {
         let mut set = Self::default();
-        for der in ders {
-            set.push(parse_crl(der)?);
+        for (source, der) in ders {
+            set.push(entry(parse_crl(der)?, source.clone()));
         }
         Ok(set)
     }
 
-    fn push(&mut self, parsed: ParsedCrl) {
-        self.crls.push(CertRevocationList::Owned(parsed.crl));
-        self.issuers.push(parsed.issuer);
-        self.this_updates.push(parsed.this_update);
-        self.next_updates.push(parsed.next_update);
+    /// Adds `new`, keeping one CRL per issuer name: the newer of `new` and the one held, which
+    /// keeps its place (so files stay first); the other is recorded as set aside.
+    fn push(&mut self, new: Entry) {
+        let held = self
+            .entries
+            .iter_mut()
+            .find(|held| held.crl.issuer() == new.crl.issuer());
+        let Some(held) = held else {
+            self.entries.push(new);
+            return;
+        };
+        let (kept, dropped) = if is_newer(&new, held) {
+            let dropped = std::mem::replace(held, new);
+            (held.source.clone(), dropped.source)
+        } else {
+            (held.source.clone(), new.source)
+        };
+        self.set_aside.push(SetAside {
+            issuer: held.issuer.clone(),
+            kept,
+            dropped,
+        });
     }
 
-    /// Issuer names (RFC 4514) that more than one loaded CRL carries. webpki checks a
-    /// certificate against the first CRL (in load order) whose issuer name matches its issuer,
-    /// so the later ones are never used for it.
-    pub fn shared_issuers(&self) -> Vec<String> {
-        let mut shared: Vec<String> = Vec::new();
-        for (index, crl) in self.crls.iter().enumerate() {
-            let earlier = &self.crls[..index];
-            let issuer = &self.issuers[index];
-            if earlier.iter().any(|other| other.issuer() == crl.issuer())
-                && !shared.contains(issuer)
-            {
-                shared.push(issuer.clone());
-            }
-        }
-        shared
+    /// The CRLs left out because a newer CRL of the same issuer name is held (webpki checks a
+    /// certificate against the first CRL whose issuer name matches, so only one may be held).
+    pub fn set_aside(&self) -> &[SetAside] {
+        &self.set_aside
     }
 
-    /// `self`'s CRLs, then `other`'s (files first, then fetched ones: webpki uses the first
-    /// CRL of an issuer name).
+    /// `self`'s CRLs, then `other`'s (files first, then fetched ones), one per issuer name:
+    /// the newest, wherever it came from.
     pub fn joined(&self, other: &Self) -> Self {
-        let mut set = Self::default();
-        for part in [self, other] {
-            let entries = part
-                .crls
-                .iter()
-                .zip(&part.issuers)
-                .zip(part.this_updates.iter().zip(&part.next_updates));
-            for ((crl, issuer), (this_update, next_update)) in entries {
-                let owned = match crl {
-                    CertRevocationList::Owned(owned) => owned.clone(),
-                    CertRevocationList::Borrowed(borrowed) => match borrowed.to_owned() {
-                        Ok(owned) => owned,
-                        Err(_) => continue,
-                    },
-                };
-                set.crls.push(CertRevocationList::Owned(owned));
-                set.issuers.push(issuer.clone());
-                set.this_updates.push(*this_update);
-                set.next_updates.push(*next_update);
-            }
+        let mut set = Self {
+            set_aside: self.set_aside.clone(),
+            ..Self::default()
+        };
+        set.set_aside.extend(other.set_aside.iter().cloned());
+        for entry in self.entries.iter().chain(&other.entries) {
+            let owned = match &entry.crl {
+                CertRevocationList::Owned(owned) => owned.clone(),
+                CertRevocationList::Borrowed(borrowed) => match borrowed.to_owned() {
+                    Ok(owned) => owned,
+                    Err(_) => continue,
+                },
+            };
+            set.push(Entry {
+                crl: CertRevocationList::Owned(owned),
+                issuer: entry.issuer.clone(),
+                this_update: entry.this_update,
+                next_update: entry.next_update,
+                number: entry.number.clone(),
+                source: entry.source.clone(),
+            });
         }
         set
     }
 
+    /// Where each CRL in force came from, in order (tests).
+    #[cfg(test)]
+    pub(crate) fn sources(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|entry| entry.source.clone())
+            .collect()
+    }
+
+    /// Each CRL in force's CRL number, in order (tests).
+    #[cfg(test)]
+    pub(crate) fn numbers(&self) -> Vec<Option<Vec<u8>>> {
+        self.entries
+            .iter()
+            .map(|entry| entry.number.clone())
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.crls.is_empty()
+        self.entries.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.crls.len()
+        self.entries.len()
     }
 
-    /// The earliest nextUpdate (unix seconds) of any loaded CRL.
+    /// The earliest nextUpdate (unix seconds) of any CRL in force.
     pub fn earliest_next_update(&self) -> Option<u64> {
-        self.next_updates.iter().copied().min()
+        self.entries.iter().map(|entry| entry.next_update).min()
     }
 
     /// The earliest nextUpdate after `now`: when a decision made now may stop being true. A
     /// CRL already past its nextUpdate changes nothing later (what it covers is unknown until a
     /// new one is installed, which clears the cache), so it must not stop caching for everyone.
     pub fn earliest_next_update_after(&self, now: u64) -> Option<u64> {
-        self.next_updates
+        self.entries
             .iter()
-            .copied()
+            .map(|entry| entry.next_update)
             .filter(|at| *at > now)
             .min()
     }
@@ -170,11 +239,10 @@ impl CrlSet {
     /// (webpki checks nextUpdate, not thisUpdate).
     pub(crate) fn usable_at(&self, now: u64, skew: u64) -> Vec<&CertRevocationList<'static>> {
         let latest = now.saturating_add(skew);
-        self.crls
+        self.entries
             .iter()
-            .zip(&self.this_updates)
-            .filter(|(_, this_update)| **this_update <= latest)
-            .map(|(crl, _)| crl)
+            .filter(|entry| entry.this_update <= latest)
+            .map(|entry| &entry.crl)
             .collect()
     }
 
@@ -182,12 +250,38 @@ impl CrlSet {
     /// [`CrlSet::usable_at`] becomes usable, so a decision made without it must expire.
     pub fn next_usable_at(&self, now: u64, skew: u64) -> Option<u64> {
         let latest = now.saturating_add(skew);
-        self.this_updates
+        self.entries
             .iter()
-            .filter(|this_update| **this_update > latest)
+            .map(|entry| entry.this_update)
+            .filter(|this_update| *this_update > latest)
             .min()
             .map(|this_update| this_update.saturating_sub(skew))
     }
+}
+
+fn entry(parsed: ParsedCrl, source: String) -> Entry {
+    Entry {
+        crl: CertRevocationList::Owned(parsed.crl),
+        issuer: parsed.issuer,
+        this_update: parsed.this_update,
+        next_update: parsed.next_update,
+        number: parsed.number,
+        source,
+    }
+}
+
+/// Whether `new` is newer than `held` (same issuer name): a higher CRL number when both carry
+/// one and they differ, otherwise a later thisUpdate. Equal ones keep the one held.
+fn is_newer(new: &Entry, held: &Entry) -> bool {
+    let trim =
+        |bytes: &[u8]| -> Vec<u8> { bytes.iter().copied().skip_while(|b| *b == 0).collect() };
+    if let (Some(new_number), Some(held_number)) = (&new.number, &held.number) {
+        let (new_number, held_number) = (trim(new_number), trim(held_number));
+        if new_number != held_number {
+            return (new_number.len(), new_number) > (held_number.len(), held_number);
+        }
+    }
+    new.this_update > held.this_update
 }
 
 fn load_file(path: &Path) -> Result<Vec<ParsedCrl>, CrlError> {
@@ -215,6 +309,7 @@ fn parse_crl(der: &[u8]) -> Result<ParsedCrl, String> {
         issuer: Name::read(parsed.issuer()).rfc4514,
         this_update: u64::try_from(parsed.last_update().timestamp()).unwrap_or(0),
         next_update: u64::try_from(next_update).unwrap_or(0),
+        number: parsed.crl_number().map(|number| number.to_bytes_be()),
     })
 }
 
@@ -285,6 +380,13 @@ mod tests {
     use super::*;
     use crate::client_cert::test_pki::{Ca, DAY};
 
+    fn issuers(set: &CrlSet) -> Vec<&str> {
+        set.entries
+            .iter()
+            .map(|entry| entry.issuer.as_str())
+            .collect()
+    }
+
     #[test]
     fn a_joined_set_keeps_files_first_and_the_earliest_next_update() {
         let file_root = Ca::root("File Root");
@@ -296,12 +398,7 @@ mod tests {
 
         assert_eq!(joined.len(), 2, "both parts are in force");
         assert_eq!(
-            joined.this_updates.len(),
-            2,
-            "every per-crl list stays in step"
-        );
-        assert_eq!(
-            joined.issuers,
+            issuers(&joined),
             vec!["CN=File Root", "CN=Fetched Root"],
             "files first"
         );
@@ -309,6 +406,7 @@ mod tests {
             joined.earliest_next_update(),
             fetched.earliest_next_update()
         );
+        assert!(joined.set_aside().is_empty(), "different issuers");
         assert_eq!(
             files.joined(&CrlSet::default()).len(),
             1,
@@ -317,33 +415,83 @@ mod tests {
     }
 
     #[test]
-    fn crls_that_share_an_issuer_name_are_reported_once() {
+    fn one_crl_per_issuer_name_is_kept_the_newest_wherever_it_came_from() {
+        let root = Ca::root("Test Root CA");
+        let other = Ca::root("Other Root CA");
+        let named = |pairs: &[(&str, &Vec<u8>)]| {
+            let pairs: Vec<(String, &[u8])> = pairs
+                .iter()
+                .map(|(name, der)| ((*name).to_owned(), der.as_slice()))
+                .collect();
+            CrlSet::from_named_ders(&pairs).expect("test crls parse")
+        };
+        let stale = root.crl_numbered(5, &[], -3 * DAY, 7 * DAY);
+        let fresh = root.crl_numbered(6, &[42], -DAY, 7 * DAY);
+        let later_same_number = root.crl_numbered(5, &[42], -DAY, 7 * DAY);
+        let others = other.crl(&[], -DAY, 7 * DAY);
+
+        // A stale file and a fresher fetched CRL: the fetched one is in force.
+        let files = named(&[("stale.crl", &stale), ("other.crl", &others)]);
+        let fetched = named(&[("http://ca/fresh.crl", &fresh)]);
+        let joined = files.joined(&fetched);
+        assert_eq!(joined.sources(), vec!["http://ca/fresh.crl", "other.crl"]);
+        assert_eq!(
+            joined.set_aside(),
+            [SetAside {
+                issuer: "CN=Test Root CA".to_owned(),
+                kept: "http://ca/fresh.crl".to_owned(),
+                dropped: "stale.crl".to_owned(),
+            }]
+        );
+        // A lagging mirror listed first among the URLs does not hide the fresher one.
+        let mirrors = named(&[("http://mirror/", &stale), ("http://ca/", &fresh)]);
+        assert_eq!(mirrors.sources(), vec!["http://ca/"]);
+        assert_eq!(mirrors.set_aside()[0].dropped, "http://mirror/");
+        // A fresher file beats an older fetched CRL.
+        let joined = named(&[("fresh.crl", &fresh)]).joined(&named(&[("http://ca/", &stale)]));
+        assert_eq!(joined.sources(), vec!["fresh.crl"]);
+        // Equal CRL numbers: the later thisUpdate.
+        let tie = named(&[("a", &stale), ("b", &later_same_number)]);
+        assert_eq!(tie.sources(), vec!["b"]);
+        // Equally new: the first held stays (files before URLs).
+        let same = named(&[("file", &fresh)]).joined(&named(&[("http://ca/", &fresh)]));
+        assert_eq!(same.sources(), vec!["file"]);
+        assert_eq!(same.set_aside()[0].dropped, "http://ca/");
+        assert_eq!(same.len(), 1);
+    }
+
+    #[test]
+    fn crls_that_share_an_issuer_name_are_set_aside_but_one() {
         let old_root = Ca::root("Test Root CA");
         let new_root = Ca::root("Test Root CA");
         let other = Ca::root("Other Root CA");
         let crl = |ca: &Ca| ca.crl(&[], -DAY, 7 * DAY);
-        type Case = (&'static str, Vec<Vec<u8>>, Vec<&'static str>);
+        type Case = (&'static str, Vec<Vec<u8>>, usize, usize);
         let cases: Vec<Case> = vec![
             (
                 "one crl per issuer",
                 vec![crl(&old_root), crl(&other)],
-                vec![],
+                2,
+                0,
             ),
             (
                 "a rollover's old and new root share a name",
                 vec![crl(&old_root), crl(&other), crl(&new_root)],
-                vec!["CN=Test Root CA"],
+                2,
+                1,
             ),
             (
-                "three crls of one name are one warning",
+                "three crls of one name keep one",
                 vec![crl(&old_root), crl(&new_root), crl(&old_root)],
-                vec!["CN=Test Root CA"],
+                1,
+                2,
             ),
         ];
-        for (reason, ders, expected) in cases {
+        for (reason, ders, held, aside) in cases {
             let ders: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
             let set = CrlSet::from_ders(&ders).expect("test crls parse");
-            assert_eq!(set.shared_issuers(), expected, "{reason}");
+            assert_eq!(set.len(), held, "{reason}");
+            assert_eq!(set.set_aside().len(), aside, "{reason}");
         }
     }
 }

@@ -232,11 +232,22 @@ impl Ca {
 
     /// A DER CRL revoking `serials`, valid from `this_update` to `next_update` (offsets).
     pub fn crl(&self, serials: &[u64], this_update: i64, next_update: i64) -> Vec<u8> {
+        self.crl_numbered(1, serials, this_update, next_update)
+    }
+
+    /// Like [`Ca::crl`], with CRL number `number`.
+    pub fn crl_numbered(
+        &self,
+        number: u64,
+        serials: &[u64],
+        this_update: i64,
+        next_update: i64,
+    ) -> Vec<u8> {
         let revoked_at = shift(rcgen::date_time_ymd(2025, 1, 1), this_update);
         let params = CertificateRevocationListParams {
             this_update: revoked_at,
             next_update: shift(rcgen::date_time_ymd(2025, 1, 1), next_update),
-            crl_number: SerialNumber::from(1u64),
+            crl_number: SerialNumber::from(number),
             issuing_distribution_point: None,
             revoked_certs: serials
                 .iter()

@@ -17,6 +17,7 @@ use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::cert_file::crls_from_bytes;
 use crate::client_cert::ca_certificate::may_sign_crls;
+use crate::client_cert::words::describe_unusable_crl;
 
 /// A CRL that passed [`check`], with what the source remembers of it.
 #[derive(Debug, Clone)]
@@ -75,7 +76,7 @@ pub fn check(
     let der = der.as_ref();
     // webpki must be able to use it too (it refuses delta CRLs, unknown critical extensions).
     webpki::OwnedCertRevocationList::from_der(der)
-        .map_err(|error| CrlRefused::NotCrl(format!("{error:?}")))?;
+        .map_err(|error| CrlRefused::NotCrl(describe_unusable_crl(der, &error)))?;
     let (_, crl) = CertificateRevocationList::from_der(der)
         .map_err(|error| CrlRefused::NotCrl(error.to_string()))?;
     let issuer = crl.issuer().to_string();
@@ -237,6 +238,12 @@ mod tests {
                 Some(&held_newer),
                 Some("older"),
             ),
+            (
+                "one DER sequence webpki cannot read as a crl",
+                vec![0x30, 0x03, 0x02, 0x01, 0x01],
+                None,
+                Some("not a crl: it is not a CRL webpki can use"),
+            ),
         ];
         for (reason, body, held, refused) in cases {
             let result = check(&body, &configured, now, held);
@@ -245,6 +252,10 @@ mod tests {
                 Some(fragment) => {
                     let error = result.expect_err(reason).to_string();
                     assert!(error.contains(fragment), "{reason}: {error}");
+                    assert!(
+                        !error.contains('{') && !error.contains("BadDer"),
+                        "{reason}: words, not Debug text: {error}"
+                    );
                 }
             }
         }

@@ -23,7 +23,7 @@ mod source;
 #[path = "../../tests/api/support/crl_point.rs"]
 pub(crate) mod crl_point;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use rustls_pki_types::CertificateDer;
@@ -31,6 +31,7 @@ use url::Url;
 
 use crate::client_cert::Authenticator;
 use crate::client_cert::revocation::CrlSet;
+use crate::outbound::client::loggable;
 use check::check;
 use fetch::{Fetched, Fetcher};
 use source::{Outcome, UrlSource};
@@ -43,7 +44,11 @@ pub const EXPIRY_WARNING: Duration = Duration::from_secs(60 * 60);
 /// Every configured distribution point and what was last fetched from each.
 #[derive(Debug)]
 pub struct CrlUrls {
-    sources: Vec<UrlSource>,
+    sources: Arc<[UrlSource]>,
+    /// Held across collecting, parsing and installing the held CRLs, so installs happen one
+    /// at a time and the last one always holds every source's latest CRL (an install that
+    /// collected earlier can never land after one that collected later).
+    installing: Arc<Mutex<()>>,
     /// The configured CAs (anchors and intermediates) a CRL may come from.
     issuers: Arc<[CertificateDer<'static>]>,
     period: Duration,
@@ -75,6 +80,7 @@ impl CrlUrls {
     ) -> Self {
         Self {
             sources: urls.iter().map(UrlSource::new).collect(),
+            installing: Arc::default(),
             issuers: issuers.into(),
             period: period.max(Duration::from_secs(1)),
             fetcher,
@@ -170,29 +176,48 @@ impl CrlUrls {
             Err(error) => Outcome::Failed(error.to_string()),
         };
         if source.record(outcome, now, self.period) {
-            self.install();
+            self.install().await;
         }
     }
 
-    /// Hands every held CRL to the authenticator (which clears the decision cache).
-    fn install(&self) {
-        let ders: Vec<Vec<u8>> = self
-            .sources
-            .iter()
-            .filter_map(UrlSource::held_der)
-            .collect();
-        let slices: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
-        match CrlSet::from_ders(&slices) {
-            Ok(set) => self.authenticator.install_fetched_crls(set),
-            // `check` parsed each with webpki already; this cannot happen, and if it did the
-            // set in force stays.
-            Err(detail) => tracing::error!(%detail, "fetched crls could not be installed"),
+    /// Hands every held CRL to the authenticator (which clears the decision cache), on the
+    /// blocking pool: parsing and joining up to 8 MiB CRLs is CPU work.
+    async fn install(&self) {
+        let sources = Arc::clone(&self.sources);
+        let installing = Arc::clone(&self.installing);
+        let authenticator = Arc::clone(&self.authenticator);
+        let installed = tokio::task::spawn_blocking(move || {
+            install_held(&sources, &installing, &authenticator);
+        })
+        .await;
+        if let Err(error) = installed {
+            tracing::error!(%error, "crl install task failed; the crls in force stay");
         }
     }
 
     /// Until the next fetch of source `index`.
     fn next_delay(&self, index: usize) -> Duration {
         self.sources[index].next_delay(unix_now(), self.period)
+    }
+}
+
+/// Collects every source's held CRL, parses them and installs them, all under `installing`:
+/// what is installed last was collected last.
+fn install_held(sources: &[UrlSource], installing: &Mutex<()>, authenticator: &Authenticator) {
+    let _one_at_a_time = installing.lock().unwrap_or_else(PoisonError::into_inner);
+    let held: Vec<(String, Vec<u8>)> = sources
+        .iter()
+        .filter_map(|source| Some((loggable(&source.url), source.held_der()?)))
+        .collect();
+    let named: Vec<(String, &[u8])> = held
+        .iter()
+        .map(|(url, der)| (url.clone(), der.as_slice()))
+        .collect();
+    match CrlSet::from_named_ders(&named) {
+        Ok(set) => authenticator.install_fetched_crls(set),
+        // `check` parsed each with webpki already; this cannot happen, and if it did the
+        // set in force stays.
+        Err(detail) => tracing::error!(%detail, "fetched crls could not be installed"),
     }
 }
 
@@ -210,4 +235,62 @@ pub(crate) fn at(secs: Option<i64>) -> String {
     secs.and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok())
         .and_then(|at| at.format(&Rfc3339).ok())
         .unwrap_or_else(|| "-".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_cert::Settings;
+    use crate::client_cert::test_pki::{BASE, Ca, DAY};
+    use fetch::Validators;
+
+    fn fresh(ca: &Ca, number: u64) -> Outcome {
+        let now = i64::try_from(BASE).expect("base fits");
+        let der = ca.crl_numbered(number, &[], -DAY, 7 * DAY);
+        let crl = check::check(&der, &[CertificateDer::from(ca.der.clone())], now, None)
+            .expect("test crl passes the check");
+        Outcome::Fresh(crl, Validators::default())
+    }
+
+    #[test]
+    fn an_install_collects_under_the_lock_so_the_last_one_holds_every_latest_crl() {
+        let (a, b) = (Ca::root("Root A"), Ca::root("Root B"));
+        let urls: Vec<Url> = ["http://127.0.0.1/a.crl", "http://127.0.0.1/b.crl"]
+            .iter()
+            .map(|url| Url::parse(url).expect("url"))
+            .collect();
+        let sources: Arc<[UrlSource]> = urls.iter().map(UrlSource::new).collect();
+        let installing = Arc::new(Mutex::new(()));
+        let authenticator = Arc::new(Authenticator::new(&Settings::default()));
+        let now = i64::try_from(BASE).expect("base fits");
+        let period = Duration::from_secs(30);
+        sources[0].record(fresh(&a, 1), now, period);
+        sources[1].record(fresh(&b, 1), now, period);
+
+        // A's install is under way (holds the lock) when B's CRL changes and B installs: B
+        // waits, and installs what is held when it gets the lock, B's new CRL included.
+        let held = installing.lock().expect("not poisoned");
+        let waiting = {
+            let (sources, installing, authenticator) = (
+                Arc::clone(&sources),
+                Arc::clone(&installing),
+                Arc::clone(&authenticator),
+            );
+            std::thread::spawn(move || install_held(&sources, &installing, &authenticator))
+        };
+        sources[1].record(fresh(&b, 2), now, period);
+        drop(held);
+        waiting.join().expect("install thread");
+
+        let in_force = authenticator.crls_in_force();
+        assert_eq!(
+            in_force.sources(),
+            vec![loggable(&urls[0]), loggable(&urls[1])]
+        );
+        assert_eq!(
+            in_force.numbers(),
+            vec![Some(vec![1]), Some(vec![2])],
+            "b's crl number 2 is in force"
+        );
+    }
 }

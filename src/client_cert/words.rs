@@ -108,23 +108,7 @@ mod tests {
                 }
             }
         }
-        fn sequence(content: &[u8]) -> Vec<u8> {
-            let mut out = vec![0x30];
-            let length = content.len();
-            if length < 0x80 {
-                out.push(u8::try_from(length).expect("short"));
-            } else {
-                let bytes: Vec<u8> = length
-                    .to_be_bytes()
-                    .into_iter()
-                    .skip_while(|byte| *byte == 0)
-                    .collect();
-                out.push(0x80 | u8::try_from(bytes.len()).expect("few bytes"));
-                out.extend(bytes);
-            }
-            out.extend_from_slice(content);
-            out
-        }
+        let sequence = |content: &[u8]| crate::client_cert::test_pki::tlv(0x30, content);
         let (outer_header, _) = header(der);
         let tbs = &der[outer_header..];
         let (tbs_header, tbs_length) = header(tbs);

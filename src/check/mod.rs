@@ -5,7 +5,8 @@
 //! - `posture`: what is trusted and allowed, and the warnings (expiring CAs, CRLs near their
 //!   nextUpdate, look-alike settings, an empty allowlist).
 //! - `daily`: the same file warnings logged by `serve` at startup and every day.
-//! - `encode`: a `--cert` file as the front end would send it; `runbook`: what to change.
+//! - `runbook`: what to change (a `--cert` file is sent as the front end would, with
+//!   `client_cert::header::encode`).
 //! - `decision`: the trace of one decision, from [`Authenticator::authorize`](crate::client_cert::Authenticator::authorize).
 //!
 //! Exit codes: 0 when `serve` would start (and, with a certificate, admit it), 1 when the
@@ -13,7 +14,6 @@
 
 pub mod daily;
 pub mod decision;
-pub mod encode;
 pub mod posture;
 pub mod runbook;
 
@@ -115,7 +115,7 @@ pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
     match input {
         Some(Input::Header(value)) => judge(options, &config, &authenticator, &value, now),
         Some(Input::Der(der)) => {
-            let value = encode::encode(&der, config.inbound.header_format);
+            let value = crate::client_cert::header::encode(&der, config.inbound.header_format);
             judge(options, &config, &authenticator, &value, now)
         }
         None => describe(options, &config, &sources, now),

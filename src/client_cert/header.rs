@@ -232,6 +232,32 @@ pub(crate) fn check_single_der(der: &[u8]) -> Result<(), Denied> {
     crate::cert_file::check_single_der(der).map_err(|error| Denied::malformed(error.to_string()))
 }
 
+/// `der` as a front end would send it in `format`: the inverse of [`decode`] (`handler check
+/// --cert` goes through the same decoding `serve` does).
+pub fn encode(der: &[u8], format: HeaderFormat) -> String {
+    let b64 = STANDARD.encode(der);
+    let pem = format!("{PEM_BEGIN}\n{b64}\n{PEM_END}\n");
+    match format {
+        HeaderFormat::Base64Der => b64,
+        HeaderFormat::Pem => pem.replace('\n', " ").trim_end().to_owned(),
+        HeaderFormat::UrlPem => percent_encode(&pem),
+        HeaderFormat::Rfc9440 => format!(":{b64}:"),
+        HeaderFormat::Xfcc => format!("Cert=\"{}\"", percent_encode(&pem)),
+    }
+}
+
+/// Percent-encodes all but unreserved characters and `+` (as nginx and Traefik do).
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'+' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,15 +277,17 @@ mod tests {
         format!("{PEM_BEGIN}\n{}\n{PEM_END}\n", lines.join("\n"))
     }
 
-    fn url_encode(text: &str) -> String {
-        text.bytes()
-            .map(|byte| match byte {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'+' => {
-                    char::from(byte).to_string()
-                }
-                other => format!("%{other:02X}"),
-            })
-            .collect()
+    #[test]
+    fn every_format_decodes_back_what_encode_wrote() {
+        let der = der();
+        for format in HeaderFormat::ALL {
+            let value = encode(&der, format);
+            assert_eq!(
+                decode(&[value.as_bytes()], format, 1 << 20),
+                Ok(der.clone()),
+                "{format}"
+            );
+        }
     }
 
     #[test]
@@ -284,7 +312,7 @@ mod tests {
             (
                 "nginx escaped pem (+ kept)",
                 HeaderFormat::UrlPem,
-                url_encode(&pem),
+                percent_encode(&pem),
             ),
             (
                 "rfc9440 byte sequence",
@@ -296,7 +324,7 @@ mod tests {
                 HeaderFormat::Xfcc,
                 format!(
                     "By=spiffe://a/b;Hash=abc;Subject=\"CN=x,O=y\";Cert=\"{}\";URI=spiffe://c",
-                    url_encode(&pem)
+                    percent_encode(&pem)
                 ),
             ),
         ];
@@ -313,7 +341,7 @@ mod tests {
         let mut trailing = der.clone();
         trailing.extend_from_slice(&[0x05, 0x00]);
         let pem = pem_lines(&der);
-        let xfcc = format!("Cert=\"{}\"", url_encode(&pem));
+        let xfcc = format!("Cert=\"{}\"", percent_encode(&pem));
         let cases: Vec<(&str, HeaderFormat, Vec<String>, &str)> = vec![
             (
                 "no header at all",

@@ -168,7 +168,7 @@ impl OutboundClient {
 mod tests {
     use super::*;
     use crate::outbound::identity::Identity;
-    use crate::outbound::test_pki::{KeyKind, TempDir, TestPki};
+    use crate::outbound::test_pki::{ClientIdentity, KeyKind, TempDir, TestPki};
     use secrecy::SecretString;
     use time::{Duration as Span, OffsetDateTime};
 
@@ -199,6 +199,25 @@ mod tests {
         ))
     }
 
+    /// Writes `held` and `other` into `dir` as thumbprint-named `.p12` files (empty
+    /// password) and returns `held` loaded as the identity in use.
+    fn thumbprint_named_folder(
+        dir: &TempDir,
+        held: &ClientIdentity,
+        other: &ClientIdentity,
+    ) -> Identity {
+        for (name, client) in [("AA", held), ("BB", other)] {
+            let file = dir.file(&format!("{}.p12", name.repeat(20)));
+            std::fs::write(file, client.p12_with_key(&client.key_pkcs8, "")).expect("write");
+        }
+        Identity::load(
+            &dir.file(&format!("{}.p12", "AA".repeat(20))),
+            &SecretString::from(String::new()),
+            &tls::provider(),
+        )
+        .expect("held identity")
+    }
+
     #[test]
     fn a_renewal_dropped_in_before_its_not_before_is_taken_once_it_becomes_valid() {
         // Arrange: the held identity and, in the same folder, a renewal valid from a minute on.
@@ -213,16 +232,7 @@ mod tests {
             KeyKind::Ec,
             Some((now + Span::minutes(1), now + Span::days(90))),
         );
-        for (name, client) in [("AA", &held), ("BB", &renewal)] {
-            let file = dir.file(&format!("{}.p12", name.repeat(20)));
-            std::fs::write(file, client.p12_with_key(&client.key_pkcs8, "")).expect("write");
-        }
-        let held_identity = Identity::load(
-            &dir.file(&format!("{}.p12", "AA".repeat(20))),
-            &SecretString::from(String::new()),
-            &tls::provider(),
-        )
-        .expect("held identity");
+        let held_identity = thumbprint_named_folder(&dir, &held, &renewal);
         let client = client_choosing_by_cn(&pki, &dir, &held_identity);
 
         // Act: ticks with no file changed, before and after the renewal's notBefore.
@@ -261,16 +271,7 @@ mod tests {
             KeyKind::Ec,
             Some((now + Span::seconds(90), now + Span::days(90))),
         );
-        for (name, client) in [("AA", &held), ("BB", &next)] {
-            let file = dir.file(&format!("{}.p12", name.repeat(20)));
-            std::fs::write(file, client.p12_with_key(&client.key_pkcs8, "")).expect("write");
-        }
-        let held_identity = Identity::load(
-            &dir.file(&format!("{}.p12", "AA".repeat(20))),
-            &SecretString::from(String::new()),
-            &tls::provider(),
-        )
-        .expect("held identity");
+        let held_identity = thumbprint_named_folder(&dir, &held, &next);
         let client = client_choosing_by_cn(&pki, &dir, &held_identity);
 
         // Act

@@ -31,17 +31,14 @@ pub enum GateError {
 #[derive(Debug)]
 pub struct ColdGate {
     permits: Arc<Semaphore>,
-    workers: usize,
     queued: AtomicUsize,
     max_queued: usize,
 }
 
 impl ColdGate {
     pub fn new(workers: usize, max_queued: usize) -> Self {
-        let workers = workers.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(workers)),
-            workers,
+            permits: Arc::new(Semaphore::new(workers.max(1))),
             queued: AtomicUsize::new(0),
             max_queued,
         }
@@ -51,14 +48,6 @@ impl ColdGate {
     pub fn for_this_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self::new(cores.saturating_sub(1), DEFAULT_MAX_QUEUED)
-    }
-
-    pub fn workers(&self) -> usize {
-        self.workers
-    }
-
-    pub fn max_queued(&self) -> usize {
-        self.max_queued
     }
 
     /// Runs `work` on the blocking pool once a worker is free.

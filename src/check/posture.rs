@@ -131,7 +131,9 @@ impl Posture {
         let Ok(certs) = read_certificates(path) else {
             return; // Config::load already reported it
         };
-        if std::fs::read_to_string(path).is_ok_and(|text| text.contains("PRIVATE KEY-----")) {
+        if crate::cert_file::read_text(path, crate::cert_file::FileKind::Certificates)
+            .is_ok_and(|text| text.contains("PRIVATE KEY-----"))
+        {
             self.warnings.push(format!(
                 "{} holds a private key: a CA file needs only certificates; keep keys out of the app",
                 path.display()

@@ -288,13 +288,10 @@ fn read_thumbprints(reader: &mut Reader<'_>) -> Vec<Thumbprint> {
 
 fn read_policy(reader: &mut Reader<'_>, path: Option<&PathBuf>) -> Vec<IdentityRule> {
     let Some(path) = path else { return Vec::new() };
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::cert_file::read_text(path, crate::cert_file::FileKind::Text) {
         Ok(text) => text,
         Err(error) => {
-            reader.invalid(
-                CLIENT_CERT_POLICY_PATH,
-                format!("cannot read {}: {error}", path.display()),
-            );
+            reader.invalid(CLIENT_CERT_POLICY_PATH, error.to_string());
             return Vec::new();
         }
     };

@@ -74,15 +74,23 @@ impl Default for HostSettings {
 pub fn read_host_settings(app_root: &Path) -> Result<HostSettings, HostJsonError> {
     let path = app_root.join("host.json");
     let display = path.display().to_string();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::cert_file::read_text(&path, crate::cert_file::FileKind::Text) {
         Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        Err(crate::cert_file::LoadError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
             return Ok(HostSettings::default());
         }
-        Err(source) => {
+        Err(crate::cert_file::LoadError::Io { source, .. }) => {
             return Err(HostJsonError::Read {
                 path: display,
                 source,
+            });
+        }
+        Err(other) => {
+            return Err(HostJsonError::Read {
+                path: display,
+                source: std::io::Error::other(other.to_string()),
             });
         }
     };

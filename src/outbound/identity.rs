@@ -84,7 +84,7 @@ impl Identity {
         password: &SecretString,
         provider: &CryptoProvider,
     ) -> Result<Self, IdentityError> {
-        let bytes = cert_file::read(path)?;
+        let bytes = cert_file::read(path, cert_file::FileKind::Identity)?;
         Self::from_bytes(&bytes, password, provider)
     }
 

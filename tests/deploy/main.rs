@@ -9,4 +9,5 @@ mod package;
 #[allow(dead_code)]
 #[path = "../api/support/process.rs"]
 mod process;
+mod temp;
 mod verify;

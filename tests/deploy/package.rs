@@ -7,6 +7,7 @@
 //!
 //! The zip is read with `unzip -Z` (zipinfo), which `.ci/run` installs with `zip`.
 
+use crate::temp::TempDir;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -30,35 +31,6 @@ const PATH_SETTINGS: [&str; 5] = [
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A folder removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("mtls-package-{name}-{}", std::process::id()));
-        std::fs::remove_dir_all(&path).ok();
-        std::fs::create_dir_all(&path).expect("create a temporary folder");
-        Self(path)
-    }
-
-    fn write(&self, relative: &str, contents: &[u8]) -> PathBuf {
-        let path = self.0.join(relative);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("create folders");
-        std::fs::write(&path, contents).expect("write");
-        path
-    }
-
-    fn arg(&self) -> String {
-        self.0.to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
 }
 
 /// What the package must hold: host.json, `handler`, the function.json of every top-level folder

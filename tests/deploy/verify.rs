@@ -10,36 +10,16 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::process::{HandlerProcess, free_port};
+use crate::temp::TempDir;
 
 /// The dev client certificate's CN (`handler dev` allowlists it).
 const DEV_CLIENT_CN: &str = "dev-client.mtls-handler.local";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A folder removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("mtls-verify-{name}-{}", std::process::id()));
-        std::fs::remove_dir_all(&path).ok();
-        Self(path)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
 }
 
 /// `handler dev` on a free port, its PKI in `dir`.
@@ -61,21 +41,7 @@ impl DevFrontEnd {
             mode,
         ];
         let mut process = HandlerProcess::spawn_with_args(free_port(), &args, &[]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let front_end = loop {
-            if let Some(addr) = process.output().lines().find_map(front_end_addr) {
-                break addr;
-            }
-            if let Some(status) = process.try_exit() {
-                panic!("handler dev exited with {status}:\n{}", process.output());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no front-end address printed:\n{}",
-                process.output()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let front_end = process.wait_for_line(front_end_addr, Duration::from_secs(10));
         Self {
             _process: process,
             url: format!("https://localhost:{}", front_end.port()),
@@ -105,6 +71,12 @@ fn script(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         .envs(env.iter().copied())
         .output()
         .expect("run the script (needs sh and curl)")
+}
+
+/// `verify-deployment.sh` against `front_end` with the dev client certificate of `pki`.
+fn verify_dev_client(front_end: &DevFrontEnd, pki: &TempDir, extra: &[&str]) -> Output {
+    let (certificate, key) = (pki.file("client.pem"), pki.file("client.key"));
+    verify(&front_end.url, pki, &certificate, &key, extra)
 }
 
 /// `verify-deployment.sh` against `url` with `certificate`/`key` and the dev CA of `pki`.
@@ -184,13 +156,7 @@ fn a_deployment_behind_a_front_end_that_requires_certificates_passes() {
     let front_end = DevFrontEnd::start(&pki, "required");
 
     // Act
-    let output = verify(
-        &front_end.url,
-        &pki,
-        &pki.file("client.pem"),
-        &pki.file("client.key"),
-        &["--expect-identity", DEV_CLIENT_CN],
-    );
+    let output = verify_dev_client(&front_end, &pki, &["--expect-identity", DEV_CLIENT_CN]);
 
     // Assert
     assert_passes_but_for_posture(&output, true);
@@ -227,11 +193,9 @@ fn the_wrong_expected_identity_and_a_required_posture_fail() {
     let pki = TempDir::new("identity");
     let front_end = DevFrontEnd::start(&pki, "required");
 
-    let output = verify(
-        &front_end.url,
+    let output = verify_dev_client(
+        &front_end,
         &pki,
-        &pki.file("client.pem"),
-        &pki.file("client.key"),
         &[
             "--expect-identity",
             "partner-gateway.example",
@@ -259,13 +223,7 @@ fn a_front_end_in_optional_mode_fails_although_the_handler_refuses_the_forged_he
     let front_end = DevFrontEnd::start(&pki, "optional");
 
     // Act
-    let output = verify(
-        &front_end.url,
-        &pki,
-        &pki.file("client.pem"),
-        &pki.file("client.key"),
-        &[],
-    );
+    let output = verify_dev_client(&front_end, &pki, &[]);
 
     // Assert
     let text = stdout(&output);

@@ -1,13 +1,20 @@
 // The storage account the Functions host needs (AzureWebJobsStorage) and the blob container
 // that holds the deployment package. Shared-key access is off: the app's managed identity
-// (and, for azd, the deploying user) get data-plane roles instead.
+// (and, for azd, the deploying principal: it uploads the Elastic Premium package) get data-plane
+// roles instead.
 param name string
 param location string
 param tags object = {}
 param deploymentContainerName string
 param identityPrincipalId string
-@description('The deploying user; empty for none.')
+@description('The principal running azd; empty for none.')
 param userPrincipalId string = ''
+@description('Its type, as azd reports it (AZURE_PRINCIPAL_TYPE): User, or ServicePrincipal in CI.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param userPrincipalType string = 'User'
 
 var roles = {
   blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -84,7 +91,7 @@ resource userBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if
   scope: storage
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.blobDataOwner)
   }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use mtls_handler::dev::{front_end_addr, pki};
@@ -57,21 +57,7 @@ impl DevRun {
             mode,
         ];
         let mut process = HandlerProcess::spawn_with_args(free_port(), &args, &[]);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let front_end = loop {
-            if let Some(addr) = process.output().lines().find_map(front_end_addr) {
-                break addr;
-            }
-            if let Some(status) = process.try_exit() {
-                panic!("handler dev exited with {status}:\n{}", process.output());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no front-end address printed:\n{}",
-                process.output()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let front_end = process.wait_for_line(front_end_addr, Duration::from_secs(5));
         std::net::TcpStream::connect_timeout(&front_end, Duration::from_secs(1))
             .expect("the front end accepts connections once its address is printed");
         Self { process, front_end }

@@ -126,6 +126,26 @@ impl HandlerProcess {
         }
     }
 
+    /// Waits, at most `timeout`, for the first output line that `parse` accepts (an address a
+    /// banner prints, say); panics with the output when the process exits or time runs out.
+    pub fn wait_for_line<T>(&mut self, parse: impl Fn(&str) -> Option<T>, timeout: Duration) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(found) = self.output().lines().find_map(&parse) {
+                return found;
+            }
+            if let Some(status) = self.try_exit() {
+                panic!("the process exited with {status}:\n{}", self.output());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the line did not appear in {timeout:?}:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Everything the process printed so far, stdout and stderr interleaved.
     pub fn output(&self) -> String {
         self.output.lock().expect("output lock").clone()

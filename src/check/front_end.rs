@@ -9,7 +9,7 @@ use super::posture::Posture;
 use crate::config::{Config, Env};
 use crate::functions;
 use crate::posture::token::{self, IDENTITY_ENDPOINT, IDENTITY_HEADER};
-use crate::posture::{Checker, Mode};
+use crate::posture::{Checker, Mode, SiteId};
 
 /// Adds the front end's posture to `posture`, checking it once when the check is on.
 pub fn describe(config: &Config, env: &dyn Env, posture: &mut Posture) {
@@ -29,22 +29,7 @@ pub fn describe(config: &Config, env: &dyn Env, posture: &mut Posture) {
         settings.arm_endpoint,
         settings.recheck.as_secs()
     ));
-    let present = |name: &str| {
-        if token::present(env, name).is_some() {
-            "present"
-        } else {
-            "absent"
-        }
-    };
-    posture.line(format!(
-        "front end identity: {} ({IDENTITY_ENDPOINT} {}, {IDENTITY_HEADER} {})",
-        settings.identity_client_id.as_deref().map_or_else(
-            || "system-assigned".to_owned(),
-            |id| format!("user-assigned {id}")
-        ),
-        present(IDENTITY_ENDPOINT),
-        present(IDENTITY_HEADER)
-    ));
+    posture.line(identity_line(settings, env));
     let routes = functions::protected_routes(
         &config.server.host.route_prefix,
         config.inbound.cert_info_enabled,
@@ -58,6 +43,16 @@ pub fn describe(config: &Config, env: &dyn Env, posture: &mut Posture) {
         Ok(None) => return,
         Err(error) => Err(format!("cannot build the HTTP client: {error}")),
     };
+    report(site, &routes, result, posture);
+}
+
+/// The values read and the verdict, or why there is none; problems and fixes as warnings.
+fn report(
+    site: &SiteId,
+    routes: &[String],
+    result: Result<crate::posture::Report, String>,
+    posture: &mut Posture,
+) {
     match result {
         Ok(report) => {
             posture.line(format!("front end settings read: {}", report.reading));
@@ -88,6 +83,26 @@ pub fn describe(config: &Config, env: &dyn Env, posture: &mut Posture) {
                 .push(format!("front end posture unverified: {error}"));
         }
     }
+}
+
+/// Which identity asks, and whether the platform's variables for it are there.
+fn identity_line(settings: &crate::posture::Settings, env: &dyn Env) -> String {
+    let present = |name: &str| {
+        if token::present(env, name).is_some() {
+            "present"
+        } else {
+            "absent"
+        }
+    };
+    format!(
+        "front end identity: {} ({IDENTITY_ENDPOINT} {}, {IDENTITY_HEADER} {})",
+        settings.identity_client_id.as_deref().map_or_else(
+            || "system-assigned".to_owned(),
+            |id| format!("user-assigned {id}")
+        ),
+        present(IDENTITY_ENDPOINT),
+        present(IDENTITY_HEADER)
+    )
 }
 
 fn run_once(checker: &Checker) -> Result<crate::posture::Report, String> {

@@ -48,29 +48,7 @@ pub struct PostureConfig {
 impl PostureConfig {
     /// Reads every posture setting; each problem is recorded on `reader` under its name.
     pub fn read(reader: &mut Reader<'_>) -> Self {
-        let site = reader
-            .string(SITE_ID)
-            .and_then(|value| match SiteId::parse(&value) {
-                Ok(site) => Some(site),
-                Err(error) => {
-                    reader.invalid(SITE_ID, format!("invalid value {value:?}: {error}"));
-                    None
-                }
-            });
-        let site_given = reader.string(SITE_ID).is_some();
-        let default_mode = if site_given { Mode::Enforce } else { Mode::Off };
-        let mode = reader.parse(POSTURE, default_mode);
-        if mode != Mode::Off && !site_given {
-            reader.invalid(
-                SITE_ID,
-                format!(
-                    "{POSTURE}={} needs the site's resource id: set {SITE_ID} to \
-                     /subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.Web/sites/<app name> \
-                     (`az functionapp show --query id`; the template passes site.id), or set {POSTURE}=off",
-                    mode.as_str()
-                ),
-            );
-        }
+        let (site, mode) = read_site_and_mode(reader);
         let settings = Settings {
             mode,
             site,
@@ -109,6 +87,35 @@ impl PostureConfig {
             Vec::new()
         }
     }
+}
+
+/// The site id and the mode, which defaults on it; a mode that needs a site without one is an
+/// error under the site's name.
+fn read_site_and_mode(reader: &mut Reader<'_>) -> (Option<SiteId>, Mode) {
+    let site = reader
+        .string(SITE_ID)
+        .and_then(|value| match SiteId::parse(&value) {
+            Ok(site) => Some(site),
+            Err(error) => {
+                reader.invalid(SITE_ID, format!("invalid value {value:?}: {error}"));
+                None
+            }
+        });
+    let site_given = reader.string(SITE_ID).is_some();
+    let default_mode = if site_given { Mode::Enforce } else { Mode::Off };
+    let mode = reader.parse(POSTURE, default_mode);
+    if mode != Mode::Off && !site_given {
+        reader.invalid(
+            SITE_ID,
+            format!(
+                "{POSTURE}={} needs the site's resource id: set {SITE_ID} to \
+                 /subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.Web/sites/<app name> \
+                 (`az functionapp show --query id`; the template passes site.id), or set {POSTURE}=off",
+                mode.as_str()
+            ),
+        );
+    }
+    (site, mode)
 }
 
 fn read_endpoint(reader: &mut Reader<'_>) -> Url {

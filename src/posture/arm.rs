@@ -109,38 +109,31 @@ impl ArmReader {
             .send()
             .await
             .map_err(bounded_http::classify)?;
-        let status = response.status();
-        match status {
-            StatusCode::OK => {}
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(ArmError::Forbidden {
-                    status: status.as_u16(),
-                    site: self.site.to_string(),
-                });
-            }
-            StatusCode::NOT_FOUND => {
-                return Err(ArmError::NotFound {
-                    site: self.site.to_string(),
-                });
-            }
-            _ if status.is_redirection() => {
-                return Err(ArmError::Redirect {
-                    status: status.as_u16(),
-                });
-            }
-            _ if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
-                return Err(ArmError::Unavailable {
-                    status: status.as_u16(),
-                });
-            }
-            _ => {
-                return Err(ArmError::Refused {
-                    status: status.as_u16(),
-                });
-            }
+        if let Some(error) = self.refusal(response.status()) {
+            return Err(error);
         }
         let body = bounded_http::read_body(response, MAX_BODY_BYTES).await?;
         parse(&body, id)
+    }
+
+    /// What a status other than 200 means.
+    fn refusal(&self, status: StatusCode) -> Option<ArmError> {
+        let code = status.as_u16();
+        Some(match status {
+            StatusCode::OK => return None,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ArmError::Forbidden {
+                status: code,
+                site: self.site.to_string(),
+            },
+            StatusCode::NOT_FOUND => ArmError::NotFound {
+                site: self.site.to_string(),
+            },
+            _ if status.is_redirection() => ArmError::Redirect { status: code },
+            _ if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
+                ArmError::Unavailable { status: code }
+            }
+            _ => ArmError::Refused { status: code },
+        })
     }
 
     fn url(&self, id: &str) -> Result<Url, ArmError> {

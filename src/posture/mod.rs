@@ -8,6 +8,7 @@
 //! - `verdict`: the rules, pure: [`Reading`] -> [`Verdict`].
 //! - `state`: findings over time: grace for transient failures, when to check next.
 //! - `checker`: one check, and the background task that runs it at startup and every recheck.
+//! - `log`: what each check logs (never per request), and the startup line.
 //!
 //! [`Posture`] is what requests read: one atomic status, never a lock or a wait, so `GET /`
 //! and `health` never wait for the check and protected functions answer at once. Turning a
@@ -16,6 +17,7 @@
 
 mod arm;
 mod checker;
+mod log;
 pub mod settings;
 pub mod state;
 pub mod token;
@@ -25,7 +27,8 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use arm::{API_VERSION as ARM_API_VERSION, ArmError, MAX_BODY_BYTES as MAX_ARM_BODY_BYTES};
-pub use checker::{CheckError, Checker, Report, log_startup};
+pub use checker::{CheckError, Checker, Report};
+pub use log::log_startup;
 pub use settings::{Mode, Settings, SiteId};
 pub use state::Status;
 pub use verdict::{Problem, Reading, Verdict};

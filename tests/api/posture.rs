@@ -91,6 +91,12 @@ impl Azure {
         FunctionsHost::start(&pairs).await
     }
 
+    /// A handler checking a safe `site` with the identity `client_id`.
+    async fn start_as(&self, site: &str, client_id: &str) -> FunctionsHost {
+        let overrides = [("CLIENT_CERT_POSTURE_IDENTITY_CLIENT_ID", client_id)];
+        self.start(site, ArmAnswer::safe(), &overrides).await
+    }
+
     /// `path` with the allowlisted caller's certificate.
     fn call(&self, path: &str) -> ClientRequest {
         ClientRequest::get(path).header("X-ARR-ClientCert", &self.caller.header())
@@ -714,24 +720,12 @@ async fn a_token_is_reused_until_shortly_before_it_expires() {
     let (long, short) = (site("long-token-app"), site("short-token-app"));
     let long_id = "22222222-2222-3333-4444-555555555555";
     let short_id = "33333333-2222-3333-4444-555555555555";
-    let long_host = azure
-        .start(
-            &long,
-            ArmAnswer::safe(),
-            &[("CLIENT_CERT_POSTURE_IDENTITY_CLIENT_ID", long_id)],
-        )
-        .await;
+    let long_host = azure.start_as(&long, long_id).await;
     wait_until("three checks", || azure.arm.site_reads(&long) >= 3).await;
     azure.identity.set(TokenAnswer::Token {
         valid_for: Duration::from_secs(120),
     });
-    let short_host = azure
-        .start(
-            &short,
-            ArmAnswer::safe(),
-            &[("CLIENT_CERT_POSTURE_IDENTITY_CLIENT_ID", short_id)],
-        )
-        .await;
+    let short_host = azure.start_as(&short, short_id).await;
     wait_until("three checks", || azure.arm.site_reads(&short) >= 3).await;
 
     let asked = |id: &str| {

@@ -277,21 +277,21 @@ impl ArmAnswer {
 
     /// The safe site with `changes` applied to its properties.
     pub fn safe_with(changes: &[(&str, Value)]) -> Self {
-        let Self::Site {
-            mut properties,
-            web,
-        } = Self::safe()
-        else {
-            unreachable!("safe() is a site");
-        };
-        for (name, value) in changes {
-            properties[*name] = value.clone();
-        }
-        Self::Site { properties, web }
+        Self::safe_edited(|properties| {
+            for (name, value) in changes {
+                properties[*name] = value.clone();
+            }
+        })
     }
 
     /// The safe site without the property `name`.
     pub fn safe_without(name: &str) -> Self {
+        Self::safe_edited(|properties| {
+            properties.as_object_mut().expect("an object").remove(name);
+        })
+    }
+
+    fn safe_edited(edit: impl FnOnce(&mut Value)) -> Self {
         let Self::Site {
             mut properties,
             web,
@@ -299,7 +299,7 @@ impl ArmAnswer {
         else {
             unreachable!("safe() is a site");
         };
-        properties.as_object_mut().expect("an object").remove(name);
+        edit(&mut properties);
         Self::Site { properties, web }
     }
 }

@@ -14,6 +14,7 @@ use warp::reject::Reject;
 use crate::client_cert::Denied;
 use crate::host::envelope::EnvelopeError;
 use crate::outbound::OutboundError;
+use crate::posture::Refusal;
 
 /// Every failure a caller can see.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,21 @@ pub enum ApiError {
     /// The upstream call failed; the variant's own text is for the log only.
     #[error("{}", outbound_message(.0))]
     Outbound(OutboundError),
+    /// The front end's client-certificate settings are not verified yet (or no longer).
+    #[error("the front end's client certificate settings are not verified yet; retry later")]
+    PostureUnverified { retry_after: u64 },
+    /// The front end does not require a client certificate on every protected route.
+    #[error("the front end does not require a client certificate here, so none is trusted")]
+    PostureUnsafe { retry_after: u64 },
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unverified { retry_after } => Self::PostureUnverified { retry_after },
+            Refusal::Unsafe { retry_after } => Self::PostureUnsafe { retry_after },
+        }
+    }
 }
 
 fn outbound_message(error: &OutboundError) -> &'static str {
@@ -79,6 +95,9 @@ impl ApiError {
             Self::OutboundNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             Self::Outbound(OutboundError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
             Self::Outbound(_) => StatusCode::BAD_GATEWAY,
+            Self::PostureUnverified { .. } | Self::PostureUnsafe { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -95,6 +114,8 @@ impl ApiError {
             Self::Denied(denied) => denied.code(),
             Self::OutboundNotConfigured => "outbound_not_configured",
             Self::Outbound(error) => error.code(),
+            Self::PostureUnverified { .. } => "posture_unverified",
+            Self::PostureUnsafe { .. } => "posture_unsafe",
         }
     }
 
@@ -113,14 +134,25 @@ impl ApiError {
         serde_json::to_string(&body).unwrap_or_default()
     }
 
+    /// Seconds a caller should wait before trying again, for the failures that pass.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Busy => Some(1),
+            Self::PostureUnverified { retry_after } | Self::PostureUnsafe { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+
     /// The JSON response for this failure.
     pub fn to_response(&self) -> warp::reply::Response {
         let mut response = warp::reply::Response::new(self.json_body().into());
         *response.status_mut() = self.status();
-        if matches!(self, Self::Busy) {
+        if let Some(seconds) = self.retry_after() {
             response.headers_mut().insert(
                 warp::http::header::RETRY_AFTER,
-                warp::http::HeaderValue::from_static("1"),
+                warp::http::HeaderValue::from(seconds),
             );
         }
         response.headers_mut().insert(
@@ -282,6 +314,16 @@ mod tests {
                 504,
                 "upstream_timeout",
             ),
+            (
+                ApiError::PostureUnverified { retry_after: 7 },
+                503,
+                "posture_unverified",
+            ),
+            (
+                ApiError::PostureUnsafe { retry_after: 300 },
+                503,
+                "posture_unsafe",
+            ),
         ];
         for (error, status, code) in cases {
             let (got_status, json) = body(error.to_response()).await;
@@ -297,6 +339,23 @@ mod tests {
                 Some(2),
                 "{code}: only error and code"
             );
+        }
+    }
+
+    #[test]
+    fn failures_that_pass_say_when_to_retry() {
+        for (error, retry_after) in [
+            (ApiError::Busy, Some("1")),
+            (ApiError::PostureUnverified { retry_after: 7 }, Some("7")),
+            (ApiError::PostureUnsafe { retry_after: 300 }, Some("300")),
+            (ApiError::Internal, None),
+        ] {
+            let response = error.to_response();
+            let header = response
+                .headers()
+                .get(warp::http::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok());
+            assert_eq!(header, retry_after, "{}", error.code());
         }
     }
 

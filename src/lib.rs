@@ -2,10 +2,12 @@
 //! certificate the App Service front end forwards, and calls upstreams over mutual TLS.
 //!
 //! Architecture, one line per module:
+//! - [`bounded_http`]: the background calls' HTTP client: timeouts, a body cap, no redirects.
 //! - [`cert_file`]: certificate, CRL, key and identity files (PEM, DER, PKCS#12) -> DER items.
 //! - [`check`]: `handler check`: the posture with values, and any decision explained step by step.
 //! - [`client_cert`]: inbound authentication: forwarded client certificate -> `Authorized` | `Denied`.
 //! - [`crl_source`]: CRLs fetched from the CAs' distribution points in the background (reqwest).
+//! - [`posture`]: the front end's client-certificate settings read from ARM; protected routes wait on it.
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
 //! - [`telemetry`]: logs: info to stdout, warnings and errors to stderr, caller text escaped, `RUST_LOG`.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
@@ -18,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
+pub mod bounded_http;
 pub mod cert_file;
 pub mod check;
 pub mod client_cert;
@@ -28,6 +31,7 @@ pub mod error;
 pub mod functions;
 pub mod host;
 pub mod outbound;
+pub mod posture;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -13,15 +13,17 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::bounded_http::ClientBuildError;
 use crate::check;
 use crate::client_cert::Authenticator;
-use crate::config::Config;
+use crate::config::{Config, ProcessEnv};
 use crate::crl_source::CrlUrls;
 use crate::crl_source::fetch::{Fetcher, FetcherBuildError};
 use crate::error::handle_rejection;
 use crate::functions;
 use crate::host;
 use crate::outbound::{BuildError, OutboundClient};
+use crate::posture::{self, Checker, Posture};
 use crate::state::AppState;
 
 /// A handler that has bound its port and is ready to run.
@@ -29,7 +31,8 @@ pub struct App {
     listener: tokio::net::TcpListener,
     routes: BoxedFilter<(Response,)>,
     shutdown_timeout: Duration,
-    /// Background tasks (CRL files reloading, CRL URLs fetching), stopped when the server stops.
+    /// Background tasks (CRL files reloading, CRL URLs fetching, the posture check), stopped
+    /// when the server stops.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -45,6 +48,8 @@ pub enum StartupError {
     Outbound(#[from] BuildError),
     #[error(transparent)]
     CrlFetcher(#[from] FetcherBuildError),
+    #[error("cannot build the front end posture check's HTTP client: {0}")]
+    Posture(#[from] ClientBuildError),
 }
 
 /// Which optional routes are served.
@@ -126,11 +131,13 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
             None
         }
     };
+    let posture = start_posture(config, &mut background)?;
     let state = AppState::new(
         &config.server.host.route_prefix,
         Arc::clone(&authenticator),
         outbound,
-    );
+    )
+    .with_posture(posture);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.server.port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -147,6 +154,28 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         background,
         shutdown_timeout: config.server.shutdown_timeout,
     })
+}
+
+/// The front end's posture, with its check running in the background when it is on: started
+/// here, never awaited, so `GET /` and `health` answer while it runs.
+fn start_posture(
+    config: &Config,
+    background: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<Arc<Posture>, ClientBuildError> {
+    for warning in config.posture.warnings() {
+        tracing::warn!(%warning, "front end posture warning");
+    }
+    let settings = &config.posture.settings;
+    posture::log_startup(settings, &ProcessEnv);
+    let posture = Arc::new(Posture::new(settings.mode));
+    let protected = functions::protected_routes(
+        &config.server.host.route_prefix,
+        config.inbound.cert_info_enabled,
+    );
+    if let Some(checker) = Checker::new(settings, protected, Arc::new(ProcessEnv))? {
+        background.push(checker.spawn(Arc::clone(&posture)));
+    }
+    Ok(posture)
 }
 
 impl App {

@@ -8,6 +8,7 @@ use warp::Filter;
 
 use crate::client_cert::Authenticator;
 use crate::outbound::OutboundClient;
+use crate::posture::Posture;
 
 /// Shared, read-only state of the running handler.
 #[derive(Clone, Debug)]
@@ -20,6 +21,9 @@ pub struct AppState {
     pub authenticator: Arc<Authenticator>,
     /// The one outbound client, when an identity and `REMOTE_API_URL` are configured.
     pub outbound: Option<OutboundClient>,
+    /// The front end's posture, which every protected request passes before its certificate
+    /// is judged (off unless [`AppState::with_posture`] says otherwise).
+    pub posture: Arc<Posture>,
 }
 
 impl AppState {
@@ -34,7 +38,15 @@ impl AppState {
             route_prefix: Arc::from(route_prefix),
             authenticator,
             outbound,
+            posture: Arc::new(Posture::off()),
         }
+    }
+
+    /// The same state with protected routes gated on `posture`.
+    #[must_use]
+    pub fn with_posture(mut self, posture: Arc<Posture>) -> Self {
+        self.posture = posture;
+        self
     }
 }
 

@@ -4,6 +4,8 @@
 //!
 //! - `posture`: what is trusted and allowed, and the warnings (expiring CAs, CRLs near their
 //!   nextUpdate, look-alike settings, an empty allowlist).
+//! - `front_end`: the front end's client-certificate settings, read from ARM once as `serve`
+//!   reads them, and the verdict.
 //! - `daily`: the same file warnings logged by `serve` at startup and every day.
 //! - `runbook`: what to change (a `--cert` file is sent as the front end would, with
 //!   `client_cert::header::encode`).
@@ -14,6 +16,7 @@
 
 pub mod daily;
 pub mod decision;
+pub mod front_end;
 pub mod posture;
 pub mod runbook;
 
@@ -118,7 +121,7 @@ pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
             let value = crate::client_cert::header::encode(&der, config.inbound.header_format);
             judge(options, &config, &authenticator, &value, now)
         }
-        None => describe(options, &config, &sources, now),
+        None => describe(options, &config, env, &sources, now),
     }
 }
 
@@ -149,10 +152,12 @@ fn as_serve_starts(config: &Config) -> Result<(Arc<Authenticator>, Vec<SourceRep
 fn describe(
     options: &CheckOptions,
     config: &Config,
+    env: &dyn Env,
     sources: &[SourceReport],
     now: UnixTime,
 ) -> Outcome {
     let mut posture = posture::describe(config, now.as_secs());
+    front_end::describe(config, env, &mut posture);
     for source in sources {
         posture.line(format!(
             "crl source: {} (last fetch {}: {}; thisUpdate {}, nextUpdate {})",

@@ -245,6 +245,14 @@ impl Posture {
                 inbound.clock_skew_seconds
             );
         }
+        let front_end = config.posture.settings.mode;
+        if front_end == crate::posture::Mode::Warn {
+            let _ = write!(
+                text,
+                "{}=warn (an unsafe front end is logged, not refused); ",
+                crate::config::posture::POSTURE
+            );
+        }
         if text.is_empty() {
             self.line("weakening settings: none".to_owned());
         } else {

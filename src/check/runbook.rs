@@ -1,4 +1,4 @@
-//! What to check or change for each refusal code: the advice `handler check` prints with a
+//! What to check or change for each refusal code (certificate and front-end posture): the advice `handler check` prints with a
 //! refusal, and the README's runbook in short.
 
 /// What to check or change for each refusal code (also the README's runbook).
@@ -37,6 +37,12 @@ pub fn advice(code: &str) -> &'static str {
         "cert_not_allowed" => {
             "trusted, but no rule admits it: add its CN, a SAN, its thumbprint or a policy rule to the allowlist"
         }
+        "posture_unverified" => {
+            "the front end's client certificate settings could not be read yet: the log's `front end posture` lines say why (no managed identity, no Reader role on the site yet: a new role assignment can take up to 30 minutes, ARM unavailable); `handler check` reads them once"
+        }
+        "posture_unsafe" => {
+            "the front end lets requests without a client certificate reach a protected function: the `front end posture unsafe` ERROR line names each setting and the `az functionapp update` that fixes it (clientCertEnabled=true, clientCertMode=Required, httpsOnly=true, no exclusion path covering a protected route)"
+        }
         _ => "see the README's runbook",
     }
 }
@@ -59,6 +65,8 @@ mod tests {
             "cert_revocation_unknown",
             "cert_weak_key",
             "cert_not_allowed",
+            "posture_unverified",
+            "posture_unsafe",
         ] {
             assert_ne!(advice(code), advice("unknown"), "{code}");
         }

@@ -1,7 +1,7 @@
 //! Configuration: every setting the handler reads, parsed and checked before the port is bound.
 //!
 //! Settings come from the environment (App Settings) through [`Env`]; each area has its own
-//! submodule (`server`, `inbound`, `outbound`) that names its settings as constants beside their
+//! submodule (`server`, `inbound`, `outbound`, `posture`) that names its settings as constants beside their
 //! defaults. Loading collects every mistake and reports them all at once
 //! ([`ConfigError::Invalid`]); `main` prints them and exits with code 64.
 
@@ -9,6 +9,7 @@ mod advice;
 mod env;
 pub mod inbound;
 pub mod outbound;
+pub mod posture;
 pub mod server;
 pub mod spelling;
 pub mod table;
@@ -18,6 +19,7 @@ use std::fmt;
 pub use env::{Env, ProcessEnv, Reader};
 pub use inbound::InboundConfig;
 pub use outbound::OutboundConfig;
+pub use posture::PostureConfig;
 pub use server::{LogFormat, ServerConfig};
 
 /// The exit code for a configuration error (`EX_CONFIG` from sysexits.h is 78; we follow the
@@ -63,6 +65,13 @@ pub const SETTINGS: &[&str] = &[
     outbound::CONNECT_TIMEOUT_MS,
     outbound::TIMEOUT_MS,
     outbound::MAX_RESPONSE_BYTES,
+    posture::POSTURE,
+    posture::SITE_ID,
+    posture::ARM_ENDPOINT,
+    posture::IDENTITY_CLIENT_ID,
+    posture::RECHECK_SECONDS,
+    posture::TIMEOUT_MS,
+    posture::ARM_CA_PATHS,
 ];
 
 /// Everything the handler needs, parsed into domain types.
@@ -71,6 +80,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub inbound: InboundConfig,
     pub outbound: OutboundConfig,
+    /// The front end's posture check (`CLIENT_CERT_POSTURE_*`).
+    pub posture: PostureConfig,
     /// Variables that look like settings but are not (logged at startup as warnings).
     pub look_alikes: Vec<spelling::LookAlike>,
     /// The certificate and CRL files configured, for the posture and its daily re-check.
@@ -134,12 +145,14 @@ impl Config {
         let server = ServerConfig::read(&mut reader);
         let inbound = InboundConfig::read(&mut reader);
         let outbound = OutboundConfig::read(&mut reader);
+        let posture = PostureConfig::read(&mut reader);
         let errors = reader.into_errors();
         if errors.is_empty() {
             Ok(Self {
                 server,
                 inbound,
                 outbound,
+                posture,
                 look_alikes: spelling::look_alikes(env),
                 files: ConfiguredFiles {
                     trusted_cas: paths(env, inbound::CLIENT_CERT_TRUSTED_CA_PATHS),

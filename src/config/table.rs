@@ -2,7 +2,7 @@
 //! README's settings tables must say word for word (`tests/api/app_files.rs` checks both ways).
 //! [`SETTINGS`](super::SETTINGS) lists the same names in the same order (a unit test checks).
 
-use super::{inbound, outbound, server};
+use super::{inbound, outbound, posture, server};
 
 /// One setting as documented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +195,41 @@ pub const TABLE: &[SettingDoc] = &[
         name: outbound::MAX_RESPONSE_BYTES,
         default: r#"`1048576`"#,
         meaning: r#"response body cap, enforced while streaming"#,
+    },
+    SettingDoc {
+        name: posture::POSTURE,
+        default: r#"`enforce` with `CLIENT_CERT_POSTURE_SITE_ID`, `off` without"#,
+        meaning: r#"`enforce`: protected functions answer 503 until the front end is verified to require a client certificate on them (below); `warn`: the same checks and log lines, requests served anyway. **`warn` and `off` weaken**; `off` in Azure is a startup warning"#,
+    },
+    SettingDoc {
+        name: posture::SITE_ID,
+        default: r#"none"#,
+        meaning: r#"the app's ARM resource id, `/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Web/sites/<name>` (the template passes `site.id`)"#,
+    },
+    SettingDoc {
+        name: posture::ARM_ENDPOINT,
+        default: r#"`https://management.azure.com/`"#,
+        meaning: r#"Azure Resource Manager's URL, also the token's audience (the template passes `environment().resourceManager`)"#,
+    },
+    SettingDoc {
+        name: posture::IDENTITY_CLIENT_ID,
+        default: r#"none (the system-assigned identity)"#,
+        meaning: r#"client id of the user-assigned identity that reads the site; it needs Reader on the site"#,
+    },
+    SettingDoc {
+        name: posture::RECHECK_SECONDS,
+        default: r#"`300`"#,
+        meaning: r#"how often the site's settings are read again (1–86400)"#,
+    },
+    SettingDoc {
+        name: posture::TIMEOUT_MS,
+        default: r#"`10000`"#,
+        meaning: r#"timeout of each call to the identity endpoint and to ARM, body included (100–60000; connecting takes at most 5 s of it)"#,
+    },
+    SettingDoc {
+        name: posture::ARM_CA_PATHS,
+        default: r#"none"#,
+        meaning: r#"PEM or DER CAs for an ARM endpoint on a private CA (Azure Stack Hub); the public roots stay trusted"#,
     },
 ];
 

@@ -1,8 +1,8 @@
-//! Fetching a CRL from its distribution point: one reqwest client on our rustls configuration
-//! (public roots, for the rare `https` distribution point), HTTP/1.1, a connect timeout and a
-//! total timeout, a body cap enforced while the body streams in, and no redirects at all (a
-//! 3xx is a failed fetch: the URL in the settings is the one fetched, and its scheme cannot
-//! change under us).
+//! Fetching a CRL from its distribution point with a [`crate::bounded_http`] client (public
+//! roots, for the rare `https` distribution point), HTTP/1.1, a connect timeout and a total
+//! timeout, a body cap enforced while the body streams in, and no redirects at all (a 3xx is a
+//! failed fetch: the URL in the settings is the one fetched, and its scheme cannot change
+//! under us).
 //!
 //! Conditional requests: the `ETag` and `Last-Modified` of the last good response are sent back
 //! verbatim as `If-None-Match` and `If-Modified-Since`; a 304 means "what you hold is current".
@@ -18,7 +18,7 @@ use reqwest::header::{
 };
 use url::Url;
 
-use crate::outbound::tls;
+use crate::bounded_http::{self, TransferError};
 
 /// TCP connect (plus TLS for `https`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -104,20 +104,14 @@ impl Fetcher {
         timeout: Duration,
         max_bytes: u64,
     ) -> Result<Self, FetcherBuildError> {
-        let error = |detail: String| FetcherBuildError { detail };
-        let provider = tls::provider();
-        let verifier =
-            tls::verifier(Vec::new(), true, &provider).map_err(|e| error(e.to_string()))?;
-        let config =
-            tls::client_config(verifier, None, &provider).map_err(|e| error(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(config)
-            .http1_only()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(connect_timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| error(e.to_string()))?;
+        let limits = bounded_http::Limits {
+            connect_timeout,
+            timeout,
+        };
+        let http = bounded_http::client(limits, Vec::new(), bounded_http::Proxy::FromEnvironment)
+            .map_err(|error| FetcherBuildError {
+            detail: error.to_string(),
+        })?;
         Ok(Self { http, max_bytes })
     }
 
@@ -133,7 +127,7 @@ impl Fetcher {
         if let Some(date) = header_value(validators.last_modified.as_deref()) {
             request = request.header(IF_MODIFIED_SINCE, date);
         }
-        let mut response = request.send().await.map_err(classify)?;
+        let response = request.send().await.map_err(bounded_http::classify)?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
@@ -144,24 +138,11 @@ impl Fetcher {
         if status != StatusCode::OK {
             return Err(FetchError::Status(status.as_u16()));
         }
-        let limit = self.max_bytes;
-        if response
-            .content_length()
-            .is_some_and(|length| length > limit)
-        {
-            return Err(FetchError::TooLarge { limit });
-        }
         let validators = Validators {
             etag: validator(response.headers(), ETAG),
             last_modified: validator(response.headers(), LAST_MODIFIED),
         };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if (bytes.len() + chunk.len()) as u64 > limit {
-                return Err(FetchError::TooLarge { limit });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = bounded_http::read_body(response, self.max_bytes).await?;
         Ok(Fetched::Body { bytes, validators })
     }
 }
@@ -176,20 +157,14 @@ fn header_value(value: Option<&str>) -> Option<HeaderValue> {
     value.and_then(|value| HeaderValue::from_str(value).ok())
 }
 
-/// The URL is stripped first: the log names it once, without its query.
-fn classify(error: reqwest::Error) -> FetchError {
-    let error = error.without_url();
-    if error.is_timeout() {
-        return FetchError::Timeout;
+impl From<TransferError> for FetchError {
+    fn from(error: TransferError) -> Self {
+        match error {
+            TransferError::Unreachable(detail) => Self::Unreachable(detail),
+            TransferError::Timeout => Self::Timeout,
+            TransferError::TooLarge { limit } => Self::TooLarge { limit },
+        }
     }
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    FetchError::Unreachable(detail)
 }
 
 #[cfg(test)]

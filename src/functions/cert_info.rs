@@ -10,7 +10,7 @@ use warp::http::HeaderValue;
 use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use warp::reply::Response;
 
-use crate::client_cert::{Authorized, client_cert};
+use crate::client_cert::Authorized;
 use crate::host::route;
 use crate::state::AppState;
 
@@ -47,13 +47,13 @@ struct SubjectAltNames<'a> {
     ip: Vec<String>,
 }
 
-/// `GET /<prefix>/cert-info`, behind the client-certificate filter.
+/// `GET /<prefix>/cert-info`, behind the posture gate and the client-certificate filter.
 pub fn route(
     state: AppState,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
     route::function(&state.route_prefix, NAME)
         .and(warp::get())
-        .and(client_cert(state.authenticator.clone()))
+        .and(super::authorized(&state))
         .map(|authorized: Authorized| handle(&authorized))
 }
 

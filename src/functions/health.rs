@@ -1,5 +1,6 @@
 //! The `health` function: open to every caller (it is built without the client-certificate
-//! filter), answers `{"status":"ok"}` as the reference does, plus the version.
+//! filter), answers `{"status":"ok"}` as the reference does, plus the version and the front
+//! end's posture (`verified`, `unverified`, `unsafe` or `off`: a word, never what was read).
 //! It reports no secrets and no configuration values.
 
 use serde::Serialize;
@@ -17,6 +18,8 @@ pub const NAME: &str = "health";
 struct Health {
     status: &'static str,
     version: &'static str,
+    /// The front end's posture: `verified`, `unverified`, `unsafe` or `off`.
+    posture: &'static str,
     /// When the outbound client identity expires (RFC 3339); absent when outbound is off.
     #[serde(skip_serializing_if = "Option::is_none")]
     outbound_identity_not_after: Option<String>,
@@ -37,6 +40,7 @@ fn handle(state: &AppState) -> Response {
     warp::reply::json(&Health {
         status: "ok",
         version: state.version,
+        posture: state.posture.health(),
         outbound_identity_not_after: state
             .outbound
             .as_ref()

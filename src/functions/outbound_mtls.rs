@@ -6,7 +6,7 @@ use serde::Serialize;
 use warp::Filter;
 use warp::reply::Response;
 
-use crate::client_cert::{Authorized, client_cert};
+use crate::client_cert::Authorized;
 use crate::error::ApiError;
 use crate::host::route;
 use crate::state::{AppState, with_state};
@@ -22,13 +22,13 @@ struct Upstream {
     elapsed_ms: u64,
 }
 
-/// `GET /<prefix>/outbound-mtls`, behind the client-certificate filter.
+/// `GET /<prefix>/outbound-mtls`, behind the posture gate and the client-certificate filter.
 pub fn route(
     state: AppState,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
     route::function(&state.route_prefix, NAME)
         .and(warp::get())
-        .and(client_cert(state.authenticator.clone()))
+        .and(super::authorized(&state))
         .and(with_state(state))
         .and_then(handle)
 }

@@ -12,13 +12,14 @@ const ALLOWED_CN: &str = "client.example";
 const REVOKED_SERIAL: u64 = 0x2002;
 
 /// What `handler check` printed and its exit code.
-struct Checked {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Checked {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-fn check(args: &[&str], env: &[(&str, &str)]) -> Checked {
+/// Runs the built `handler check` with `args`, from the app root, with only `env` set.
+pub(crate) fn check(args: &[&str], env: &[(&str, &str)]) -> Checked {
     let root = env!("CARGO_MANIFEST_DIR");
     let output = Command::new(env!("CARGO_BIN_EXE_handler"))
         .arg("check")

@@ -12,5 +12,6 @@ mod lifecycle;
 mod logs;
 mod modes;
 mod outbound;
+mod posture;
 mod soak;
 mod support;

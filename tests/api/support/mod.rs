@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod azure;
 pub mod crl_point;
 pub mod host;
 pub mod process;
@@ -12,6 +13,17 @@ pub use host::{ClientRequest, FunctionsHost, MODES, Mode, PASS_THROUGH_MODES};
 pub use process::{HandlerProcess, free_port};
 pub mod pki;
 pub mod upstream;
+
+/// A TLS acceptor with a server certificate for 127.0.0.1 from `pki`'s root CA, no client
+/// authentication (what ARM looks like to the handler, with the root in its extra roots).
+pub fn loopback_acceptor(pki: &pki::TestPki) -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let server = pki.server();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server.key_der.clone()));
+    let chain = vec![CertificateDer::from(server.der.clone())];
+    let config = upstream::server_config(None, chain, key);
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+}
 
 /// A mutual-TLS upstream on loopback with a server certificate for 127.0.0.1 from `pki`'s root
 /// CA, admitting client certificates from that CA.

@@ -64,25 +64,7 @@ impl Upstream {
         key: PrivateKeyDer<'static>,
         reply: Reply,
     ) -> Self {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default versions");
-        let builder = match client_ca {
-            Some(ca) => {
-                let mut roots = rustls::RootCertStore::empty();
-                roots.add(ca).expect("test CA is valid");
-                let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
-                    .build()
-                    .expect("client verifier builds");
-                builder.with_client_cert_verifier(verifier)
-            }
-            None => builder.with_no_client_auth(),
-        };
-        let mut config = builder
-            .with_single_cert(chain, key)
-            .expect("test server identity is valid");
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = server_config(client_ca, chain, key);
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -142,6 +124,35 @@ impl Upstream {
     pub fn handshakes(&self) -> usize {
         self.handshakes.load(Ordering::SeqCst)
     }
+}
+
+/// A rustls server config (ring, HTTP/1.1) with `chain`/`key` as the server's identity,
+/// requiring a client certificate from `client_ca` when one is given.
+pub fn server_config(
+    client_ca: Option<CertificateDer<'static>>,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> rustls::ServerConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default versions");
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca).expect("test CA is valid");
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                .build()
+                .expect("client verifier builds");
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .expect("test server identity is valid");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
 }
 
 impl Drop for Upstream {

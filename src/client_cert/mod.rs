@@ -11,6 +11,7 @@
 pub mod ca_certificate;
 pub mod cache;
 pub mod certificate;
+pub mod crl_number;
 mod denied;
 pub mod der;
 pub mod directory_string;

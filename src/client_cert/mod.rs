@@ -19,6 +19,7 @@ pub mod filter;
 pub mod gate;
 pub mod header;
 pub mod key_strength;
+mod leaf_profile;
 pub mod name;
 pub mod name_constraints;
 pub mod policy;

@@ -109,8 +109,9 @@ fn within_loosely(name: &str, subtree: &str) -> bool {
     }
 }
 
-/// Letters, digits and hyphens in dot-separated labels of 1 to 63 bytes, at most 253 in all.
-fn is_dns_name(name: &str) -> bool {
+/// Letters, digits and hyphens in dot-separated labels of 1 to 63 bytes, at most 253 in all
+/// (RFC 1034's preferred name syntax, which RFC 5280 requires of a dNSName).
+pub(crate) fn is_dns_name(name: &str) -> bool {
     name.len() <= 253
         && name.split('.').all(|label| {
             (1..=63).contains(&label.len())

@@ -4,9 +4,9 @@
 //! otherwise vouch for every certificate signed with its key. That is a startup error.
 //!
 //! A CA certificate can also be one that cannot vouch for anyone ([`CaFacts::unusable`]): a
-//! critical extension that is not understood (webpki ignores an anchor's extensions, so an
-//! anchor is held here to what webpki requires of every other certificate), an empty subject,
-//! or malformed name constraints (`subtrees.rs`). Such a certificate is left out of every
+//! critical extension that is not understood, an extendedKeyUsage without clientAuth (webpki
+//! ignores an anchor's extensions, so an anchor is held here to what webpki requires of every
+//! other certificate), an empty subject, or malformed name constraints (`subtrees.rs`). Such a certificate is left out of every
 //! verification and named in a startup warning, as one outside its validity window is: a
 //! refusal to start would turn a bad certificate in a bundle into an outage at the next
 //! restart, while leaving it out already denies it any say.
@@ -165,6 +165,16 @@ fn cannot_vouch(cert: &X509Certificate<'_>) -> Option<String> {
     }
     if cert.subject().iter().next().is_none() {
         return Some("its subject is empty, which RFC 5280 forbids for a CA".to_owned());
+    }
+    // webpki requires clientAuth in every intermediate's EKU, when it has one, but reads no
+    // anchor's: an anchor restricted to other purposes is held to the same rule here.
+    if let Ok(Some(eku)) = cert.extended_key_usage()
+        && !eku.value.client_auth
+    {
+        return Some(
+            "its extendedKeyUsage lacks clientAuth, so it cannot vouch for client certificates"
+                .to_owned(),
+        );
     }
     None
 }

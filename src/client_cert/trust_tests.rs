@@ -101,7 +101,7 @@ fn a_verified_path_reports_the_earliest_not_after_of_its_ca_certificates() {
 #[test]
 fn configured_cas_that_cannot_vouch_are_left_out_and_named_in_the_refusal() {
     type Edit = fn(&mut CertificateParams);
-    let anchors: [(&str, Edit, &str); 6] = [
+    let anchors: [(&str, Edit, &str); 7] = [
         (
             "an anchor with an unknown critical extension",
             |params| {
@@ -141,6 +141,11 @@ fn configured_cas_that_cannot_vouch_are_left_out_and_named_in_the_refusal() {
                     Some(constraints(vec![email("a@b@example.com")], Vec::new()))
             },
             "rfc822Name \"a@b@example.com\" is not a mailbox",
+        ),
+        (
+            "an anchor whose extendedKeyUsage lacks clientAuth",
+            |params| params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth],
+            "extendedKeyUsage lacks clientAuth",
         ),
         (
             "an anchor whose name constraints have neither list",

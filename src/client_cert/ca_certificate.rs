@@ -3,7 +3,7 @@
 //! keyCertSign. webpki takes any certificate as an anchor, so a leaf configured as a "CA" would
 //! otherwise vouch for every certificate signed with its key. That is a startup error.
 //!
-//! A CA certificate can also be one that cannot vouch for anyone ([`CaFacts::unusable`]): a
+//! A CA certificate can also be one that cannot vouch for anyone (`CaFacts::unusable`): a
 //! critical extension that is not understood, an extendedKeyUsage without clientAuth (webpki
 //! ignores an anchor's extensions, so an anchor is held here to what webpki requires of every
 //! other certificate), an empty subject, or malformed name constraints (`subtrees.rs`). Such a certificate is left out of every
@@ -11,7 +11,7 @@
 //! refusal to start would turn a bad certificate in a bundle into an outage at the next
 //! restart, while leaving it out already denies it any say.
 //!
-//! Read once, at startup ([`CaFacts::read`]); chain verification itself is `trust.rs`'s job.
+//! Read once, at startup (`CaFacts::read`); chain verification itself is `trust.rs`'s job.
 
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;

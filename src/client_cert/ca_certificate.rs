@@ -133,6 +133,12 @@ impl CaFacts {
     }
 }
 
+/// Why a configured CA certificate cannot vouch for anyone, if it cannot (what startup and
+/// `handler check` warn about; verification leaves it out).
+pub fn cannot_vouch_for_anyone(der: &[u8]) -> Option<String> {
+    CaFacts::read(der).unusable
+}
+
 /// The email constraints of a CA certificate, or why its constraints leave it unable to vouch.
 fn read_name_constraints(cert: &X509Certificate<'_>) -> Result<Option<EmailConstraints>, String> {
     let Some(extension) = cert

@@ -12,6 +12,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::cert_file::{read_certificates, read_crls};
+use crate::client_cert::ca_certificate::cannot_vouch_for_anyone;
 use crate::client_cert::certificate::rfc3339;
 use crate::client_cert::name::Name;
 use crate::config::{Config, ConfiguredFiles, inbound};
@@ -154,6 +155,13 @@ impl Posture {
                 date(not_after),
                 path.display()
             ));
+            if let Some(reason) = cannot_vouch_for_anyone(der.as_ref()) {
+                self.warnings.push(format!(
+                    "{kind} {} in {} cannot vouch for anyone, so no certificate is accepted through it: {reason}",
+                    escape(&subject),
+                    path.display()
+                ));
+            }
             if not_after <= now {
                 self.warnings.push(format!(
                     "{kind} {} in {} expired on {}",
@@ -285,6 +293,38 @@ fn date(seconds: u64) -> String {
 mod tests {
     use super::*;
     use crate::outbound::test_pki::TestPki;
+
+    #[test]
+    fn a_ca_certificate_that_cannot_vouch_is_a_warning() {
+        let dir = std::env::temp_dir().join(format!("mtls-posture-vouch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir is writable");
+        let nameless = crate::client_cert::test_pki::Ca::root_edited("unused", |params| {
+            params.distinguished_name = rcgen::DistinguishedName::new();
+        });
+        let good = crate::client_cert::test_pki::Ca::root("Good Root");
+        let path = |name: &str, der: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, der).expect("write test file");
+            path
+        };
+        let files = ConfiguredFiles {
+            trusted_cas: vec![
+                path("nameless.der", &nameless.der),
+                path("good.der", &good.der),
+            ],
+            ..ConfiguredFiles::default()
+        };
+
+        let warnings = super::files(&files, crate::client_cert::test_pki::BASE).warnings;
+
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("nameless.der cannot vouch for anyone")
+                && warnings[0].contains("its subject is empty"),
+            "{warnings:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_outbound_line_shows_no_query_and_no_userinfo() {

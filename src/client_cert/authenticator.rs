@@ -259,6 +259,7 @@ impl Authenticator {
         );
         super::reload::warn_shared_crl_issuers(&crls);
         self.trust.warn_outside_validity(UnixTime::now().as_secs());
+        self.trust.warn_unusable();
         if self.policy.allow_unverified_names {
             tracing::warn!(
                 "CLIENT_CERT_ALLOW_UNVERIFIED_NAMES=true: names are accepted without a verified chain (migration only)"

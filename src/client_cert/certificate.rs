@@ -59,6 +59,12 @@ pub struct ClientCert {
     pub public_key: PublicKeySummary,
     /// The first critical extension webpki does not process (dotted OID), if any.
     pub unsupported_critical_extension: Option<String>,
+    /// Why it is not an end-entity client certificate although basicConstraints says it is
+    /// not a CA: keyCertSign, name constraints, anyExtendedKeyUsage.
+    pub not_a_client: Option<&'static str>,
+    /// The subject's emailAddress attributes when the certificate has no subjectAltName:
+    /// what email name constraints apply to besides `emails` (RFC 5280 §4.2.1.10).
+    pub subject_emails: Vec<String>,
     pub der: Vec<u8>,
 }
 
@@ -87,16 +93,22 @@ impl ClientCert {
         check_bounds(&cert)?;
         let common_name = single_common_name(cert.subject())?;
         let sans = SubjectAltNames::read(&cert)?;
+        super::leaf_profile::check(&cert, &sans.dns_names, sans.critical)?;
         let extended_key_usage = read_eku(&cert)?;
         let is_ca = cert
             .basic_constraints()
             .map_err(|error| Denied::malformed(format!("basicConstraints: {error}")))?
             .is_some_and(|extension| extension.value.ca);
+        let not_a_client = super::leaf_profile::not_a_client(&cert, is_ca);
+        let subject_emails = match sans.critical {
+            Some(_) => Vec::new(),
+            None => super::name::email_addresses(cert.subject()),
+        };
         let public_key = PublicKeySummary::read(cert.public_key())?;
         let unsupported_critical_extension = cert
             .extensions()
             .iter()
-            .find(|extension| extension.critical && !is_processed(&extension.oid.to_id_string()))
+            .find(|extension| extension.critical && !is_processed(&extension.oid))
             .map(|extension| extension.oid.to_id_string());
         let validity = cert.validity();
         let not_before = unix_seconds(validity.not_before.timestamp());
@@ -122,21 +134,29 @@ impl ClientCert {
             is_ca,
             public_key,
             unsupported_critical_extension,
+            not_a_client,
+            subject_emails,
             der,
         })
     }
 
     /// Rules on the certificate's own content that apply pinned or chained: no critical
     /// extension the chain verifier would refuse (RFC 5280 §4.2: a relying party must reject
-    /// one it does not process), and a strong enough key.
+    /// one it does not process), nothing that makes it more than a client certificate
+    /// (`leaf_profile.rs`), and a strong enough key.
     ///
     /// # Errors
     /// [`Denied::Untrusted`] for an unsupported critical extension, as webpki refuses a chained
-    /// one; [`Denied::WeakKey`].
+    /// one; [`Denied::WrongUsage`]; [`Denied::WeakKey`].
     pub fn check_own_content(&self) -> Result<(), Denied> {
         if let Some(oid) = &self.unsupported_critical_extension {
             return Err(Denied::Untrusted {
                 reason: format!("unsupported critical extension {oid}"),
+            });
+        }
+        if let Some(reason) = self.not_a_client {
+            return Err(Denied::WrongUsage {
+                reason: reason.to_owned(),
             });
         }
         self.public_key.check()
@@ -151,12 +171,10 @@ impl ClientCert {
 }
 
 /// The extensions webpki processes (keyUsage, subjectAltName, basicConstraints,
-/// nameConstraints, cRLDistributionPoints, extKeyUsage); it refuses any other when critical.
-fn is_processed(oid: &str) -> bool {
-    matches!(
-        oid,
-        "2.5.29.15" | "2.5.29.17" | "2.5.29.19" | "2.5.29.30" | "2.5.29.31" | "2.5.29.37"
-    )
+/// nameConstraints, cRLDistributionPoints, extKeyUsage: 2.5.29.15, 17, 19, 30, 31, 37); it
+/// refuses any other when critical.
+pub(crate) fn is_processed(oid: &x509_parser::der_parser::oid::Oid<'_>) -> bool {
+    matches!(oid.as_bytes(), [0x55, 0x1d, 15 | 17 | 19 | 30 | 31 | 37])
 }
 
 impl HeapSize for ClientCert {
@@ -182,6 +200,8 @@ impl HeapSize for ClientCert {
             is_ca: _,
             public_key,
             unsupported_critical_extension,
+            not_a_client: _,
+            subject_emails,
             der,
         } = self;
         subject.rfc4514.heap_bytes()
@@ -199,6 +219,7 @@ impl HeapSize for ClientCert {
             + spki_sha256_base64.heap_bytes()
             + public_key.heap_bytes()
             + unsupported_critical_extension.heap_bytes()
+            + subject_emails.heap_bytes()
             + der.heap_bytes()
     }
 }
@@ -261,6 +282,8 @@ struct SubjectAltNames {
     uris: Vec<String>,
     emails: Vec<String>,
     ip_addresses: Vec<IpAddr>,
+    /// Whether the extension is critical; `None` when there is none.
+    critical: Option<bool>,
 }
 
 impl SubjectAltNames {
@@ -272,6 +295,7 @@ impl SubjectAltNames {
         let Some(extension) = extension else {
             return Ok(sans);
         };
+        sans.critical = Some(extension.critical);
         for name in &extension.value.general_names {
             match name {
                 GeneralName::DNSName(dns) => sans.dns_names.push((*dns).to_owned()),

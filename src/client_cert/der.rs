@@ -82,6 +82,51 @@ pub fn check(der: &[u8]) -> Result<(), NotDer> {
     Ok(())
 }
 
+/// One element of already-parsed DER, read in place: its identifier octet (tag numbers of 31
+/// and over keep `0x1f` there), its content, and its whole encoding.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tlv<'a> {
+    pub identifier: u8,
+    pub content: &'a [u8],
+    pub encoding: &'a [u8],
+}
+
+/// The elements of `input`, one after another (not descending into them); `None` if `input`
+/// is not a sequence of well-formed elements.
+pub(crate) fn elements(input: &[u8]) -> Option<Vec<Tlv<'_>>> {
+    Elements::new(input, 0)
+        .map(|element| {
+            element.ok().map(|element| Tlv {
+                identifier: element.identifier,
+                content: element.content,
+                encoding: element.encoding,
+            })
+        })
+        .collect()
+}
+
+/// The DER encoding of an element with a one-octet identifier and `content`.
+pub(crate) fn encode(identifier: u8, content: &[u8]) -> Vec<u8> {
+    let length = content.len();
+    let length_octets: Vec<u8> = length
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|byte| *byte == 0)
+        .collect();
+    let mut out = Vec::with_capacity(content.len() + 6);
+    out.push(identifier);
+    match u8::try_from(length) {
+        Ok(short) if short < 0x80 => out.push(short),
+        _ => {
+            // At most 8 octets for a usize, so the count fits the low seven bits.
+            out.push(0x80 | u8::try_from(length_octets.len()).unwrap_or(0x7f));
+            out.extend(length_octets);
+        }
+    }
+    out.extend_from_slice(content);
+    out
+}
+
 fn single(input: &[u8], base: usize) -> Result<Element<'_>, NotDer> {
     let mut elements = Elements::new(input, base);
     let first = elements.next().ok_or(NotDer {

@@ -375,6 +375,13 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
     let constrained_issuer = unconstrained.intermediate_with_dns_constraints(
         "Partner Issuing CA",
         2,
+        &["partner.example"],
+        &[],
+    );
+    // RFC 5280 has no leading period in a dNSName constraint; a CA with one cannot vouch.
+    let dotted_issuer = unconstrained.intermediate_with_dns_constraints(
+        "Dotted Issuing CA",
+        3,
         &[".partner.example"],
         &[],
     );
@@ -450,7 +457,7 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
             Err("cert_not_allowed"),
         ),
         (
-            "a leading dot permits subdomains only",
+            "an intermediate's permitted subtree admits a CN inside it",
             names(
                 &unconstrained,
                 &[&constrained_issuer],
@@ -459,6 +466,17 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
             ),
             constrained_issuer.issue(&Leaf::cn("a.partner.example")),
             Ok("common_name"),
+        ),
+        (
+            "an intermediate whose dNSName constraint has a leading dot vouches for nobody",
+            names(
+                &unconstrained,
+                &[&dotted_issuer],
+                &["a.partner.example"],
+                &[],
+            ),
+            dotted_issuer.issue(&Leaf::cn("a.partner.example")),
+            Err("cert_untrusted"),
         ),
         (
             "an unconstrained CA vouches for any CN (control)",

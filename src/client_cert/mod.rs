@@ -1,23 +1,29 @@
 //! Inbound authentication by the client certificate the front end forwards in a header.
 //!
 //! Pure functions over bytes and values: header -> DER (`header`), strict DER (`der`), DER ->
-//! [`ClientCert`] (`certificate`, `name`, `directory_string`), the leaf's key
-//! (`key_strength`), chain/validity/usage/revocation (`trust`, `ca_certificate`, `revocation`,
-//! with files read by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`, `policy_file`,
-//! and `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
+//! [`ClientCert`] (`certificate`, `name`, `directory_string`, and `leaf_profile` for what RFC
+//! 5280 requires of a client certificate), the leaf's key (`key_strength`),
+//! chain/validity/usage/revocation (`trust`, `verified_path`, `ca_certificate`, `ca_warnings`,
+//! `subtrees`, `webpki_view`, `email_constraints`, `revocation`, `crl_number`, with files read
+//! by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`, `policy_file`, and
+//! `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
 //! them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
 //! `error.rs`'s job; `filter` is the only part that knows warp.
 
 pub mod ca_certificate;
+mod ca_warnings;
 pub mod cache;
 pub mod certificate;
+pub mod crl_number;
 mod denied;
 pub mod der;
 pub mod directory_string;
+mod email_constraints;
 pub mod filter;
 pub mod gate;
 pub mod header;
 pub mod key_strength;
+mod leaf_profile;
 pub mod name;
 pub mod name_constraints;
 pub mod policy;
@@ -25,9 +31,12 @@ pub mod policy_file;
 mod reload;
 pub mod revocation;
 pub mod settings;
+mod subtrees;
 #[cfg(test)]
 pub(crate) mod test_pki;
 pub mod trust;
+mod verified_path;
+mod webpki_view;
 pub mod words;
 
 mod authenticator;

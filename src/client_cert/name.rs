@@ -48,6 +48,18 @@ impl Name {
     }
 }
 
+/// The values of the emailAddress attributes (1.2.840.113549.1.9.1) of `name`: what rfc822Name
+/// constraints apply to in a certificate without a subjectAltName. A value that is not text is
+/// kept as its lossy reading, which no email constraint admits.
+pub(crate) fn email_addresses(name: &X509Name<'_>) -> Vec<String> {
+    name.iter_email()
+        .map(|attr| match attr.as_str() {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(attr.as_slice()).into_owned(),
+        })
+        .collect()
+}
+
 fn short_name(oid: &str) -> &str {
     match oid {
         "2.5.4.3" => "CN",

@@ -7,8 +7,9 @@
 //! CA of the path: inside at least one permitted dNSName subtree of each CA that has any, and
 //! inside no excluded one. A CN that is not a DNS name is outside every permitted subtree.
 //! Subtree matching follows RFC 5280 §4.2.1.10 as webpki reads it: `example.com` covers itself
-//! and its subdomains, `.example.com` its subdomains only, and the empty string everything;
-//! ASCII case is ignored. An excluded subtree is matched without requiring a strict DNS name
+//! and its subdomains, and the empty string everything; ASCII case is ignored. (A base with a
+//! leading period, `.example.com`, is read as its subdomains only, but RFC 5280 has no such
+//! dNSName and a CA with one cannot vouch at all: `subtrees.rs`.) An excluded subtree is matched without requiring a strict DNS name
 //! (a trailing dot dropped), so `CN=api_x.contoso.com` or `CN=api.contoso.com.` cannot step
 //! around an excluded `contoso.com`; a permitted subtree still requires one (fail closed). Other name forms (email, IP, directory name) are webpki's business.
 
@@ -25,9 +26,8 @@ pub struct DnsConstraints {
 
 impl DnsConstraints {
     /// The dNSName subtrees of a CA certificate's nameConstraints; `None` when it has none
-    /// (or the certificate does not parse: webpki refuses such a CA anyway).
-    pub fn read(der: &[u8]) -> Option<Self> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    /// (or they do not parse: such a CA cannot vouch at all, `ca_certificate.rs`).
+    pub fn from_certificate(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<Self> {
         let extension = cert.name_constraints().ok()??;
         let dns = |subtrees: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
             subtrees.as_ref().map(|subtrees| {
@@ -109,8 +109,9 @@ fn within_loosely(name: &str, subtree: &str) -> bool {
     }
 }
 
-/// Letters, digits and hyphens in dot-separated labels of 1 to 63 bytes, at most 253 in all.
-fn is_dns_name(name: &str) -> bool {
+/// Letters, digits and hyphens in dot-separated labels of 1 to 63 bytes, at most 253 in all
+/// (RFC 1034's preferred name syntax, which RFC 5280 requires of a dNSName).
+pub(crate) fn is_dns_name(name: &str) -> bool {
     name.len() <= 253
         && name.split('.').all(|label| {
             (1..=63).contains(&label.len())

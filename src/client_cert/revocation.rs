@@ -300,6 +300,7 @@ fn parse_crl(der: &[u8]) -> Result<ParsedCrl, String> {
     let crl = OwnedCertRevocationList::from_der(der)
         .map_err(|error| super::words::describe_unusable_crl(der, &error))?;
     let (_, parsed) = x509_parser::parse_x509_crl(der).map_err(|error| error.to_string())?;
+    super::crl_number::check(&parsed)?;
     let next_update = parsed
         .next_update()
         .ok_or_else(|| "no nextUpdate".to_owned())?

@@ -43,6 +43,8 @@ pub struct Leaf {
     pub not_after: i64,
     pub serial: u64,
     pub custom_extensions: Vec<CustomExtension>,
+    /// A last change to the rcgen parameters (key usages, name constraints, odd serials ...).
+    pub edit: Option<fn(&mut CertificateParams)>,
 }
 
 impl Leaf {
@@ -58,7 +60,14 @@ impl Leaf {
             not_after: 30 * DAY,
             serial: 1000,
             custom_extensions: Vec::new(),
+            edit: None,
         }
+    }
+
+    /// This leaf with `edit` applied to its rcgen parameters last.
+    pub fn edited(mut self, edit: fn(&mut CertificateParams)) -> Self {
+        self.edit = Some(edit);
+        self
     }
 
     /// Adds an extension of `oid` with an empty SEQUENCE as its value, marked critical.
@@ -106,6 +115,9 @@ impl Leaf {
         params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), self.not_after);
         params.serial_number = Some(SerialNumber::from(self.serial));
         params.custom_extensions = self.custom_extensions.clone();
+        if let Some(edit) = self.edit {
+            edit(&mut params);
+        }
         params
     }
 
@@ -169,6 +181,25 @@ impl Ca {
     ) -> Self {
         let mut params = ca_params(cn, serial);
         params.name_constraints = Some(dns_constraints(permitted, excluded));
+        self.intermediate_with(params)
+    }
+
+    /// A self-signed root like [`Ca::root`] with `edit` applied to its rcgen parameters.
+    pub fn root_edited(cn: &str, edit: fn(&mut CertificateParams)) -> Self {
+        let mut params = ca_params(cn, 1);
+        edit(&mut params);
+        Self::self_signed(params)
+    }
+
+    /// An intermediate like [`Ca::intermediate`] with `edit` applied to its rcgen parameters.
+    pub fn intermediate_edited(
+        &self,
+        cn: &str,
+        serial: u64,
+        edit: fn(&mut CertificateParams),
+    ) -> Self {
+        let mut params = ca_params(cn, serial);
+        edit(&mut params);
         self.intermediate_with(params)
     }
 
@@ -405,19 +436,5 @@ fn children(mut der: &[u8]) -> Vec<&[u8]> {
 }
 
 pub fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let length = body.len();
-    if length < 0x80 {
-        out.push(u8::try_from(length).expect("short length"));
-    } else {
-        let bytes: Vec<u8> = length
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|byte| *byte == 0)
-            .collect();
-        out.push(0x80 | u8::try_from(bytes.len()).expect("length fits"));
-        out.extend(bytes);
-    }
-    out.extend_from_slice(body);
-    out
+    super::der::encode(tag, body)
 }

@@ -16,8 +16,14 @@
 //! unknown status. Keep one CRL per issuer name; startup and reloads warn otherwise.
 //!
 //! Anchors and intermediates must be CA certificates ([`check_ca_certificate`], in
-//! `ca_certificate.rs`).
-//! This module does not decide who is allowed (`policy.rs`) and does not read files (`load.rs`).
+//! `ca_certificate.rs`); one that cannot vouch for anyone (an unknown critical extension, an
+//! empty subject, malformed name constraints) is left out of every verification and named in a
+//! startup warning ([`TrustStore::warn_unusable`]) and in the refusal of what it issued.
+//! webpki is shown the CA certificates as `webpki_view.rs` says (without the email name
+//! constraints it cannot evaluate, and self-issued intermediates without their names); a
+//! verified path is then held here to the email constraints (`email_constraints.rs`).
+//! This module does not decide who is allowed (`policy.rs`) and does not read files
+//! (`cert_file.rs`).
 
 use std::fmt;
 
@@ -29,11 +35,13 @@ use webpki::{
     RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
+use super::ca_certificate::CaFacts;
 pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
-use super::ca_certificate::{CaValidity, may_sign_crls, not_after, validity};
-use super::certificate::{hex_upper, rfc3339};
-use super::name_constraints::DnsConstraints;
+use super::certificate::hex_upper;
 use super::revocation::CrlSet;
+pub use super::verified_path::VerifiedChain;
+use super::verified_path::check_email_constraints;
+use super::webpki_view::{self, Algorithms, Omit};
 use super::{ClientCert, Denied};
 
 /// The most clock skew we accept between us and the callers, in seconds.
@@ -42,49 +50,46 @@ pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
 /// A configured trust anchor and the thumbprints of the certificate it came from.
 #[derive(Clone)]
 pub struct TrustedCa {
+    /// The anchor as webpki is shown it (`webpki_view.rs`: without email constraints).
     anchor: TrustAnchor<'static>,
     pub sha1_thumbprint: String,
     pub sha256_thumbprint: String,
-    /// The anchor certificate's notAfter (unix seconds). webpki does not check an anchor's
-    /// validity; this only bounds how long a decision on it is cached.
-    not_after: Option<u64>,
-    /// The anchor may sign CRLs: it has no keyUsage, or its keyUsage has cRLSign. webpki checks
-    /// this for intermediates only (an anchor reaches it without its extensions).
-    crl_sign: bool,
-    /// The anchor certificate's validity window. webpki ignores it, so `verify` leaves out
-    /// anchors outside it (plus the skew).
-    validity: Option<CaValidity>,
-    /// The anchor certificate's dNSName constraints, held against a CN (`name_constraints.rs`).
-    dns_constraints: Option<DnsConstraints>,
+    /// What verification needs to know of the anchor's certificate beyond what webpki reads
+    /// (webpki reads an anchor's subject, key and name constraints only): its validity window
+    /// (left out of each verification outside it, plus the skew), whether its keyUsage allows
+    /// cRLSign, its DNS and email constraints, and whether it can vouch at all.
+    pub(super) facts: CaFacts,
 }
 
-/// What a successful chain verification tells the policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedChain {
-    /// Thumbprints of the certificate that issued the leaf (intermediate or anchor).
-    pub issuer_sha1: String,
-    pub issuer_sha256: String,
-    /// The earliest notAfter (unix seconds) of the CA certificates on the path: every
-    /// intermediate, and the anchor's certificate.
-    pub not_after: Option<u64>,
-    /// The dNSName constraints of every CA certificate on the path that has any.
-    pub dns_constraints: Vec<DnsConstraints>,
+/// A configured intermediate: the certificate, what webpki is shown of it, its facts.
+pub(super) struct Intermediate {
+    der: CertificateDer<'static>,
+    /// What webpki is shown instead of it (`webpki_view.rs`), if anything is omitted.
+    shown: Option<webpki_view::Shown>,
+    pub(super) sha1_thumbprint: String,
+    pub(super) sha256_thumbprint: String,
+    pub(super) facts: CaFacts,
 }
 
 /// The anchors, intermediates and clock skew that chain verification uses.
 #[derive(Default)]
 pub struct TrustStore {
+    /// Every configured anchor, usable or not.
+    pub(super) cas: Vec<TrustedCa>,
+    /// The usable anchors as webpki is shown them, and their places in `cas`.
     anchors: Vec<TrustAnchor<'static>>,
-    cas: Vec<TrustedCa>,
-    intermediates: Vec<CertificateDer<'static>>,
-    /// `intermediates[i]`'s notAfter (unix seconds).
-    intermediate_not_after: Vec<Option<u64>>,
-    /// `intermediates[i]`'s dNSName constraints.
-    intermediate_dns_constraints: Vec<Option<DnsConstraints>>,
-    /// When every anchor is inside its validity window (latest notBefore, earliest notAfter):
-    /// inside it, `verify` hands webpki every anchor without filtering.
+    anchor_cas: Vec<usize>,
+    /// Every configured intermediate, usable or not.
+    pub(super) intermediates: Vec<Intermediate>,
+    /// What webpki is shown of the usable intermediates, and their places in `intermediates`.
+    shown_intermediates: Vec<CertificateDer<'static>>,
+    shown_places: Vec<usize>,
+    /// webpki's verification algorithms, wrapped when an intermediate is shown re-encoded.
+    algorithms: Option<Algorithms>,
+    /// When every usable anchor is inside its validity window (latest notBefore, earliest
+    /// notAfter): inside it, `verify` hands webpki every usable anchor without filtering.
     all_anchors_valid: (u64, u64),
-    clock_skew: u64,
+    pub(super) clock_skew: u64,
 }
 
 impl fmt::Debug for TrustedCa {
@@ -117,48 +122,95 @@ impl TrustedCa {
             })?
             .to_owned();
         Ok(Self {
-            anchor,
+            anchor: webpki_view::show_anchor(anchor),
             sha1_thumbprint: hex_upper(&Sha1::digest(der.as_ref())),
             sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
-            not_after: not_after(der.as_ref()),
-            crl_sign: may_sign_crls(der.as_ref()),
-            validity: validity(der.as_ref()),
-            dns_constraints: DnsConstraints::read(der.as_ref()),
+            facts: CaFacts::read(der.as_ref()),
         })
+    }
+
+    /// Why this anchor cannot vouch for anyone (it is left out of every verification), if so.
+    pub fn unusable(&self) -> Option<&str> {
+        self.facts.unusable.as_deref()
+    }
+}
+
+impl Intermediate {
+    fn new(der: CertificateDer<'static>) -> Self {
+        let facts = CaFacts::read(der.as_ref());
+        let omit = Omit {
+            email_constraints: facts.email_constraints.is_some(),
+            subject_alt_name: facts.self_issued && facts.has_subject_alt_name,
+        };
+        Self {
+            shown: webpki_view::show_intermediate(der.as_ref(), omit),
+            sha1_thumbprint: hex_upper(&Sha1::digest(der.as_ref())),
+            sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
+            der,
+            facts,
+        }
     }
 }
 
 impl TrustStore {
-    /// `clock_skew` (seconds) is capped at [`MAX_CLOCK_SKEW_SECONDS`].
+    /// `clock_skew` (seconds) is capped at [`MAX_CLOCK_SKEW_SECONDS`]. CA certificates that
+    /// cannot vouch ([`TrustStore::unusable`]) are kept out of every verification.
     pub fn new(
         cas: Vec<TrustedCa>,
         intermediates: Vec<CertificateDer<'static>>,
         clock_skew: u64,
     ) -> Self {
-        let all_anchors_valid = cas.iter().fold((0, u64::MAX), |(from, until), ca| {
-            ca.validity.as_ref().map_or((u64::MAX, 0), |window| {
-                (from.max(window.not_before), until.min(window.not_after))
-            })
-        });
+        let anchor_cas: Vec<usize> = (0..cas.len())
+            .filter(|index| cas[*index].facts.unusable.is_none())
+            .collect();
+        let all_anchors_valid = anchor_cas
+            .iter()
+            .fold((0, u64::MAX), |(from, until), index| {
+                cas[*index]
+                    .facts
+                    .validity
+                    .as_ref()
+                    .map_or((u64::MAX, 0), |window| {
+                        (from.max(window.not_before), until.min(window.not_after))
+                    })
+            });
+        let intermediates: Vec<Intermediate> =
+            intermediates.into_iter().map(Intermediate::new).collect();
+        let shown_places: Vec<usize> = (0..intermediates.len())
+            .filter(|index| intermediates[*index].facts.unusable.is_none())
+            .collect();
+        let reencoded: Vec<webpki_view::Shown> = shown_places
+            .iter()
+            .filter_map(|index| intermediates[*index].shown.clone())
+            .collect();
         Self {
-            anchors: cas.iter().map(|ca| ca.anchor.clone()).collect(),
+            anchors: anchor_cas
+                .iter()
+                .map(|index| cas[*index].anchor.clone())
+                .collect(),
+            anchor_cas,
             all_anchors_valid,
             cas,
-            intermediate_not_after: intermediates
+            shown_intermediates: shown_places
                 .iter()
-                .map(|der| not_after(der.as_ref()))
+                .map(|index| {
+                    let intermediate = &intermediates[*index];
+                    intermediate.shown.as_ref().map_or_else(
+                        || intermediate.der.clone(),
+                        |shown| CertificateDer::from(shown.der.clone()),
+                    )
+                })
                 .collect(),
-            intermediate_dns_constraints: intermediates
-                .iter()
-                .map(|der| DnsConstraints::read(der.as_ref()))
-                .collect(),
+            shown_places,
+            algorithms: Algorithms::new(&reencoded),
             intermediates,
             clock_skew: clock_skew.min(MAX_CLOCK_SKEW_SECONDS),
         }
     }
 
+    /// How many anchors are configured, whether or not they can vouch.
     pub fn anchor_count(&self) -> usize {
-        self.anchors.len()
+        self.cas.len()
     }
 
     pub fn intermediate_count(&self) -> usize {
@@ -203,10 +255,18 @@ impl TrustStore {
         now: u64,
         crls: &CrlSet,
     ) -> Result<VerifiedChain, Denied> {
-        if self.anchors.is_empty() {
+        if self.cas.is_empty() {
             return Err(Denied::Untrusted {
                 reason: "no trust anchor configured".to_owned(),
             });
+        }
+        if self.anchors.is_empty() {
+            return Err(self.name_unusable_issuer(
+                cert,
+                Denied::Untrusted {
+                    reason: "no configured trust anchor can vouch for anyone".to_owned(),
+                },
+            ));
         }
         self.check_validity(cert, now)?;
         let der = CertificateDer::from(cert.der.as_slice());
@@ -239,11 +299,13 @@ impl TrustStore {
                 reason: "every trust anchor is outside its validity window".to_owned(),
             });
         }
+        let wrapped = self.algorithms.as_ref().map(Algorithms::as_refs);
+        let algorithms = wrapped.as_deref().unwrap_or(webpki::ALL_VERIFICATION_ALGS);
         let verify = |revocation| {
             end_entity.verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
+                algorithms,
                 &anchors,
-                &self.intermediates,
+                &self.shown_intermediates,
                 time,
                 KeyUsage::client_auth(),
                 revocation,
@@ -267,60 +329,35 @@ impl TrustStore {
                         ),
                     });
                 }
-                return Err(denied);
+                return Err(self.name_unusable_issuer(cert, denied));
             }
         };
-        let anchor = path.anchor();
-        let ca = self
+        let anchor = self
             .anchors
             .iter()
-            .position(|candidate| candidate == anchor)
-            .and_then(|index| self.cas.get(index))
+            .position(|candidate| candidate == path.anchor())
+            .and_then(|position| self.anchor_cas.get(position))
+            .and_then(|index| self.cas.get(*index))
             .ok_or_else(|| Denied::Untrusted {
                 reason: "verified anchor is not configured".to_owned(),
             })?;
         // With CRLs on, the certificate just below the anchor was covered by a CRL the anchor
         // signed; an anchor whose keyUsage lacks cRLSign cannot vouch for that CRL.
-        if revocation.is_some() && !ca.crl_sign {
+        if revocation.is_some() && !anchor.facts.crl_sign {
             return Err(Denied::RevocationUnknown {
                 reason: "the trust anchor's keyUsage lacks cRLSign, so its crl is unusable"
                     .to_owned(),
             });
         }
-        let indexes: Vec<usize> = path
+        let path: Vec<&Intermediate> = path
             .intermediate_certificates()
-            .filter_map(|intermediate| self.intermediate_index(intermediate.der().as_ref()))
-            .collect();
-        let not_after = indexes
-            .iter()
-            .filter_map(|index| self.intermediate_not_after.get(*index).copied().flatten())
-            .chain(ca.not_after)
-            .min();
-        let dns_constraints = indexes
-            .iter()
-            .filter_map(|index| {
-                self.intermediate_dns_constraints
-                    .get(*index)
-                    .cloned()
-                    .flatten()
-            })
-            .chain(ca.dns_constraints.clone())
-            .collect();
-        if let Some(issuer) = path.intermediate_certificates().next() {
-            let issuer_der = issuer.der();
-            return Ok(VerifiedChain {
-                issuer_sha1: hex_upper(&Sha1::digest(issuer_der.as_ref())),
-                issuer_sha256: hex_upper(&Sha256::digest(issuer_der.as_ref())),
-                not_after,
-                dns_constraints,
-            });
-        }
-        Ok(VerifiedChain {
-            issuer_sha1: ca.sha1_thumbprint.clone(),
-            issuer_sha256: ca.sha256_thumbprint.clone(),
-            not_after,
-            dns_constraints,
-        })
+            .map(|intermediate| self.intermediate_shown_as(intermediate.der().as_ref()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Denied::Untrusted {
+                reason: "a verified intermediate is not configured".to_owned(),
+            })?;
+        check_email_constraints(cert, &path, anchor)?;
+        Ok(VerifiedChain::of(&path, anchor))
     }
 
     /// The anchors whose certificates are valid at `now` (plus the skew); borrowed when all
@@ -331,10 +368,12 @@ impl TrustStore {
         if now.saturating_add(skew) >= from && now <= until.saturating_add(skew) {
             return std::borrow::Cow::Borrowed(&self.anchors);
         }
-        self.cas
+        self.anchor_cas
             .iter()
+            .map(|index| &self.cas[*index])
             .filter(|ca| {
-                ca.validity
+                ca.facts
+                    .validity
                     .as_ref()
                     .is_some_and(|window| window.contains(now, skew))
             })
@@ -342,46 +381,13 @@ impl TrustStore {
             .collect()
     }
 
-    /// Every anchor and intermediate outside its validity window at `now` (plus the skew):
-    /// (`anchor` or `intermediate`, its window). Startup warns about each.
-    pub fn outside_validity(&self, now: u64) -> Vec<(&'static str, CaValidity)> {
-        let anchors = self.cas.iter().map(|ca| ("anchor", ca.validity.clone()));
-        let intermediates = self
-            .intermediates
+    /// The configured intermediate webpki was shown as `der`.
+    fn intermediate_shown_as(&self, der: &[u8]) -> Option<&Intermediate> {
+        let position = self
+            .shown_intermediates
             .iter()
-            .map(|der| ("intermediate", validity(der.as_ref())));
-        anchors
-            .chain(intermediates)
-            .filter_map(|(kind, window)| Some((kind, window?)))
-            .filter(|(_, window)| !window.contains(now, self.clock_skew))
-            .collect()
-    }
-
-    /// Logs a warning for each anchor and intermediate outside its validity window at `now`:
-    /// startup goes on (a stale certificate in a bundle must not stop the app), and no path
-    /// through it is accepted while it stays outside.
-    pub fn warn_outside_validity(&self, now: u64) {
-        for (kind, window) in self.outside_validity(now) {
-            let setting = if kind == "anchor" {
-                "CLIENT_CERT_TRUSTED_CA_PATHS"
-            } else {
-                "CLIENT_CERT_INTERMEDIATE_CA_PATHS"
-            };
-            tracing::warn!(
-                setting,
-                kind,
-                subject = %window.subject,
-                not_before = %rfc3339(window.not_before),
-                not_after = %rfc3339(window.not_after),
-                "a configured CA certificate is expired or not yet valid: no certificate is accepted through it; replace it"
-            );
-        }
-    }
-
-    fn intermediate_index(&self, der: &[u8]) -> Option<usize> {
-        self.intermediates
-            .iter()
-            .position(|candidate| candidate.as_ref() == der)
+            .position(|candidate| candidate.as_ref() == der)?;
+        self.intermediates.get(*self.shown_places.get(position)?)
     }
 }
 
@@ -438,46 +444,5 @@ fn is_crl_error(error: &WebpkiError) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf};
-
-    #[test]
-    fn a_verified_path_reports_the_earliest_not_after_of_its_ca_certificates() {
-        let root = Ca::root_until("Expiring Root", 50 * DAY);
-        let short_lived = root.intermediate_until("Short-lived Issuing CA", 2, 100);
-        let long_lived = root.intermediate("Long-lived Issuing CA", 3);
-        let anchor =
-            TrustedCa::from_der(&CertificateDer::from(root.der.clone())).expect("root is a CA");
-        let store = TrustStore::new(
-            vec![anchor],
-            vec![
-                CertificateDer::from(short_lived.der.clone()),
-                CertificateDer::from(long_lived.der.clone()),
-            ],
-            0,
-        );
-        let cases = [
-            ("issued by the root", root.issue(&Leaf::cn("a")), 50 * DAY),
-            (
-                "issued by an intermediate that expires first",
-                short_lived.issue(&Leaf::cn("b")),
-                100,
-            ),
-            (
-                "issued by an intermediate that outlives the root",
-                long_lived.issue(&Leaf::cn("c")),
-                50 * DAY,
-            ),
-        ];
-        for (reason, der, expected) in cases {
-            let cert = ClientCert::parse(der).expect("test cert parses");
-            let chain = store.verify(&cert, BASE, &CrlSet::default());
-            assert_eq!(
-                chain.map(|chain| chain.not_after),
-                Ok(Some(BASE.saturating_add_signed(expected))),
-                "{reason}"
-            );
-        }
-    }
-}
+#[path = "trust_tests.rs"]
+mod tests;

@@ -513,6 +513,52 @@ mod tests {
     }
 
     #[test]
+    fn cas_that_cannot_vouch_load_with_a_warning_and_admit_nobody() {
+        let dir = scratch("cannot-vouch");
+        let unknown_critical = Ca::root_edited("Odd Root", |params| {
+            let mut extension = rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 55_555, 9],
+                vec![5, 0],
+            );
+            extension.set_criticality(true);
+            params.custom_extensions = vec![extension];
+        });
+        let good = Ca::root("Good Root");
+        let leading_period = good.intermediate_edited("Dotted CA", 2, |params| {
+            params.name_constraints = Some(rcgen::NameConstraints {
+                permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName(".example.com".into())],
+                excluded_subtrees: Vec::new(),
+            });
+        });
+        let anchors = format!(
+            "{},{}",
+            write(&dir, "odd.pem", pem(&unknown_critical.der)),
+            write(&dir, "good.pem", pem(&good.der))
+        );
+        let intermediate = write(&dir, "dotted.pem", pem(&leading_period.der));
+        let (config, errors) = read(&[
+            (CLIENT_CERT_TRUSTED_CA_PATHS, &anchors),
+            (CLIENT_CERT_INTERMEDIATE_CA_PATHS, &intermediate),
+        ]);
+        assert!(errors.is_empty(), "startup goes on: {errors:?}");
+        assert_eq!(config.trusted_cas.len(), 2, "both anchors stay configured");
+        let unusable: Vec<_> = crate::client_cert::trust::TrustStore::new(
+            config.trusted_cas.clone(),
+            config.intermediates.clone(),
+            0,
+        )
+        .unusable()
+        .into_iter()
+        .map(|(kind, subject, _)| format!("{kind} {subject}"))
+        .collect();
+        assert_eq!(
+            unusable,
+            ["anchor CN=Odd Root", "intermediate CN=Dotted CA"],
+            "each is named for the startup warning"
+        );
+    }
+
+    #[test]
     fn policy_rules_that_need_a_chain_are_a_config_error_without_a_ca() {
         let dir = scratch("policy-needs-ca");
         let root = Ca::root("Root");

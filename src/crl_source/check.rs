@@ -79,6 +79,7 @@ pub fn check(
         .map_err(|error| CrlRefused::NotCrl(describe_unusable_crl(der, &error)))?;
     let (_, crl) = CertificateRevocationList::from_der(der)
         .map_err(|error| CrlRefused::NotCrl(error.to_string()))?;
+    crate::client_cert::crl_number::check(&crl).map_err(CrlRefused::NotCrl)?;
     let issuer = crl.issuer().to_string();
     check_signature(&crl, issuers, &issuer)?;
     let this_update = crl.last_update().timestamp();

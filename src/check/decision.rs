@@ -28,7 +28,7 @@ pub struct Trace {
     pub matched_rule: Option<String>,
     pub steps: Vec<Step>,
     /// For a refusal: what to change.
-    pub advice: Option<&'static str>,
+    pub advice: Option<String>,
 }
 
 /// One step of the decision.
@@ -112,7 +112,7 @@ pub fn explain(
                 code: Some(denied.code()),
                 matched_rule: None,
                 steps,
-                advice: Some(super::runbook::advice(denied.code())),
+                advice: Some(super::runbook::advice_for(&denied, config, parsed.as_ref())),
             }
         }
     }
@@ -145,6 +145,11 @@ fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config, cert: 
             std::cmp::Ordering::Equal if step == "allowlist" => {
                 let mut step = failed(step, denied);
                 step.detail.push_str(&nearest_miss(config, cert));
+                step
+            }
+            std::cmp::Ordering::Equal if step == "chain" => {
+                let mut step = failed(step, denied);
+                step.detail.push_str(&issuer_detail(config, cert));
                 step
             }
             std::cmp::Ordering::Equal if step == "revocation" => {
@@ -210,6 +215,17 @@ fn nearest_miss(config: &Config, cert: &ClientCert) -> String {
         inbound.policy_rules.len()
     ));
     text
+}
+
+/// The issuer no configured CA or intermediate matched, and how many there are.
+fn issuer_detail(config: &Config, cert: &ClientCert) -> String {
+    escape(&format!(
+        "; its issuer {} is none of the {} configured CA(s) and {} intermediate(s)",
+        cert.issuer.rfc4514,
+        config.inbound.trusted_cas.len(),
+        config.inbound.intermediates.len()
+    ))
+    .into_owned()
 }
 
 /// The configured CRLs of the certificate's issuer, with their dates.

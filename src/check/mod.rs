@@ -52,6 +52,13 @@ pub struct CheckOptions {
     /// Exit 1 when there are warnings.
     #[arg(long)]
     pub strict: bool,
+    /// Judge with the settings `handler dev` adds: your environment plus the dev CA and the dev
+    /// client's CN, from the development PKI in --dir.
+    #[arg(long)]
+    pub dev: bool,
+    /// The development PKI's folder, with --dev (default .dev).
+    #[arg(long, value_name = "DIR", requires = "dev")]
+    pub dir: Option<PathBuf>,
 }
 
 /// What `check` printed and the exit code it ends with.
@@ -62,8 +69,32 @@ pub struct Outcome {
     pub exit_code: u8,
 }
 
-/// Runs `handler check` against `env`.
+/// Runs `handler check` against `env` (with `--dev`, against `env` as `handler dev` extends it).
 pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
+    if !options.dev {
+        return run_with(options, env);
+    }
+    let dir = options
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::dev::DEFAULT_DIR));
+    let settings = match crate::dev::check_settings(&dir, env) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(&format!("--dev: {error}")),
+    };
+    let mut outcome = run_with(options, &settings.overlay(env));
+    if !options.json {
+        outcome.stdout = format!(
+            "with the settings handler dev adds (PKI in {}):\n{}{}",
+            dir.display(),
+            settings.render(),
+            outcome.stdout
+        );
+    }
+    outcome
+}
+
+fn run_with(options: &CheckOptions, env: &dyn Env) -> Outcome {
     let at = match options.at.as_deref().map(parse_at).transpose() {
         Ok(at) => at,
         Err(message) => return usage_error(&format!("--at: {message}")),
@@ -213,7 +244,7 @@ fn judge(
                 "answer: {} {}\nto change: {}\n",
                 trace.status,
                 code.unwrap_or("-"),
-                trace.advice.unwrap_or("-")
+                trace.advice.as_deref().unwrap_or("-")
             )),
         }
         text

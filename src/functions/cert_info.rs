@@ -10,7 +10,8 @@ use warp::http::HeaderValue;
 use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use warp::reply::Response;
 
-use crate::client_cert::{Authorized, Principal, client_cert};
+use crate::app::protected;
+use crate::client_cert::{Authorized, Principal};
 use crate::host::route;
 use crate::state::AppState;
 
@@ -55,7 +56,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
     route::function(&state.route_prefix, NAME)
         .and(warp::get())
-        .and(client_cert(state.authenticator.clone()))
+        .and(protected(&state))
         .map(|authorized: Authorized| handle(&authorized))
 }
 

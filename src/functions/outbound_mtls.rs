@@ -6,7 +6,8 @@ use serde::Serialize;
 use warp::Filter;
 use warp::reply::Response;
 
-use crate::client_cert::{Authorized, client_cert};
+use crate::app::protected;
+use crate::client_cert::Authorized;
 use crate::error::ApiError;
 use crate::host::route;
 use crate::state::{AppState, with_state};
@@ -28,7 +29,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
     route::function(&state.route_prefix, NAME)
         .and(warp::get())
-        .and(client_cert(state.authenticator.clone()))
+        .and(protected(&state))
         .and(with_state(state))
         .and_then(handle)
 }

@@ -209,6 +209,34 @@ impl Route {
         Some(path)
     }
 
+    /// The template's shape for comparing routes: literals lower-cased, parameters unnamed
+    /// (`orders/{}`); `None` for an invalid template.
+    pub(crate) fn shape(&self) -> Option<String> {
+        let segments = self.parsed.as_ref().ok()?;
+        let parts: Vec<String> = segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Literal(text) => text.to_ascii_lowercase(),
+                Segment::Param {
+                    optional: false, ..
+                } => "{}".to_owned(),
+                Segment::Param { optional: true, .. } => "{?}".to_owned(),
+                Segment::CatchAll { .. } => "{*}".to_owned(),
+            })
+            .collect();
+        Some(parts.join("/"))
+    }
+
+    /// Whether some method is answered by both routes.
+    pub(crate) fn shares_a_method_with(&self, other: &Route) -> bool {
+        self.methods.is_empty()
+            || other.methods.is_empty()
+            || self
+                .methods
+                .iter()
+                .any(|method| other.methods.contains(method))
+    }
+
     /// The warp filter for this route under `route_prefix`: the path (404 otherwise), then the
     /// method (405 otherwise), extracting the parameters. Put it first in a function's chain, so
     /// that an unknown URL stays a 404 rather than becoming a 403.

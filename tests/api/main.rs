@@ -14,3 +14,9 @@ mod modes;
 mod outbound;
 mod soak;
 mod support;
+
+/// The app under test: this repository's own function app and its `handler`.
+const APP: support::AppUnderTest = support::AppUnderTest {
+    root: env!("CARGO_MANIFEST_DIR"),
+    binary: env!("CARGO_BIN_EXE_handler"),
+};

@@ -4,7 +4,7 @@
 //! crate's `tests/api`, and an app's own tests (`examples/orders-api/tests/api.rs` includes this
 //! folder with `#[path]`). The including crate says which app is under test with a `const APP:
 //! support::AppUnderTest` at its root.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod app;
 pub mod crl_point;

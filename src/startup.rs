@@ -1,6 +1,6 @@
 //! Building and running the server: state from `Config`, the route tree, our own listener on
 //! 127.0.0.1 (port 0 is fine, for tests), and graceful shutdown. [`App::builder`] (in `app`)
-//! collects the functions; [`start`] serves them.
+//! collects the functions; `start` serves them.
 //!
 //! Route tree, in order: the readiness probe `GET /`, payload mode `POST /<Function>`, then the
 //! function routes of proxying and forwarding modes; one rejection handler on top, over the

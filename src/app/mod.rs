@@ -16,7 +16,7 @@
 //! }
 //! ```
 //!
-//! A function's name is its folder (the one holding its `function.json`), and its [`Route`] is
+//! A function's name is its folder (the one holding its `function.json`), and its [`Route`](crate::Route) is
 //! what that function.json declares (`route` and `methods`). At startup the handler compares
 //! the function folders it finds with what it serves and warns about each difference.
 //!

@@ -19,7 +19,7 @@ pub struct Change {
     /// The effective value.
     pub value: String,
     pub kind: ChangeKind,
-    /// A password: its values are never printed.
+    /// A password or an inline identity: its values are never printed.
     pub secret: bool,
     /// Set without mention (the handler's own port, behind the front end).
     pub quiet: bool,
@@ -152,9 +152,11 @@ impl DevSettings {
         for change in self.changes() {
             let assignment = format!("{}={}", change.setting, shown(change));
             let whose = match &change.kind {
-                ChangeKind::Set if change.value.is_empty() => "dev's: cleared".to_owned(),
                 ChangeKind::Set => "dev's".to_owned(),
                 ChangeKind::Added => "yours, plus dev's".to_owned(),
+                ChangeKind::Replaced { yours } if change.value.is_empty() => {
+                    format!("cleared by dev; yours was {yours}")
+                }
                 ChangeKind::Replaced { yours } => format!("dev's; replaces yours ({yours})"),
             };
             text.push_str(&format!("  {assignment:<width$}  {whose}\n"));
@@ -181,8 +183,15 @@ fn change(env: &dyn Env, setting: &'static str, rule: Rule) -> Change {
         .get(setting)
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty());
-    let secret = setting == outbound::CLIENT_CERT_PASSWORD;
-    let quiet = matches!(rule, Rule::Quiet(_));
+    // A password, or an identity given inline (a PKCS#12 file in base64).
+    let secret =
+        setting == outbound::CLIENT_CERT_PASSWORD || setting == outbound::CLIENT_CERT_BASE64;
+    // Clearing what the user never set is not worth a line.
+    let quiet = match &rule {
+        Rule::Quiet(_) => true,
+        Rule::Replace(ours) => ours.is_empty() && yours.is_none(),
+        Rule::Append(_) => false,
+    };
     let (value, kind) = match (rule, yours) {
         (Rule::Quiet(ours), _) => (ours, ChangeKind::Set),
         (Rule::Append(ours) | Rule::Replace(ours), None) => (ours, ChangeKind::Set),
@@ -226,8 +235,8 @@ fn same(setting: &str, ours: &str, yours: &str) -> bool {
 }
 
 fn shown(change: &Change) -> String {
-    if change.secret {
-        "(dev's password)".to_owned()
+    if change.secret && !change.value.is_empty() {
+        "(hidden)".to_owned()
     } else {
         change.value.clone()
     }
@@ -317,6 +326,7 @@ mod tests {
             ),
             (outbound::CLIENT_CERT_THUMBPRINT, "AB".repeat(20).leak()),
             (outbound::CLIENT_CERT_PASSWORD, "s3cret"),
+            (outbound::CLIENT_CERT_BASE64, "MIIKsecretp12"),
             (inbound::CLIENT_CERT_HEADER, "x-arr-clientcert"),
             (inbound::CLIENT_CERT_HEADER_FORMAT, "pem"),
         ]);
@@ -328,12 +338,13 @@ mod tests {
                 inbound::CLIENT_CERT_HEADER_FORMAT,
                 outbound::CLIENT_CERT_PASSWORD,
                 outbound::CLIENT_CERT_THUMBPRINT,
+                outbound::CLIENT_CERT_BASE64,
                 outbound::REMOTE_API_URL,
             ],
             "the header's name differs only in case, so it is not replaced"
         );
         let text = settings.render();
-        assert!(!text.contains("s3cret"), "{text}");
+        assert!(!text.contains("s3cret") && !text.contains("MIIK"), "{text}");
         assert!(
             !text.contains("user:pw") && !text.contains("sig=1"),
             "{text}"

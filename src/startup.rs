@@ -148,14 +148,6 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
     )
 }
 
-/// The built-in functions only, bound as `serve` binds them: `App::builder(config).build()`.
-///
-/// # Errors
-/// As [`AppBuilder::build`](crate::app::AppBuilder::build).
-pub async fn build(config: Config) -> Result<App, StartupError> {
-    App::builder(config).build().await
-}
-
 /// Builds the state for `functions` (checked by the builder), starts the background tasks and
 /// binds `127.0.0.1:<port>`; warns about every difference between the function folders on
 /// disk and the functions served (`switched_off` ones excepted).

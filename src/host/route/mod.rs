@@ -15,11 +15,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use percent_encoding::percent_decode_str;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::filters::path::FullPath;
 use warp::http::Method;
+
+use template::Template;
+
+mod template;
 
 /// The longest template accepted, in bytes (a route is a short path).
 pub const MAX_TEMPLATE_BYTES: usize = 512;
@@ -38,7 +41,7 @@ pub const MAX_TEMPLATE_BYTES: usize = 512;
 #[derive(Clone, Debug)]
 pub struct Route {
     template: String,
-    parsed: Result<Arc<[Segment]>, RouteError>,
+    parsed: Result<Template, RouteError>,
     methods: Vec<Method>,
 }
 
@@ -56,21 +59,6 @@ pub enum RouteError {
     Invalid { template: String, reason: String },
 }
 
-/// One segment of a parsed template.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    /// `{name}`, or `{name?}` when optional (last segment only).
-    Param {
-        name: Arc<str>,
-        optional: bool,
-    },
-    /// `{*name}`: the rest of the path, possibly empty (last segment only).
-    CatchAll {
-        name: Arc<str>,
-    },
-}
-
 // === impl Route ===
 
 impl Route {
@@ -78,7 +66,10 @@ impl Route {
     pub fn new(template: &str) -> Self {
         let template = template.trim_matches('/').to_owned();
         Self {
-            parsed: parse(&template),
+            parsed: Template::parse(&template).map_err(|reason| RouteError::Invalid {
+                template: template.clone(),
+                reason,
+            }),
             template,
             methods: Vec::new(),
         }
@@ -150,10 +141,10 @@ impl Route {
             .iter()
             .find(|method| method_filter(method).is_none())
         {
-            Some(method) => Err(invalid(
-                &self.template,
-                &format!("method {method} is not one the host's function.json accepts"),
-            )),
+            Some(method) => Err(RouteError::Invalid {
+                template: self.template.clone(),
+                reason: format!("method {method} is not one the host's function.json accepts"),
+            }),
             None => Ok(()),
         }
     }
@@ -162,69 +153,22 @@ impl Route {
     /// route's under `route_prefix`; the method is not considered. An invalid route matches
     /// nothing.
     pub fn matches(&self, route_prefix: &str, path: &str) -> Option<RouteParams> {
-        let segments = self.parsed.as_ref().ok()?;
-        let path = path.strip_prefix('/').unwrap_or(path);
-        let path = path.strip_suffix('/').unwrap_or(path);
-        let mut rest = path;
-        for expected in route_prefix.split('/').filter(|part| !part.is_empty()) {
-            let (segment, tail) = split_first(rest)?;
-            if !decode(segment).eq_ignore_ascii_case(expected) {
-                return None;
-            }
-            rest = tail.unwrap_or("");
-        }
-        match_segments(segments, rest)
+        let template = self.parsed.as_ref().ok()?;
+        let values = template.matches(route_prefix, path)?;
+        Some(RouteParams { values })
     }
 
     /// The path this route serves with `params` filled in, percent-encoded: what a request for
     /// it looks like in forwarding mode. `None` when a required parameter has no value.
     pub fn path_with(&self, route_prefix: &str, params: &RouteParams) -> Option<String> {
-        let segments = self.parsed.as_ref().ok()?;
-        let mut path = String::new();
-        for part in route_prefix.split('/').filter(|part| !part.is_empty()) {
-            path.push('/');
-            path.push_str(part);
-        }
-        for segment in segments.iter() {
-            let value = match segment {
-                Segment::Literal(text) => Some(encode(text)),
-                Segment::Param { name, optional } => match params.get(name) {
-                    Some(value) if !value.is_empty() => Some(encode(value)),
-                    _ if *optional => None,
-                    _ => return None,
-                },
-                Segment::CatchAll { name } => params
-                    .get(name)
-                    .filter(|value| !value.is_empty())
-                    .map(|value| value.split('/').map(encode).collect::<Vec<_>>().join("/")),
-            };
-            if let Some(value) = value {
-                path.push('/');
-                path.push_str(&value);
-            }
-        }
-        if path.is_empty() {
-            path.push('/');
-        }
-        Some(path)
+        let template = self.parsed.as_ref().ok()?;
+        template.fill(route_prefix, |name| params.get(name))
     }
 
     /// The template's shape for comparing routes: literals lower-cased, parameters unnamed
     /// (`orders/{}`); `None` for an invalid template.
     pub(crate) fn shape(&self) -> Option<String> {
-        let segments = self.parsed.as_ref().ok()?;
-        let parts: Vec<String> = segments
-            .iter()
-            .map(|segment| match segment {
-                Segment::Literal(text) => text.to_ascii_lowercase(),
-                Segment::Param {
-                    optional: false, ..
-                } => "{}".to_owned(),
-                Segment::Param { optional: true, .. } => "{?}".to_owned(),
-                Segment::CatchAll { .. } => "{*}".to_owned(),
-            })
-            .collect();
-        Some(parts.join("/"))
+        self.parsed.as_ref().ok().map(Template::shape)
     }
 
     /// Whether some method is answered by both routes.
@@ -347,173 +291,6 @@ pub fn function(
         .untuple_one()
 }
 
-// === parsing and matching ===
-
-fn invalid(template: &str, reason: &str) -> RouteError {
-    RouteError::Invalid {
-        template: template.to_owned(),
-        reason: reason.to_owned(),
-    }
-}
-
-fn parse(template: &str) -> Result<Arc<[Segment]>, RouteError> {
-    let fail = |reason: &str| invalid(template, reason);
-    if template.len() > MAX_TEMPLATE_BYTES {
-        return Err(fail(&format!("longer than {MAX_TEMPLATE_BYTES} bytes")));
-    }
-    let first = template.split('/').next().unwrap_or_default();
-    if ["admin", "runtime"]
-        .iter()
-        .any(|reserved| first.eq_ignore_ascii_case(reserved))
-    {
-        return Err(fail(
-            "the host refuses routes that start with admin or runtime (its own routes)",
-        ));
-    }
-    if template.is_empty() {
-        return Ok(Arc::from(Vec::new()));
-    }
-    let parts: Vec<&str> = template.split('/').collect();
-    let mut segments = Vec::with_capacity(parts.len());
-    for (index, part) in parts.iter().enumerate() {
-        let last = index + 1 == parts.len();
-        let segment = parse_segment(part).map_err(|reason| fail(&reason))?;
-        let trailing_only = matches!(
-            segment,
-            Segment::CatchAll { .. } | Segment::Param { optional: true, .. }
-        );
-        if trailing_only && !last {
-            return Err(fail(
-                "an optional or catch-all parameter must be the last segment",
-            ));
-        }
-        if let Segment::Param { name, .. } | Segment::CatchAll { name } = &segment {
-            let seen = segments.iter().any(|earlier: &Segment| match earlier {
-                Segment::Param { name: other, .. } | Segment::CatchAll { name: other } => {
-                    other.eq_ignore_ascii_case(name)
-                }
-                Segment::Literal(_) => false,
-            });
-            if seen {
-                return Err(fail(&format!("parameter {{{name}}} appears twice")));
-            }
-        }
-        segments.push(segment);
-    }
-    Ok(Arc::from(segments))
-}
-
-fn parse_segment(part: &str) -> Result<Segment, String> {
-    if part.is_empty() {
-        return Err("an empty segment (two slashes in a row)".to_owned());
-    }
-    let Some(inner) = part
-        .strip_prefix('{')
-        .and_then(|rest| rest.strip_suffix('}'))
-    else {
-        if part.contains(['{', '}']) {
-            return Err(format!(
-                "segment {part:?}: a parameter must be a whole segment, like {{id}}"
-            ));
-        }
-        if part.contains(['?', '#', '%']) {
-            return Err(format!(
-                "segment {part:?}: write literal segments unencoded, without ? # or %"
-            ));
-        }
-        return Ok(Segment::Literal(part.to_owned()));
-    };
-    if inner.contains([':', '=']) {
-        return Err(format!(
-            "parameter {part}: constraints and defaults are not supported; check the value in the handler"
-        ));
-    }
-    let (name, catch_all, optional) = if let Some(name) = inner.strip_prefix("**") {
-        (name, true, false)
-    } else if let Some(name) = inner.strip_prefix('*') {
-        (name, true, false)
-    } else if let Some(name) = inner.strip_suffix('?') {
-        (name, false, true)
-    } else {
-        (inner, false, false)
-    };
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(format!(
-            "parameter {part}: a name is letters, digits and _, starting with a letter"
-        ));
-    }
-    let name: Arc<str> = Arc::from(name);
-    Ok(if catch_all {
-        Segment::CatchAll { name }
-    } else {
-        Segment::Param { name, optional }
-    })
-}
-
-fn match_segments(segments: &[Segment], path: &str) -> Option<RouteParams> {
-    let mut values = Vec::new();
-    let mut rest = Some(path).filter(|path| !path.is_empty());
-    for segment in segments {
-        if let Segment::CatchAll { name } = segment {
-            if let Some(tail) = rest.take() {
-                values.push((Arc::clone(name), decode(tail)));
-            }
-            break;
-        }
-        let Some(current) = rest else {
-            // The path ended: only an optional parameter (always the last) may be left out.
-            let optional = matches!(segment, Segment::Param { optional: true, .. });
-            return optional.then_some(RouteParams { values });
-        };
-        let (part, tail) = split_first(current)?;
-        match segment {
-            Segment::Literal(text) => {
-                if !decode(part).eq_ignore_ascii_case(text) {
-                    return None;
-                }
-            }
-            Segment::Param { name, .. } => values.push((Arc::clone(name), decode(part))),
-            Segment::CatchAll { .. } => {}
-        }
-        rest = tail;
-    }
-    rest.is_none().then_some(RouteParams { values })
-}
-
-/// The first segment of a path and the rest after its slash; `None` for an empty segment.
-fn split_first(path: &str) -> Option<(&str, Option<&str>)> {
-    let (first, tail) = match path.split_once('/') {
-        Some((first, tail)) => (first, Some(tail)),
-        None => (path, None),
-    };
-    (!first.is_empty()).then_some((first, tail))
-}
-
-fn decode(segment: &str) -> String {
-    percent_decode_str(segment).decode_utf8_lossy().into_owned()
-}
-
-fn encode(value: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-        .add(b' ')
-        .add(b'"')
-        .add(b'#')
-        .add(b'%')
-        .add(b'/')
-        .add(b'<')
-        .add(b'>')
-        .add(b'?')
-        .add(b'`')
-        .add(b'{')
-        .add(b'}');
-    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
-}
-
 fn method_filter(method: &Method) -> Option<BoxedFilter<()>> {
     Some(match *method {
         Method::GET => warp::get().boxed(),
@@ -528,5 +305,4 @@ fn method_filter(method: &Method) -> Option<BoxedFilter<()>> {
 }
 
 #[cfg(test)]
-#[path = "route_tests.rs"]
 mod tests;

@@ -65,11 +65,14 @@ pub const SETTINGS: &[&str] = &[
     outbound::MAX_RESPONSE_BYTES,
 ];
 
-/// Everything the handler needs, parsed into domain types.
+/// Everything the handler needs, parsed into domain types: [`Config::load`] reads it.
 #[derive(Debug)]
 pub struct Config {
+    /// The port, the app root and its host.json, logging, the shutdown timeout.
     pub server: ServerConfig,
+    /// How callers are judged: the header, CAs, CRLs, the allowlist.
     pub inbound: InboundConfig,
+    /// The outbound identity and upstream, when configured.
     pub outbound: OutboundConfig,
     /// Variables that look like settings but are not (logged at startup as warnings).
     pub look_alikes: Vec<spelling::LookAlike>,

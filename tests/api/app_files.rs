@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mtls_handler::App;
 
-use crate::support::{ClientRequest, FunctionApp, FunctionsHost, MODES};
+use crate::support::{FunctionApp, FunctionsHost};
 
 #[test]
 fn host_json_names_the_handler_and_enables_proxying() {
@@ -148,27 +148,7 @@ fn local_settings_list_every_setting_and_load_as_they_are() {
 #[tokio::test]
 async fn every_function_route_reaches_a_handler_route_in_every_mode() {
     let host = FunctionsHost::start(&[]).await;
-    for function in host.app.functions.clone() {
-        let path = host.app.example_path(&function);
-        let methods = if function.methods.is_empty() {
-            vec!["GET".to_owned()]
-        } else {
-            function.methods.clone()
-        };
-        for method in methods {
-            for mode in MODES {
-                let response = host
-                    .send(mode, ClientRequest::get(&path).method(&method))
-                    .await;
-                assert!(
-                    ![404, 405, 500].contains(&response.status),
-                    "{mode:?} {method} {path}: {} {}",
-                    response.status,
-                    response.body
-                );
-            }
-        }
-    }
+    host.assert_every_route_reaches_the_handler().await;
 }
 
 #[test]

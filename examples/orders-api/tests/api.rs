@@ -159,23 +159,5 @@ async fn a_refused_caller_of_an_added_route_gets_the_same_403_as_cert_info() {
 #[tokio::test]
 async fn every_function_route_reaches_the_app_in_every_mode() {
     let host = FunctionsHost::start(&[]).await;
-    for function in host.app.functions.clone() {
-        let path = host.app.example_path(&function);
-        let method = function
-            .methods
-            .first()
-            .cloned()
-            .unwrap_or("GET".to_owned());
-        for mode in MODES {
-            let response = host
-                .send(mode, ClientRequest::get(&path).method(&method))
-                .await;
-            assert!(
-                ![404, 405, 500].contains(&response.status),
-                "{mode:?} {method} {path}: {} {}",
-                response.status,
-                response.body
-            );
-        }
-    }
+    host.assert_every_route_reaches_the_handler().await;
 }

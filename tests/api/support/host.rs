@@ -175,6 +175,32 @@ impl FunctionsHost {
         )
     }
 
+    /// Sends every method of every function's route (with `1` for each parameter) in every
+    /// mode, and asserts that the handler has a route for each: no 404, 405 or 500.
+    pub async fn assert_every_route_reaches_the_handler(&self) {
+        for function in &self.app.functions {
+            let path = self.app.example_path(function);
+            let methods = if function.methods.is_empty() {
+                vec!["GET".to_owned()]
+            } else {
+                function.methods.clone()
+            };
+            for method in methods {
+                for mode in MODES {
+                    let response = self
+                        .send(mode, ClientRequest::get(&path).method(&method))
+                        .await;
+                    assert!(
+                        ![404, 405, 500].contains(&response.status),
+                        "{mode:?} {method} {path}: {} {}",
+                        response.status,
+                        response.body
+                    );
+                }
+            }
+        }
+    }
+
     /// Routes `request` as the host does and hands it to the handler in `mode`.
     pub async fn send(&self, mode: Mode, request: ClientRequest) -> HostResponse {
         let Some((function, params)) = self

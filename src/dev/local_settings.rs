@@ -54,3 +54,44 @@ fn parse(path: &Path) -> Result<HashMap<String, String>, String> {
         .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_local_settings_are_read_bounded_and_a_problem_is_said() {
+        let root = std::env::temp_dir().join(format!("mtls-local-{}", std::process::id()));
+        std::fs::create_dir_all(&root).expect("temp dir");
+        let file = root.join("local.settings.json");
+        let read = |text: &str| {
+            std::fs::write(&file, text).expect("write");
+            LocalSettings::read(&root)
+        };
+
+        let good = read(r#"{"IsEncrypted":false,"Values":{"A":"1","N":2}}"#);
+        let not_json = read("{");
+        let no_values = read("{}");
+        let huge = read(&" ".repeat(MAX_BYTES as usize + 1));
+        std::fs::remove_dir_all(&root).ok();
+        let missing = LocalSettings::read(&root);
+
+        assert_eq!(good.values.get("A").map(String::as_str), Some("1"));
+        assert_eq!(
+            good.values.len(),
+            1,
+            "a value that is not a string is skipped"
+        );
+        assert!(good.problem.is_none());
+        for (settings, needle) in [
+            (not_json, "not valid JSON"),
+            (no_values, "no Values object"),
+            (huge, "larger than"),
+            (missing, "cannot read it"),
+        ] {
+            let problem = settings.problem.unwrap_or_default();
+            assert!(problem.contains(needle), "{needle}: {problem}");
+            assert!(settings.values.is_empty());
+        }
+    }
+}

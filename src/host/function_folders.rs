@@ -4,8 +4,8 @@
 //! functions served, so that a folder the handler has no route for, a route the host never
 //! sends, or a method mismatch is said at startup instead of found as a 404 in Azure.
 //!
-//! Bounded: at most [`MAX_FOLDERS`] folders are looked at and a function.json is read only up
-//! to [`MAX_FUNCTION_JSON_BYTES`]. Reading is best effort: a folder that cannot be read is a
+//! Bounded: at most [`MAX_ENTRIES`] entries of the app root are looked at and a function.json
+//! is read only up to [`MAX_FUNCTION_JSON_BYTES`]. Reading is best effort: a folder that cannot be read is a
 //! difference to report, never a reason not to start.
 
 use std::io::Read as _;
@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::app::FunctionInfo;
 
-/// The most folders of the app root looked at.
-pub const MAX_FOLDERS: usize = 1000;
+/// The most entries (files and folders) of the app root looked at.
+pub const MAX_ENTRIES: usize = 1000;
 /// The largest function.json read (a real one is a few hundred bytes).
 pub const MAX_FUNCTION_JSON_BYTES: u64 = 64 * 1024;
 
@@ -55,7 +55,7 @@ pub fn discover(app_root: &Path) -> Option<Discovered> {
             return Some(discovered);
         }
     };
-    for entry in entries.flatten().take(MAX_FOLDERS) {
+    for entry in entries.flatten().take(MAX_ENTRIES) {
         let path = entry.path();
         let function_json = path.join("function.json");
         if !path.is_dir() || !function_json.is_file() {

@@ -1,8 +1,10 @@
 //! Building and running the server: state from `Config`, the route tree, our own listener on
-//! 127.0.0.1 (port 0 is fine, for tests), and graceful shutdown.
+//! 127.0.0.1 (port 0 is fine, for tests), and graceful shutdown. [`App::builder`] (in `app`)
+//! collects the functions; `start` serves them.
 //!
 //! Route tree, in order: the readiness probe `GET /`, payload mode `POST /<Function>`, then the
-//! function routes of proxying and forwarding modes; one rejection handler on top.
+//! function routes of proxying and forwarding modes; one rejection handler on top, over the
+//! built-in functions and the added ones alike.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,6 +15,8 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::app::builder::Registered;
+use crate::app::{FunctionInfo, FunctionsError};
 use crate::bounded_http::ClientBuildError;
 use crate::check;
 use crate::client_cert::Authenticator;
@@ -20,16 +24,17 @@ use crate::config::{Config, ProcessEnv};
 use crate::crl_source::CrlUrls;
 use crate::crl_source::fetch::{Fetcher, FetcherBuildError};
 use crate::error::handle_rejection;
-use crate::functions;
 use crate::host;
 use crate::outbound::{BuildError, OutboundClient};
 use crate::posture::{self, Checker, Posture};
 use crate::state::AppState;
 
-/// A handler that has bound its port and is ready to run.
+/// A handler that has bound its port and is ready to run: [`App::builder`] makes one.
 pub struct App {
     listener: tokio::net::TcpListener,
     routes: BoxedFilter<(Response,)>,
+    functions: Arc<[FunctionInfo]>,
+    route_prefix: Arc<str>,
     shutdown_timeout: Duration,
     /// Background tasks (CRL files reloading, CRL URLs fetching, the posture check), stopped
     /// when the server stops.
@@ -38,7 +43,11 @@ pub struct App {
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StartupError {
+    /// An added function cannot be served (bad name or route, or two functions clash).
+    #[error(transparent)]
+    Functions(#[from] FunctionsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -61,25 +70,75 @@ pub struct RouteOptions {
     pub payload_mode: bool,
 }
 
-/// Every route of the handler, with the one rejection handler on top.
+impl RouteOptions {
+    /// What `config` switches on.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            cert_info: config.inbound.cert_info_enabled,
+            payload_mode: config.server.host.serves_payload_mode(),
+        }
+    }
+}
+
+/// The built-in functions' route tree as `serve` builds it, with the one rejection handler on
+/// top (for filter tests; an app's tree comes from [`App::builder`]).
 pub fn routes(state: AppState, options: RouteOptions) -> BoxedFilter<(Response,)> {
-    let functions = functions::routes(state.clone(), options.cert_info)
+    let builtins = crate::functions::builtins(&options);
+    let (tree, _) = tree(
+        &state,
+        builtins.functions,
+        &builtins.switched_off,
+        options.payload_mode,
+    );
+    tree
+}
+
+/// The route tree over `functions`: readiness, payload mode (when served), the functions; one
+/// rejection handler over all of them, and the request span.
+fn tree(
+    state: &AppState,
+    functions: Vec<Registered>,
+    switched_off: &[String],
+    payload_mode: bool,
+) -> (BoxedFilter<(Response,)>, Arc<[FunctionInfo]>) {
+    let mut infos = Vec::with_capacity(functions.len());
+    let mut all: Option<BoxedFilter<(Response,)>> = None;
+    for function in functions {
+        infos.push(function.info);
+        let filter = (function.make)(state);
+        all = Some(match all {
+            None => filter,
+            Some(earlier) => earlier.or(filter).unify().boxed(),
+        });
+    }
+    let infos: Arc<[FunctionInfo]> = Arc::from(infos);
+    let functions = all
+        .unwrap_or_else(|| warp::any().and_then(not_found).boxed())
         .recover(handle_rejection)
         .unify()
         .boxed();
-    let entry = if options.payload_mode {
-        let invocation =
-            host::invocation::route(&state.route_prefix, &functions::NAMES, functions.clone());
+    let entry = if payload_mode {
+        let invocation = host::invocation::route(
+            &state.route_prefix,
+            Arc::clone(&infos),
+            Arc::from(switched_off),
+            functions.clone(),
+        );
         host::readiness().or(invocation).unify().boxed()
     } else {
         host::readiness().boxed()
     };
-    entry
+    let tree = entry
         .or(functions)
         .unify()
         .with(warp::trace(request_span))
         .map(warp::Reply::into_response)
-        .boxed()
+        .boxed();
+    (tree, infos)
+}
+
+async fn not_found() -> Result<Response, warp::Rejection> {
+    Err(warp::reject::not_found())
 }
 
 /// One span per request: method, path (never the query, which may carry `code`), and the
@@ -94,11 +153,17 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
     )
 }
 
-/// Builds the state and binds `127.0.0.1:<port>`.
+/// Builds the state for `functions` (checked by the builder), starts the background tasks and
+/// binds `127.0.0.1:<port>`; warns about every difference between the function folders on
+/// disk and the functions served (`switched_off` ones excepted).
 ///
 /// # Errors
 /// [`StartupError::Bind`] when the port cannot be bound (in use, or not permitted).
-pub async fn build(config: &Config) -> Result<App, StartupError> {
+pub(crate) async fn start(
+    config: &Config,
+    functions: Vec<Registered>,
+    switched_off: &[String],
+) -> Result<App, StartupError> {
     for look_alike in &config.look_alikes {
         tracing::warn!(setting = %look_alike.name, nearest = look_alike.nearest, "{look_alike}");
     }
@@ -131,35 +196,45 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
             None
         }
     };
-    let posture = start_posture(config, &mut background)?;
+    let protected = crate::functions::protected_prefixes(
+        functions.iter().map(|function| &function.info),
+        &config.server.host.route_prefix,
+    );
+    let posture = start_posture(config, protected, &mut background)?;
     let state = AppState::new(
         &config.server.host.route_prefix,
         Arc::clone(&authenticator),
         outbound,
     )
     .with_posture(posture);
+    let route_prefix = Arc::clone(&state.route_prefix);
+    let payload_mode = RouteOptions::from_config(config).payload_mode;
+    let (routes, functions) = tree(&state, functions, switched_off, payload_mode);
+    host::function_folders::warn_about_differences(
+        &config.server.app_root,
+        &functions,
+        switched_off,
+    );
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.server.port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartupError::Bind { addr, source })?;
     Ok(App {
         listener,
-        routes: routes(
-            state,
-            RouteOptions {
-                cert_info: config.inbound.cert_info_enabled,
-                payload_mode: config.server.host.serves_payload_mode(),
-            },
-        ),
+        routes,
+        functions,
+        route_prefix,
         background,
         shutdown_timeout: config.server.shutdown_timeout,
     })
 }
 
 /// The front end's posture, with its check running in the background when it is on: started
-/// here, never awaited, so `GET /` and `health` answer while it runs.
+/// here, never awaited, so `GET /` and `health` answer while it runs. `protected` are the
+/// protected functions' path prefixes as the front end sees them (`/api/cert-info`).
 fn start_posture(
     config: &Config,
+    protected: Vec<String>,
     background: &mut Vec<tokio::task::JoinHandle<()>>,
 ) -> Result<Arc<Posture>, ClientBuildError> {
     for warning in config.posture.warnings() {
@@ -168,10 +243,6 @@ fn start_posture(
     let settings = &config.posture.settings;
     posture::log_startup(settings, &ProcessEnv);
     let posture = Arc::new(Posture::new(settings.mode));
-    let protected = functions::protected_routes(
-        &config.server.host.route_prefix,
-        config.inbound.cert_info_enabled,
-    );
     if let Some(checker) = Checker::new(settings, protected, Arc::new(ProcessEnv))? {
         background.push(checker.spawn(Arc::clone(&posture)));
     }
@@ -182,6 +253,22 @@ impl App {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Every function served, built-in ones first.
+    pub fn functions(&self) -> &[FunctionInfo] {
+        &self.functions
+    }
+
+    /// `extensions.http.routePrefix` from host.json, without slashes (`api` by default).
+    pub fn route_prefix(&self) -> &str {
+        &self.route_prefix
+    }
+
+    /// The whole route tree, for driving the app in process (`warp::test::request()
+    /// .reply(&app.routes())`): what the port serves.
+    pub fn routes(&self) -> BoxedFilter<(Response,)> {
+        self.routes.clone()
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests

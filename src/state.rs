@@ -28,7 +28,7 @@ pub struct AppState {
 
 impl AppState {
     /// State for a handler whose routes live under `route_prefix`.
-    pub fn new(
+    pub(crate) fn new(
         route_prefix: &str,
         authenticator: Arc<Authenticator>,
         outbound: Option<OutboundClient>,
@@ -44,7 +44,7 @@ impl AppState {
 
     /// The same state with protected routes gated on `posture`.
     #[must_use]
-    pub fn with_posture(mut self, posture: Arc<Posture>) -> Self {
+    pub(crate) fn with_posture(mut self, posture: Arc<Posture>) -> Self {
         self.posture = posture;
         self
     }

@@ -11,7 +11,7 @@ use mtls_handler::client_cert::cache::{
     ACCEPTED_BUDGET_BYTES, Cached, DecisionCache, REFUSED_BUDGET_BYTES, Refusal,
 };
 use mtls_handler::client_cert::certificate::MAX_SAN_ENTRIES;
-use mtls_handler::client_cert::{Authorized, ClientCert, Denied};
+use mtls_handler::client_cert::{Authorized, ClientCert, Denied, Principal};
 use rcgen::{CertificateParams, DnType, KeyPair, SanType, SerialNumber};
 
 struct Counting;
@@ -108,8 +108,10 @@ fn the_cache_heap_stays_within_the_stated_budgets() {
     let before = allocated();
     for n in 0..800 {
         let cert = largest_allowed_certificate(&key_pair, n + 1);
+        let principal = Principal::CommonName(cert.common_name.clone().unwrap_or_default());
         let accept = Cached::Accepted(Authorized {
             cert: Arc::new(cert),
+            principal,
             matched_rule: "common_name".to_owned(),
             verified_chain: true,
             unverified_name: false,

@@ -28,7 +28,7 @@ pub struct Trace {
     pub matched_rule: Option<String>,
     pub steps: Vec<Step>,
     /// For a refusal: what to change.
-    pub advice: Option<&'static str>,
+    pub advice: Option<String>,
 }
 
 /// One step of the decision.
@@ -112,7 +112,7 @@ pub fn explain(
                 code: Some(denied.code()),
                 matched_rule: None,
                 steps,
-                advice: Some(super::runbook::advice(denied.code())),
+                advice: Some(super::runbook::advice_for(&denied, config, parsed.as_ref())),
             }
         }
     }
@@ -145,6 +145,11 @@ fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config, cert: 
             std::cmp::Ordering::Equal if step == "allowlist" => {
                 let mut step = failed(step, denied);
                 step.detail.push_str(&nearest_miss(config, cert));
+                step
+            }
+            std::cmp::Ordering::Equal if step == "chain" => {
+                let mut step = failed(step, denied);
+                step.detail.push_str(&issuer_detail(config, cert));
                 step
             }
             std::cmp::Ordering::Equal if step == "revocation" => {
@@ -212,6 +217,17 @@ fn nearest_miss(config: &Config, cert: &ClientCert) -> String {
     text
 }
 
+/// The issuer the chain was to be built to, and how many CAs and intermediates are configured.
+fn issuer_detail(config: &Config, cert: &ClientCert) -> String {
+    escape(&format!(
+        "; its issuer: {}; configured: {} CA(s), {} intermediate(s)",
+        cert.issuer.rfc4514,
+        config.inbound.trusted_cas.len(),
+        config.inbound.intermediates.len()
+    ))
+    .into_owned()
+}
+
 /// The configured CRLs of the certificate's issuer, with their dates.
 fn crls_detail(config: &Config, cert: &ClientCert) -> String {
     if config.files.crls.is_empty() {
@@ -276,5 +292,53 @@ fn failed(step: &'static str, denied: &Denied) -> Step {
         step,
         outcome: "failed",
         detail: escape(&denied.to_string()).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use rustls_pki_types::UnixTime;
+
+    use super::*;
+    use crate::client_cert::test_pki::{Ca, Leaf, at};
+
+    #[test]
+    fn a_chain_failure_names_the_issuer_it_could_not_reach() {
+        let dir = std::env::temp_dir().join(format!("mtls-decision-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let ours = Ca::root("Our CA");
+        std::fs::write(dir.join("ca.der"), &ours.der).expect("write");
+        let ca = dir.join("ca.der").display().to_string();
+        let env = HashMap::from([
+            ("CLIENT_CERT_TRUSTED_CA_PATHS", ca.as_str()),
+            ("ALLOWED_CLIENT_CERT_COMMON_NAMES", "client.example"),
+        ]);
+        let config = Config::load(&env).expect("loads");
+        std::fs::remove_dir_all(&dir).ok();
+        let authenticator = Authenticator::new(&config.inbound);
+        let foreign = Ca::root("Some Other CA").issue(&Leaf::cn("client.example"));
+        let header = header::encode(&foreign, config.inbound.header_format);
+
+        let now: UnixTime = at(0);
+        let trace = explain(&config, &authenticator, &[header.as_bytes()], now);
+
+        assert_eq!(trace.code, Some("cert_untrusted"));
+        let chain = trace
+            .steps
+            .iter()
+            .find(|step| step.step == "chain")
+            .expect("a chain step");
+        assert_eq!(chain.outcome, "failed");
+        assert!(
+            chain
+                .detail
+                .contains("its issuer: CN=Some Other CA; configured: 1 CA(s)"),
+            "{}",
+            chain.detail
+        );
+        let advice = trace.advice.unwrap_or_default();
+        assert!(advice.contains("(CN=Some Other CA)"), "{advice}");
     }
 }

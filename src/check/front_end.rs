@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use super::posture::Posture;
 use crate::config::{Config, Env};
-use crate::functions;
 use crate::posture::token::{self, IDENTITY_ENDPOINT, IDENTITY_HEADER};
 use crate::posture::{Checker, Mode, SiteId};
 
 /// Adds the front end's posture to `posture`, checking it once when the check is on.
-pub fn describe(config: &Config, env: &dyn Env, posture: &mut Posture) {
+pub fn describe(config: &Config, env: &dyn Env, routes: Vec<String>, posture: &mut Posture) {
     let settings = &config.posture.settings;
     posture.warnings.extend(config.posture.warnings());
     let Some(site) = settings
@@ -30,10 +29,6 @@ pub fn describe(config: &Config, env: &dyn Env, posture: &mut Posture) {
         settings.recheck.as_secs()
     ));
     posture.line(identity_line(settings, env));
-    let routes = functions::protected_routes(
-        &config.server.host.route_prefix,
-        config.inbound.cert_info_enabled,
-    );
     let identity: HashMap<String, String> = [IDENTITY_ENDPOINT, IDENTITY_HEADER]
         .into_iter()
         .filter_map(|name| Some((name.to_owned(), token::present(env, name)?)))

@@ -27,10 +27,12 @@ use std::sync::Arc;
 use rustls_pki_types::UnixTime;
 use rustls_pki_types::pem::PemObject as _;
 
+use crate::app::AppBuilder;
 use crate::client_cert::Authenticator;
 use crate::config::{self, Config, Env};
 use crate::crl_source::fetch::Fetcher;
 use crate::crl_source::{self, CrlUrls, SourceReport};
+use crate::startup::App;
 
 /// The largest `--cert` file or `--header` value read (a certificate is a few KiB).
 pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
@@ -55,6 +57,13 @@ pub struct CheckOptions {
     /// Exit 1 when there are warnings.
     #[arg(long)]
     pub strict: bool,
+    /// Judge with the settings `handler dev` adds: your environment plus the dev CA and the dev
+    /// client's CN, from the development PKI in --dir.
+    #[arg(long)]
+    pub dev: bool,
+    /// The development PKI's folder, with --dev (default .dev).
+    #[arg(long, value_name = "DIR", requires = "dev")]
+    pub dir: Option<PathBuf>,
 }
 
 /// What `check` printed and the exit code it ends with.
@@ -65,8 +74,42 @@ pub struct Outcome {
     pub exit_code: u8,
 }
 
-/// Runs `handler check` against `env`.
-pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
+/// Runs `handler check` against `env` (with `--dev`, against `env` as `handler dev` extends it)
+/// for an app that adds `functions` to the built-in ones: the posture check judges their
+/// routes too, as `serve` does.
+pub fn run(
+    options: &CheckOptions,
+    env: &dyn Env,
+    functions: impl FnOnce(AppBuilder) -> AppBuilder,
+) -> Outcome {
+    if !options.dev {
+        return run_with(options, env, functions);
+    }
+    let dir = options
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::dev::DEFAULT_DIR));
+    let settings = match crate::dev::check_settings(&dir, env) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(&format!("--dev: {error}")),
+    };
+    let mut outcome = run_with(options, &settings.overlay(env), functions);
+    if !options.json {
+        outcome.stdout = format!(
+            "with the settings handler dev adds (PKI in {}):\n{}{}",
+            dir.display(),
+            settings.render(),
+            outcome.stdout
+        );
+    }
+    outcome
+}
+
+fn run_with(
+    options: &CheckOptions,
+    env: &dyn Env,
+    functions: impl FnOnce(AppBuilder) -> AppBuilder,
+) -> Outcome {
     let at = match options.at.as_deref().map(parse_at).transpose() {
         Ok(at) => at,
         Err(message) => return usage_error(&format!("--at: {message}")),
@@ -121,7 +164,18 @@ pub fn run(options: &CheckOptions, env: &dyn Env) -> Outcome {
             let value = crate::client_cert::header::encode(&der, config.inbound.header_format);
             judge(options, &config, &authenticator, &value, now)
         }
-        None => describe(options, &config, env, &sources, now),
+        None => {
+            // The app's functions, as `serve` registers them; the builder takes a
+            // configuration of its own, loaded the same way (it loaded once already).
+            let protected = match Config::load(env) {
+                Ok(own) => crate::functions::protected_prefixes(
+                    functions(App::builder(own)).functions(),
+                    &config.server.host.route_prefix,
+                ),
+                Err(_) => Vec::new(),
+            };
+            describe(options, &config, env, protected, &sources, now)
+        }
     }
 }
 
@@ -153,11 +207,12 @@ fn describe(
     options: &CheckOptions,
     config: &Config,
     env: &dyn Env,
+    protected: Vec<String>,
     sources: &[SourceReport],
     now: UnixTime,
 ) -> Outcome {
     let mut posture = posture::describe(config, now.as_secs());
-    front_end::describe(config, env, &mut posture);
+    front_end::describe(config, env, protected, &mut posture);
     for source in sources {
         posture.line(format!(
             "crl source: {} (last fetch {}: {}; thisUpdate {}, nextUpdate {})",
@@ -218,7 +273,7 @@ fn judge(
                 "answer: {} {}\nto change: {}\n",
                 trace.status,
                 code.unwrap_or("-"),
-                trace.advice.unwrap_or("-")
+                trace.advice.as_deref().unwrap_or("-")
             )),
         }
         text

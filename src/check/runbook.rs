@@ -1,5 +1,31 @@
 //! What to check or change for each refusal code (certificate and front-end posture): the advice `handler check` prints with a
-//! refusal, and the README's runbook in short.
+//! refusal, and the README's runbook in short. [`advice_for`] adds what the configuration and
+//! the certificate tell (the issuer to trust, or that without a CA only a pin can admit).
+
+use crate::client_cert::{ClientCert, Denied};
+use crate::config::Config;
+use crate::telemetry::escape;
+
+/// The advice for `denied` under `config`, naming the certificate's issuer or thumbprint where
+/// that is what to act on.
+pub fn advice_for(denied: &Denied, config: &Config, cert: Option<&ClientCert>) -> String {
+    let code = denied.code();
+    match (code, cert) {
+        ("cert_not_allowed", Some(cert)) if config.inbound.trusted_cas.is_empty() => {
+            escape(&format!(
+                "no CA is configured, so only a thumbprint pin can admit it: add its thumbprint {} to ALLOWED_CLIENT_CERT_THUMBPRINTS, or set CLIENT_CERT_TRUSTED_CA_PATHS to its issuing CA ({}) and then allow its CN or a SAN",
+                cert.sha256_thumbprint, cert.issuer.rfc4514
+            ))
+            .into_owned()
+        }
+        ("cert_untrusted", Some(cert)) => escape(&format!(
+            "no configured CA vouches for it: add its issuing CA ({}) to CLIENT_CERT_TRUSTED_CA_PATHS (an intermediate to CLIENT_CERT_INTERMEDIATE_CA_PATHS), or pin it with ALLOWED_CLIENT_CERT_THUMBPRINTS",
+            cert.issuer.rfc4514
+        ))
+        .into_owned(),
+        _ => advice(code).to_owned(),
+    }
+}
 
 /// What to check or change for each refusal code (also the README's runbook).
 pub fn advice(code: &str) -> &'static str {
@@ -50,6 +76,30 @@ pub fn advice(code: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_ca_a_certificate_no_rule_admits_is_advised_to_be_pinned() {
+        use std::collections::HashMap;
+
+        use crate::client_cert::test_pki::{Ca, Leaf};
+
+        let der = Ca::root("Partner CA").issue(&Leaf::cn("partner-gw.example"));
+        let cert = ClientCert::parse(der).expect("parses");
+        let denied = Denied::NotAllowed {
+            cn: cert.common_name.clone(),
+            thumbprint: cert.sha256_thumbprint.clone(),
+        };
+        let no_ca = Config::load(&HashMap::<&str, &str>::new()).expect("the defaults load");
+        let advice = advice_for(&denied, &no_ca, Some(&cert));
+        assert!(advice.starts_with("no CA is configured"), "{advice}");
+        assert!(advice.contains(&cert.sha256_thumbprint), "{advice}");
+        assert!(advice.contains("CN=Partner CA"), "{advice}");
+        assert!(!advice.starts_with("trusted"), "{advice}");
+        let untrusted = Denied::Untrusted {
+            reason: "no configured ca or intermediate issued it".into(),
+        };
+        assert!(advice_for(&untrusted, &no_ca, Some(&cert)).contains("(CN=Partner CA)"));
+    }
 
     #[test]
     fn every_refusal_code_has_its_own_advice() {

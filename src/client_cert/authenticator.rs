@@ -337,6 +337,7 @@ impl Authenticator {
             Some(matched) => Ok((
                 Authorized {
                     cert: Arc::clone(cert),
+                    principal: matched.principal,
                     matched_rule: matched.rule,
                     verified_chain: chain.is_some(),
                     unverified_name: matched.unverified_name,

@@ -247,6 +247,7 @@ impl HeapSize for Authorized {
             + size_of::<ClientCert>()
             + self.cert.heap_bytes()
             + self.matched_rule.heap_bytes()
+            + self.principal.heap_bytes()
     }
 }
 

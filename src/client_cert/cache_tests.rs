@@ -32,6 +32,7 @@ fn accepted(key_pair: &KeyPair, serial: u64, sans: usize) -> Cached {
     leaf.dns_names = (0..sans).map(|i| format!("n{i}.client.example")).collect();
     let cert = ClientCert::parse(leaf.self_signed_with(key_pair)).expect("parses");
     Cached::Accepted(Authorized {
+        principal: crate::client_cert::Principal::CommonName("client.example".to_owned()),
         cert: Arc::new(cert),
         matched_rule: "common_name".to_owned(),
         verified_chain: true,

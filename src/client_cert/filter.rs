@@ -1,5 +1,5 @@
 //! The warp filter shared by every protected function: every occurrence of the certificate
-//! header in, an [`Authorized`] out, or a rejection carrying [`Denied`]. The only part of
+//! header in, an [`Authorized`] out, or a rejection carrying [`Denied`](super::Denied). The only part of
 //! `client_cert` that knows warp; the decision itself is [`Authenticator::lookup`] (cheap: the
 //! header and the cache, on the async worker) and, for a certificate the cache does not know,
 //! [`Authenticator::decide_cold`] behind [`Authenticator::gate`].
@@ -15,8 +15,8 @@ use super::gate::GateError;
 use super::{Authenticator, Authorized, Lookup};
 use crate::error::ApiError;
 
-/// Extracts the caller's [`Authorized`] identity, or rejects with [`ApiError::Denied`]
-/// ([`ApiError::Busy`] when too many cold decisions are waiting).
+/// Extracts the caller's [`Authorized`] identity, or rejects with `ApiError::Denied`
+/// (`ApiError::Busy` when too many cold decisions are waiting).
 pub fn client_cert(
     authenticator: Arc<Authenticator>,
 ) -> impl Filter<Extract = (Authorized,), Error = warp::Rejection> + Clone {

@@ -28,6 +28,7 @@ pub mod name;
 pub mod name_constraints;
 pub mod policy;
 pub mod policy_file;
+mod principal;
 mod reload;
 pub mod revocation;
 pub mod settings;
@@ -50,13 +51,22 @@ pub use certificate::ClientCert;
 pub use denied::Denied;
 pub use filter::client_cert;
 pub use header::HeaderFormat;
+pub use principal::Principal;
 pub use settings::Settings;
 
-/// A request's certificate passed the checks and matched an allowlist rule.
+/// A request's certificate passed the checks and matched an allowlist rule: what a protected
+/// function receives about its caller.
+///
+/// Reading the fields is part of the stable API; building one is not (fields may be added).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorized {
+    /// The caller's certificate, parsed.
     pub cert: Arc<ClientCert>,
-    /// e.g. `thumbprint:SHA1`, `common_name`, `dns_name`, `uri`, `email`, `policy:<rule name>`.
+    /// Who the caller is: the value the matching rule named (a policy rule's name is the
+    /// partner id). Use this, not the certificate's fields, to decide what the caller may do.
+    pub principal: Principal,
+    /// The kind of rule, as logged: `thumbprint:SHA1`, `thumbprint:SHA256`, `common_name`,
+    /// `dns_name`, `uri`, `email`, `policy:<rule name>`.
     pub matched_rule: String,
     /// A configured CA vouched for the certificate (webpki verified the chain).
     pub verified_chain: bool,

@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use super::name_constraints::refuses_common_name;
 use super::trust::VerifiedChain;
-use super::{ClientCert, Denied};
+use super::{ClientCert, Denied, Principal};
 
 pub use super::policy_file::{IdentityRule, parse_policy_file};
 
@@ -50,6 +50,8 @@ pub struct Policy {
 pub struct Match {
     /// e.g. `thumbprint:SHA1`, `common_name`, `dns_name`, `policy:<rule name>`.
     pub rule: String,
+    /// The value that rule matched: the pin, the CN or SAN as configured, the rule's name.
+    pub principal: Principal,
     /// The match relied on a name without a verified chain (`CLIENT_CERT_ALLOW_UNVERIFIED_NAMES`).
     pub unverified_name: bool,
 }
@@ -109,26 +111,28 @@ impl NameRules {
         self.common_names.len() + self.dns_names.len() + self.uris.len() + self.emails.len()
     }
 
-    /// The first name rule the certificate satisfies; the CN counts only when `cn_counts`.
-    pub fn matches(&self, cert: &ClientCert, cn_counts: bool) -> Option<&'static str> {
+    /// The first name rule the certificate satisfies, as its kind and the configured value it
+    /// matched; the CN counts only when `cn_counts`. SANs are tried in the certificate's order.
+    pub fn matches(&self, cert: &ClientCert, cn_counts: bool) -> Option<(&'static str, Principal)> {
         if cn_counts
             && let Some(cn) = &cert.common_name
-            && self.common_names.iter().any(|allowed| allowed == cn)
+            && let Some(allowed) = self.common_names.iter().find(|allowed| *allowed == cn)
         {
-            return Some("common_name");
+            return Some(("common_name", Principal::CommonName(allowed.clone())));
         }
-        if cert
-            .dns_names
-            .iter()
-            .any(|dns| self.dns_names.iter().any(|a| a.eq_ignore_ascii_case(dns)))
-        {
-            return Some("dns_name");
+        let dns = cert.dns_names.iter().find_map(|dns| {
+            self.dns_names
+                .iter()
+                .find(|allowed| allowed.eq_ignore_ascii_case(dns))
+        });
+        if let Some(allowed) = dns {
+            return Some(("dns_name", Principal::DnsName(allowed.clone())));
         }
-        if cert.uris.iter().any(|uri| self.uris.contains(uri)) {
-            return Some("uri");
+        if let Some(uri) = cert.uris.iter().find(|uri| self.uris.contains(uri)) {
+            return Some(("uri", Principal::Uri(uri.clone())));
         }
-        if cert.emails.iter().any(|email| self.emails.contains(email)) {
-            return Some("email");
+        if let Some(email) = cert.emails.iter().find(|email| self.emails.contains(email)) {
+            return Some(("email", Principal::Email(email.clone())));
         }
         None
     }
@@ -169,8 +173,9 @@ impl Policy {
     /// A CN rule counts only when the CN is inside the DNS name constraints of every CA on the
     /// path (`name_constraints.rs`).
     pub fn evaluate(&self, cert: &ClientCert, chain: Option<&VerifiedChain>) -> Option<Match> {
-        let matched = |rule: String| Match {
+        let matched = |rule: String, principal: Principal| Match {
             rule,
+            principal,
             unverified_name: false,
         };
         if let Some(pin) = self
@@ -178,22 +183,124 @@ impl Policy {
             .iter()
             .find(|pin| pin.matches(&cert.sha1_thumbprint, &cert.sha256_thumbprint))
         {
-            return Some(matched(format!("thumbprint:{}", pin.algorithm())));
+            return Some(matched(
+                format!("thumbprint:{}", pin.algorithm()),
+                Principal::Thumbprint(pin.to_string()),
+            ));
         }
         if let Some(rule) = self.rules.iter().find(|rule| rule.matches(cert, chain)) {
-            return Some(matched(format!("policy:{}", rule.name)));
+            return Some(matched(
+                format!("policy:{}", rule.name),
+                Principal::Policy(rule.name.clone()),
+            ));
         }
         let cn_counts = cn_outside_constraints(cert, chain).is_none();
-        let name_rule = self.names.matches(cert, cn_counts)?;
+        let (kind, principal) = self.names.matches(cert, cn_counts)?;
         if chain.is_some() {
-            Some(matched(name_rule.to_owned()))
+            Some(matched(kind.to_owned(), principal))
         } else if self.allow_unverified_names {
             Some(Match {
-                rule: name_rule.to_owned(),
+                rule: kind.to_owned(),
+                principal,
                 unverified_name: true,
             })
         } else {
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use rustls_pki_types::CertificateDer;
+
+    use super::*;
+    use crate::client_cert::test_pki::{Ca, Leaf, at};
+    use crate::client_cert::trust::TrustedCa;
+    use crate::client_cert::{Authenticator, Settings};
+
+    fn admitted_as(settings: &Settings, der: &[u8]) -> Result<Principal, &'static str> {
+        let header = STANDARD.encode(der);
+        Authenticator::new(settings)
+            .authorize(&[header.as_bytes()], at(0))
+            .map(|authorized| authorized.principal)
+            .map_err(|denied| denied.code())
+    }
+
+    #[test]
+    fn the_principal_is_the_value_the_matching_rule_named() {
+        let root = Ca::root("Test Root CA");
+        let anchor = TrustedCa::from_der(&CertificateDer::from(root.der.clone())).expect("anchor");
+        let mut leaf = Leaf::cn("gw.partner.example");
+        leaf.dns_names = vec!["a.partner.example".into(), "B.Partner.Example".into()];
+        leaf.uris = vec!["spiffe://partner/gw".into()];
+        leaf.emails = vec!["ops@partner.example".into()];
+        let der = root.issue(&leaf);
+        let cert = ClientCert::parse(der.clone()).expect("parses");
+        let trusted = |settings: Settings| Settings {
+            trusted_cas: vec![anchor.clone()],
+            ..settings
+        };
+        let partner_rule = IdentityRule {
+            name: "partner-a".into(),
+            dns_name: Some("a.partner.example".into()),
+            ..IdentityRule::default()
+        };
+        let cases = [
+            (
+                "a CN rule: the CN",
+                trusted(Settings {
+                    common_names: vec!["gw.partner.example".into()],
+                    ..Settings::default()
+                }),
+                Principal::CommonName("gw.partner.example".into()),
+            ),
+            (
+                "several DNS SANs: the one allowlisted, as configured",
+                trusted(Settings {
+                    dns_names: vec!["b.partner.example".into()],
+                    ..Settings::default()
+                }),
+                Principal::DnsName("b.partner.example".into()),
+            ),
+            (
+                "a URI rule",
+                trusted(Settings {
+                    uris: vec!["spiffe://partner/gw".into()],
+                    ..Settings::default()
+                }),
+                Principal::Uri("spiffe://partner/gw".into()),
+            ),
+            (
+                "an email rule",
+                trusted(Settings {
+                    emails: vec!["ops@partner.example".into()],
+                    ..Settings::default()
+                }),
+                Principal::Email("ops@partner.example".into()),
+            ),
+            (
+                "a policy rule: its name, the partner id",
+                trusted(Settings {
+                    policy_rules: vec![partner_rule],
+                    common_names: vec!["gw.partner.example".into()],
+                    ..Settings::default()
+                }),
+                Principal::Policy("partner-a".into()),
+            ),
+            (
+                "a pin: the thumbprint",
+                Settings {
+                    thumbprints: vec![cert.sha1_thumbprint.parse().expect("thumbprint")],
+                    ..Settings::default()
+                },
+                Principal::Thumbprint(cert.sha1_thumbprint.clone()),
+            ),
+        ];
+        for (reason, settings, expected) in cases {
+            assert_eq!(admitted_as(&settings, &der), Ok(expected), "{reason}");
         }
     }
 }

@@ -74,11 +74,14 @@ pub const SETTINGS: &[&str] = &[
     posture::ARM_CA_PATHS,
 ];
 
-/// Everything the handler needs, parsed into domain types.
+/// Everything the handler needs, parsed into domain types: [`Config::load`] reads it.
 #[derive(Debug)]
 pub struct Config {
+    /// The port, the app root and its host.json, logging, the shutdown timeout.
     pub server: ServerConfig,
+    /// How callers are judged: the header, CAs, CRLs, the allowlist.
     pub inbound: InboundConfig,
+    /// The outbound identity and upstream, when configured.
     pub outbound: OutboundConfig,
     /// The front end's posture check (`CLIENT_CERT_POSTURE_*`).
     pub posture: PostureConfig,

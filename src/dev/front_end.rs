@@ -1,6 +1,7 @@
 //! The App Service-like front end of `handler dev`: HTTPS on 127.0.0.1 that asks for a client
 //! certificate, checks possession only (see [`tls::PossessionOnly`]), and forwards each request
-//! to the handler the way the Functions host does, with the certificate in `X-ARR-ClientCert`.
+//! to the handler the way the Functions host does, with the certificate in `X-ARR-ClientCert`
+//! (or, to a host already running, as App Service forwards to it: without the host's headers).
 //!
 //! What is forwarded: the method, original path and query, the client's headers minus hop-by-hop
 //! ones and minus any `X-ARR-ClientCert` the client sent itself (any case, every occurrence), the
@@ -51,6 +52,38 @@ pub struct FrontEnd {
     forwarder: Forwarder,
 }
 
+/// Where the front end forwards: the handler it started, or a host already running.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `http://host:port`, without a trailing slash.
+    base: String,
+    /// What the 502 says did not answer.
+    unanswered: &'static str,
+    /// Whether the front end also adds the Functions host's headers (a host upstream adds its
+    /// own).
+    plays_host: bool,
+}
+
+impl Target {
+    /// The handler `handler dev` started.
+    pub fn handler(addr: SocketAddr) -> Self {
+        Self {
+            base: format!("http://{addr}"),
+            unanswered: "the handler did not answer",
+            plays_host: true,
+        }
+    }
+
+    /// A Functions host at `url` (scheme, host and port are used).
+    pub fn upstream(url: &url::Url) -> Self {
+        Self {
+            base: url.as_str().trim_end_matches('/').to_owned(),
+            unanswered: "the upstream host did not answer",
+            plays_host: false,
+        }
+    }
+}
+
 /// Everything a request needs to be forwarded.
 struct Forwarder {
     client: reqwest::Client,
@@ -90,12 +123,14 @@ impl FrontEnd {
         self.addr
     }
 
-    /// Forwards to the handler at `handler` until `shutdown` completes.
-    pub async fn run(self, handler: SocketAddr, shutdown: Shutdown) {
+    /// Forwards to `target` until `shutdown` completes.
+    pub async fn run(self, target: Target, shutdown: Shutdown) {
         let forwarder = Arc::new(self.forwarder);
+        let target = Arc::new(target);
         let forward: Handler = Arc::new(move |request, peer| {
             let forwarder = forwarder.clone();
-            async move { forwarder.forward(request, &peer, handler).await }.boxed()
+            let target = target.clone();
+            async move { forwarder.forward(request, &peer, &target).await }.boxed()
         });
         https::serve("front-end", self.listener, self.acceptor, forward, shutdown).await;
     }
@@ -129,19 +164,20 @@ impl Forwarder {
         &self,
         request: Request<Incoming>,
         peer: &Peer,
-        handler: SocketAddr,
+        target: &Target,
     ) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let Ok(body) = Limited::new(body, MAX_BODY_BYTES).collect().await else {
             return plain(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
         };
         let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let headers = forwarded_headers(&parts.headers, peer, &invocation_id(&self.provider));
+        let invocation_id = target.plays_host.then(|| invocation_id(&self.provider));
+        let headers = forwarded_headers(&parts.headers, peer, invocation_id.as_deref());
         let sent = self
             .client
             .request(
                 parts.method.clone(),
-                format!("http://{handler}{path_and_query}"),
+                format!("{}{path_and_query}", target.base),
             )
             .headers(headers)
             .body(body.to_bytes())
@@ -150,8 +186,8 @@ impl Forwarder {
         let response = match sent {
             Ok(response) => relay(response).await,
             Err(error) => {
-                tracing::warn!(error = %error, "the handler did not answer");
-                plain(StatusCode::BAD_GATEWAY, "the handler did not answer")
+                tracing::warn!(error = %error, "{}", target.unanswered);
+                plain(StatusCode::BAD_GATEWAY, target.unanswered)
             }
         };
         tracing::info!(

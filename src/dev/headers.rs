@@ -28,8 +28,13 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
-/// The headers the handler receives: the client's, cleaned, plus the front end's and the host's.
-pub fn forwarded_headers(original: &HeaderMap, peer: &Peer, invocation_id: &str) -> HeaderMap {
+/// The headers the handler receives: the client's, cleaned, plus the front end's and, with an
+/// `invocation_id` (when the front end also plays the Functions host), the host's.
+pub fn forwarded_headers(
+    original: &HeaderMap,
+    peer: &Peer,
+    invocation_id: Option<&str>,
+) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(original.len() + 6);
     let replaced = [
         CLIENT_CERT_HEADER,
@@ -58,6 +63,9 @@ pub fn forwarded_headers(original: &HeaderMap, peer: &Peer, invocation_id: &str)
         headers.insert("x-forwarded-for", value);
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    let Some(invocation_id) = invocation_id else {
+        return headers;
+    };
     if let Ok(value) = HeaderValue::try_from(invocation_id) {
         headers.insert("x-azure-functions-invocationid", value);
     }
@@ -134,7 +142,7 @@ mod tests {
             ("X-Arr-Clientcert", "spoofed-3"),
             ("accept", "*/*"),
         ]);
-        let forwarded = forwarded_headers(&original, &peer(None), "id");
+        let forwarded = forwarded_headers(&original, &peer(None), Some("id"));
         assert!(
             forwarded
                 .get_all(CLIENT_CERT_HEADER)
@@ -149,7 +157,7 @@ mod tests {
     #[test]
     fn dev_the_presented_certificate_replaces_a_spoofed_one() {
         let original = client_headers(&[("X-ARR-ClientCert", "spoofed")]);
-        let forwarded = forwarded_headers(&original, &peer(Some(b"der")), "id");
+        let forwarded = forwarded_headers(&original, &peer(Some(b"der")), Some("id"));
         let values: Vec<_> = forwarded.get_all(CLIENT_CERT_HEADER).iter().collect();
         assert_eq!(values, vec!["ZGVy"], "exactly one value: base64 of the DER");
     }
@@ -163,13 +171,26 @@ mod tests {
             ("x-forwarded-proto", "http"),
             ("x-azure-functions-invocationid", "client-chosen"),
         ]);
-        let forwarded = forwarded_headers(&original, &peer(None), "the-id");
+        let forwarded = forwarded_headers(&original, &peer(None), Some("the-id"));
         assert_eq!(forwarded["host"], "localhost:7071", "the original Host");
         assert!(forwarded.get("connection").is_none());
         assert_eq!(forwarded["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(forwarded["x-forwarded-proto"], "https");
         assert_eq!(forwarded["x-azure-functions-invocationid"], "the-id");
         assert_eq!(forwarded["x-azure-functions-hostversion"], HOST_VERSION);
+    }
+
+    #[test]
+    fn dev_in_front_of_a_host_the_host_headers_are_left_to_it() {
+        let original = client_headers(&[("host", "localhost:7071")]);
+        let forwarded = forwarded_headers(&original, &peer(Some(b"der")), None);
+        assert_eq!(
+            forwarded[CLIENT_CERT_HEADER], "ZGVy",
+            "the front end's own header"
+        );
+        assert_eq!(forwarded["x-forwarded-proto"], "https");
+        assert!(forwarded.get("x-azure-functions-hostversion").is_none());
+        assert!(forwarded.get("x-azure-functions-invocationid").is_none());
     }
 
     #[test]

@@ -59,7 +59,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests may run after shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves `listener` until `shutdown` completes, then drains (at most [`DRAIN_TIMEOUT`]).
+/// Serves `listener` until `shutdown` completes, then drains (at most `DRAIN_TIMEOUT`, 5 s).
 pub async fn serve(
     name: &'static str,
     listener: TcpListener,

@@ -42,6 +42,8 @@ pub enum PkiError {
     Generate(#[from] rcgen::Error),
     #[error("cannot write the PKCS#12 identity: {0}")]
     Pkcs12(String),
+    #[error("no development PKI in {dir}: run `handler dev` once (or give --dir)")]
+    Missing { dir: String },
 }
 
 /// Paths of the development PKI's files.
@@ -68,6 +70,32 @@ impl DevPki {
         })
     }
 
+    /// The PKI already in `dir`, without creating one.
+    ///
+    /// # Errors
+    /// [`PkiError::Missing`] when a file of it is not there.
+    pub fn existing(dir: &Path) -> Result<Self, PkiError> {
+        if FILES.iter().all(|name| dir.join(name).is_file()) {
+            Ok(Self {
+                dir: dir.to_owned(),
+                created: false,
+            })
+        } else {
+            Err(PkiError::Missing {
+                dir: dir.display().to_string(),
+            })
+        }
+    }
+
+    /// The same PKI with an absolute folder (for settings another process reads).
+    pub fn absolute(&self) -> Self {
+        Self {
+            dir: std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone()),
+            created: self.created,
+        }
+    }
+
+    /// The path of one of its files (`ca.pem`, `client.pem`, ...).
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }

@@ -10,7 +10,8 @@ use warp::http::HeaderValue;
 use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use warp::reply::Response;
 
-use crate::client_cert::Authorized;
+use crate::app::protected;
+use crate::client_cert::{Authorized, Principal};
 use crate::host::route;
 use crate::state::AppState;
 
@@ -36,6 +37,8 @@ struct CertInfo<'a> {
     not_before: &'a str,
     not_after: &'a str,
     matched_rule: &'a str,
+    /// Who the caller was admitted as: `{"kind": "dns_name", "value": "..."}`.
+    principal: &'a Principal,
     verified_chain: bool,
 }
 
@@ -53,7 +56,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
     route::function(&state.route_prefix, NAME)
         .and(warp::get())
-        .and(super::authorized(&state))
+        .and(protected(&state))
         .map(|authorized: Authorized| handle(&authorized))
 }
 
@@ -79,6 +82,7 @@ fn handle(authorized: &Authorized) -> Response {
         not_before: &cert.not_before_rfc3339,
         not_after: &cert.not_after_rfc3339,
         matched_rule: &authorized.matched_rule,
+        principal: &authorized.principal,
         verified_chain: authorized.verified_chain,
     };
     // Serialised into a buffer sized for a typical answer (about 1.5 KB), not grown from empty.

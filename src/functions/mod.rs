@@ -1,83 +1,75 @@
-//! The function routes, one module per function folder (`health/`, `cert-info/`,
+//! The built-in functions, one module per function folder (`health/`, `cert-info/`,
 //! `outbound-mtls/`). Each route matches its path and method first, then applies the filters it
 //! needs, then calls its handler; `health` alone is built without the client-certificate filter.
-//! Every protected function gets its caller from [`authorized`], the one place that puts the
-//! front end's posture in front of the certificate.
+//! [`builtins`] registers them with an app builder the way an app registers its own.
 
 pub mod cert_info;
 pub mod health;
 pub mod outbound_mtls;
 
 use warp::Filter;
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
 
-use crate::client_cert::{Authorized, client_cert};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::app::builder::Registered;
+use crate::host::route::Route;
+use crate::startup::RouteOptions;
 
-/// The caller of a protected function: the front end's posture first, then the client
-/// certificate. Every protected function, built in or added, takes its [`Authorized`] from
-/// here, after its path and method filters:
-///
-/// ```text
-/// route::function(&state.route_prefix, NAME).and(warp::get()).and(functions::authorized(&state))
-/// ```
-///
-/// Under `CLIENT_CERT_POSTURE=enforce`, while the front end is not verified to require a
-/// certificate this rejects with [`ApiError::PostureUnverified`] or [`ApiError::PostureUnsafe`]
-/// (503, `Retry-After`) without reading the certificate header, which proves nothing then.
-/// Otherwise it is [`client_cert`]: an [`Authorized`] caller, or a rejection carrying
-/// [`ApiError::Denied`] ([`ApiError::Busy`] under a flood). A route served through it must
-/// also be judged by the posture check: its path belongs in the check's protected routes.
-pub fn authorized(
-    state: &AppState,
-) -> impl Filter<Extract = (Authorized,), Error = warp::Rejection> + Clone + use<> {
-    let posture = state.posture.clone();
-    warp::any()
-        .and_then(move || {
-            let admitted = posture.admit().map_err(|refusal| {
-                let error = ApiError::from(refusal);
-                tracing::debug!(
-                    code = error.code(),
-                    status = 503,
-                    "front end posture not verified: request refused"
-                );
-                warp::reject::custom(error)
-            });
-            std::future::ready(admitted)
-        })
-        .untuple_one()
-        .and(client_cert(state.authenticator.clone()))
+/// The built-in functions `options` switches on, and the names of those it switches off.
+pub(crate) struct Builtins {
+    pub(crate) functions: Vec<Registered>,
+    /// Switched off by a setting: their folders may stay without a warning at startup.
+    pub(crate) switched_off: Vec<String>,
 }
 
-/// The protected functions' paths as the front end sees them (`/api/cert-info`), which the
-/// posture check compares with the site's exclusion paths.
-pub fn protected_routes(route_prefix: &str, cert_info_enabled: bool) -> Vec<String> {
-    let mut names = vec![outbound_mtls::NAME];
-    if cert_info_enabled {
-        names.push(cert_info::NAME);
+/// `health` (open), `outbound-mtls` and `cert-info` (protected; `cert_info = false` leaves the
+/// diagnostics route out, so it answers 404).
+pub(crate) fn builtins(options: &RouteOptions) -> Builtins {
+    let mut functions = vec![
+        Registered {
+            info: crate::app::FunctionInfo::open(health::NAME, Route::get(health::NAME)),
+            make: Box::new(|state| health::route(state.clone()).boxed()),
+        },
+        builtin(outbound_mtls::NAME, |state| {
+            outbound_mtls::route(state.clone()).boxed()
+        }),
+    ];
+    let mut switched_off = Vec::new();
+    if options.cert_info {
+        functions.push(builtin(cert_info::NAME, |state| {
+            cert_info::route(state.clone()).boxed()
+        }));
+    } else {
+        switched_off.push(cert_info::NAME.to_owned());
     }
-    names
+    Builtins {
+        functions,
+        switched_off,
+    }
+}
+
+/// The path prefixes of the protected ones among `functions` as the front end sees them under
+/// `route_prefix` (`/api/cert-info`, `/api/orders/`): what the posture check holds against the
+/// site's client-certificate exclusion paths.
+pub(crate) fn protected_prefixes<'a>(
+    functions: impl IntoIterator<Item = &'a crate::app::FunctionInfo>,
+    route_prefix: &str,
+) -> Vec<String> {
+    functions
         .into_iter()
-        .map(|name| crate::host::route::function_path(route_prefix, name))
+        .filter(|function| function.is_protected())
+        .map(|function| function.route().path_prefix(route_prefix))
         .collect()
 }
 
-/// The names of the function folders, as the host uses them in payload mode.
-pub const NAMES: [&str; 3] = [health::NAME, cert_info::NAME, outbound_mtls::NAME];
-
-/// Every function route, unrecovered: a request that matches none is rejected.
-/// `cert_info_enabled = false` leaves the diagnostics route out (404).
-pub fn routes(state: AppState, cert_info_enabled: bool) -> BoxedFilter<(Response,)> {
-    let always = health::route(state.clone())
-        .or(outbound_mtls::route(state.clone()))
-        .unify()
-        .boxed();
-    if cert_info_enabled {
-        always.or(cert_info::route(state)).unify().boxed()
-    } else {
-        always
+/// A built-in function: `GET /<prefix>/<name>`.
+fn builtin(
+    name: &'static str,
+    make: impl FnOnce(&crate::state::AppState) -> warp::filters::BoxedFilter<(warp::reply::Response,)>
+    + Send
+    + 'static,
+) -> Registered {
+    Registered {
+        info: crate::app::FunctionInfo::new(name, Route::get(name)),
+        make: Box::new(make),
     }
 }
 
@@ -85,8 +77,11 @@ pub fn routes(state: AppState, cert_info_enabled: bool) -> BoxedFilter<(Response
 mod tests {
     use std::sync::Arc;
 
-    use super::*;
+    use warp::filters::BoxedFilter;
+    use warp::reply::Response;
+
     use crate::client_cert::{Authenticator, Settings};
+    use crate::state::AppState;
     use crate::posture::{Mode, Posture};
     use crate::startup::{RouteOptions, routes};
 
@@ -150,14 +145,5 @@ mod tests {
             let (status, code) = code(routes, path).await;
             assert_eq!((status, code.as_str()), expected, "{reason}");
         }
-    }
-
-    #[test]
-    fn protected_routes_are_the_paths_the_front_end_sees() {
-        assert_eq!(
-            protected_routes("api", true),
-            vec!["/api/outbound-mtls", "/api/cert-info"]
-        );
-        assert_eq!(protected_routes("", false), vec!["/outbound-mtls"]);
     }
 }

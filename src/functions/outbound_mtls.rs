@@ -6,6 +6,7 @@ use serde::Serialize;
 use warp::Filter;
 use warp::reply::Response;
 
+use crate::app::protected;
 use crate::client_cert::Authorized;
 use crate::error::ApiError;
 use crate::host::route;
@@ -28,7 +29,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
     route::function(&state.route_prefix, NAME)
         .and(warp::get())
-        .and(super::authorized(&state))
+        .and(protected(&state))
         .and(with_state(state))
         .and_then(handle)
 }

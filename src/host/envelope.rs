@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use warp::http::{self, HeaderName, HeaderValue, Method, Request};
 
+use super::route::RouteParams;
+
 /// The name of the HTTP trigger binding in every function.json.
 pub const TRIGGER_BINDING: &str = "req";
 
@@ -38,6 +40,18 @@ pub enum EnvelopeError {
     InvalidQuery,
     #[error("invocation payload has an invalid Body")]
     InvalidBody,
+    /// Neither `Url` nor `Params` gives a path of the function's route.
+    #[error("invocation payload's Url and Params do not give a path of the function's route")]
+    NoRoute,
+}
+
+/// Where an invocation was addressed, for choosing the rebuilt request's path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The path of `Url`, percent-encoded, when `Url` parses.
+    pub url_path: Option<String>,
+    /// `Params`: the route values (string ones; `null`, an unused optional one, is left out).
+    pub params: RouteParams,
 }
 
 /// `Outputs.res`: what the host turns into the caller's response.
@@ -76,6 +90,19 @@ impl InvocationResult {
 /// # Errors
 /// [`EnvelopeError`] when the envelope is not what the host sends.
 pub fn to_request(payload: &[u8], path: &str) -> Result<Request<Bytes>, EnvelopeError> {
+    to_request_with(payload, |_| Some(path.to_owned()))
+}
+
+/// Rebuilds the caller's request from `Data.req`, addressed to the path `path` chooses from
+/// the envelope's [`Target`].
+///
+/// # Errors
+/// [`EnvelopeError`] when the envelope is not what the host sends, [`EnvelopeError::NoRoute`]
+/// when `path` finds no path in it.
+pub fn to_request_with(
+    payload: &[u8],
+    path: impl FnOnce(&Target) -> Option<String>,
+) -> Result<Request<Bytes>, EnvelopeError> {
     let root: Value = serde_json::from_slice(payload).map_err(|_| EnvelopeError::NotAnObject)?;
     let root = root.as_object().ok_or(EnvelopeError::NotAnObject)?;
     let req = field(root, "Data")
@@ -89,9 +116,10 @@ pub fn to_request(payload: &[u8], path: &str) -> Result<Request<Bytes>, Envelope
         .ok_or(EnvelopeError::InvalidMethod)?;
     let headers = headers(field(req, "Headers"))?;
     let body = body(field(req, "Body"), &headers)?;
+    let path = path(&target(req)).ok_or(EnvelopeError::NoRoute)?;
     let uri = match query(req)? {
         Some(query) if !query.is_empty() => format!("{path}?{query}"),
-        _ => path.to_owned(),
+        _ => path,
     };
     let mut request = Request::builder()
         .method(method)
@@ -138,6 +166,27 @@ fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value)
     })
+}
+
+/// The path of `Url` and the string values of `Params` (at most [`MAX_HEADER_FIELDS`] of
+/// them are looked at).
+fn target(req: &Map<String, Value>) -> Target {
+    let url_path = field(req, "Url")
+        .and_then(Value::as_str)
+        .and_then(|url| url::Url::parse(url).ok())
+        .map(|url| url.path().to_owned());
+    let params = field(req, "Params")
+        .and_then(Value::as_object)
+        .map(|params| {
+            RouteParams::from_pairs(
+                params
+                    .iter()
+                    .take(MAX_HEADER_FIELDS)
+                    .filter_map(|(name, value)| Some((name.as_str(), value.as_str()?.to_owned()))),
+            )
+        })
+        .unwrap_or_default();
+    Target { url_path, params }
 }
 
 /// `Headers`: names in any case, values as arrays of strings (a lone string is tolerated); at

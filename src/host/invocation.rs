@@ -3,6 +3,8 @@
 //! as the `Outputs.res` envelope, always `200 application/json` (the host fails on anything else
 //! and hangs on an empty body: spec §5.4).
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full, Limited};
@@ -12,8 +14,8 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::envelope::{self, HttpOutput, InvocationResult};
-use super::route;
+use super::envelope::{self, HttpOutput, InvocationResult, Target};
+use crate::app::FunctionInfo;
 use crate::error::ApiError;
 
 /// The largest envelope accepted; the functions take no request bodies of their own.
@@ -23,50 +25,92 @@ pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
 /// (at most six bytes per byte).
 const MAX_OUTPUT_BYTES: usize = 32 * 1024 * 1024;
 
-/// `POST /<FunctionName>` for each name in `functions_names`; `functions` must already turn
-/// every rejection into a response.
+/// `POST /<FunctionName>` for each function in `functions`; `tree` must already turn every
+/// rejection into a response. A function in `switched_off` (its folder stays, a setting removed
+/// it) answers 404 inside the envelope, as its route does in the other modes.
 pub fn route(
     route_prefix: &str,
-    function_names: &'static [&'static str],
-    functions: BoxedFilter<(Response,)>,
+    functions: Arc<[FunctionInfo]>,
+    switched_off: Arc<[String]>,
+    tree: BoxedFilter<(Response,)>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
-    let route_prefix: std::sync::Arc<str> = route_prefix.into();
+    let route_prefix: Arc<str> = route_prefix.into();
     warp::post()
         .and(warp::path::param::<String>())
         .and(warp::path::end())
         .and_then(move |name: String| {
-            let known = function_names.iter().find(|known| **known == name).copied();
-            std::future::ready(known.ok_or_else(warp::reject::not_found))
+            let served = functions.iter().position(|known| known.name() == name);
+            let invoked = match served {
+                Some(index) => Some(Invoked::Served(Arc::clone(&functions), index)),
+                None if switched_off.contains(&name) => Some(Invoked::SwitchedOff(name)),
+                None => None,
+            };
+            std::future::ready(invoked.ok_or_else(warp::reject::not_found))
         })
         .and(warp::body::stream())
-        .then(move |function: &'static str, body| {
-            let path = route::function_path(&route_prefix, function);
-            invoke(functions.clone(), function, path, body)
+        .then(move |invoked: Invoked, body| {
+            let route_prefix = Arc::clone(&route_prefix);
+            let tree = tree.clone();
+            async move {
+                match invoked {
+                    Invoked::Served(functions, index) => {
+                        invoke(tree, &functions[index], &route_prefix, body).await
+                    }
+                    Invoked::SwitchedOff(name) => {
+                        let output = failure(&ApiError::NotFound);
+                        let log = format!("{name}: {}", output.status_code);
+                        reply(&InvocationResult::new(output, log))
+                    }
+                }
+            }
         })
+}
+
+/// The function a payload-mode `POST /<FunctionName>` names.
+enum Invoked {
+    Served(Arc<[FunctionInfo]>, usize),
+    SwitchedOff(String),
 }
 
 async fn invoke<S, B>(
     functions: BoxedFilter<(Response,)>,
-    function: &'static str,
-    path: String,
+    function: &FunctionInfo,
+    route_prefix: &str,
     body: S,
 ) -> Response
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin,
     B: warp::Buf,
 {
+    let name = function.name();
     let output = match read_capped(body, MAX_ENVELOPE_BYTES).await {
         Err(error) => failure(&error),
-        Ok(payload) => match envelope::to_request(&payload, &path) {
-            Err(error) => {
-                tracing::warn!(function, error = %error, "malformed invocation payload");
-                failure(&ApiError::InvalidInvocation(error))
+        Ok(payload) => {
+            let path = |target: &Target| request_path(function, route_prefix, target);
+            match envelope::to_request_with(&payload, path) {
+                Err(error) => {
+                    tracing::warn!(function = name, error = %error, "malformed invocation payload");
+                    failure(&ApiError::InvalidInvocation(error))
+                }
+                Ok(request) => run(functions, request).await,
             }
-            Ok(request) => run(functions, request).await,
-        },
+        }
     };
-    let log = format!("{function}: {}", output.status_code);
+    let log = format!("{name}: {}", output.status_code);
     reply(&InvocationResult::new(output, log))
+}
+
+/// Where the rebuilt request goes: the original path from `Url` when it is this function's
+/// route (parameters included), else the route filled in from `Params`; `None` when neither
+/// gives a path of this function.
+fn request_path(function: &FunctionInfo, route_prefix: &str, target: &Target) -> Option<String> {
+    let route = function.route();
+    if let Some(path) = &target.url_path
+        && route.matches(route_prefix, path).is_some()
+    {
+        return Some(path.clone());
+    }
+    route.path_with(route_prefix, &target.params)
 }
 
 /// Runs the rebuilt request through the function routes. warp's route context is per task, so
@@ -104,8 +148,8 @@ fn failure(error: &ApiError) -> HttpOutput {
     envelope::json_output(error.status(), error.json_body())
 }
 
-/// Reads the whole body, refusing more than `limit` bytes.
-async fn read_capped<S, B>(mut body: S, limit: usize) -> Result<Bytes, ApiError>
+/// Reads the whole body, refusing more than `limit` bytes (413).
+pub(crate) async fn read_capped<S, B>(mut body: S, limit: usize) -> Result<Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
     B: warp::Buf,

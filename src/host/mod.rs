@@ -6,6 +6,7 @@
 //! original request to its original path, and the function routes answer it directly.
 
 pub mod envelope;
+pub mod function_folders;
 pub mod invocation;
 pub mod invocation_id;
 pub mod route;

@@ -13,7 +13,7 @@
 //! [`Posture`] is what requests read: one atomic status, never a lock or a wait, so `GET /`
 //! and `health` never wait for the check and protected functions answer at once. Turning a
 //! [`Refusal`] into a response is `error.rs`'s job; the gate that applies it is
-//! `functions::authorized`.
+//! `app::protected`.
 
 mod arm;
 mod checker;
@@ -26,12 +26,10 @@ pub mod verdict;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use arm::{API_VERSION as ARM_API_VERSION, ArmError, MAX_BODY_BYTES as MAX_ARM_BODY_BYTES};
-pub use checker::{CheckError, Checker, Report};
+pub use checker::{Checker, Report};
 pub use log::log_startup;
 pub use settings::{Mode, Settings, SiteId};
 pub use state::Status;
-pub use verdict::{Problem, Reading, Verdict};
 
 /// The posture as protected requests and `health` see it.
 #[derive(Debug)]

@@ -1,5 +1,5 @@
 //! The plain format's field formatter: tracing-subscriber's layout (`name=value`, the message
-//! bare, spaces between), with every value passed through [`escape`](super::escape::escape),
+//! bare, spaces between), with every value passed through [`super::escape::escape`],
 //! span fields (the request path) included. Strings are written without Rust's Debug escaping,
 //! so a subject reads as its RFC 4514 text; a value holding whitespace, `=`, `"` or `\` is
 //! quoted (`subject="CN=a b"`, see [`plain_value`]) so a caller cannot add fields of its own.

@@ -1,9 +1,11 @@
 //! host.json and every function.json parse, say what `func` needs, and agree with the routes the
 //! handler serves.
 
-use mtls_handler::functions;
+use std::time::Duration;
 
-use crate::support::{ClientRequest, FunctionApp, FunctionsHost, MODES};
+use mtls_handler::App;
+
+use crate::support::{FunctionApp, FunctionsHost};
 
 #[test]
 fn host_json_names_the_handler_and_enables_proxying() {
@@ -41,33 +43,69 @@ fn host_json_names_the_handler_and_enables_proxying() {
 }
 
 #[test]
-fn every_function_folder_is_an_http_in_out_function_the_handler_knows() {
+fn every_function_folder_is_an_http_in_out_function_the_handler_serves_as_declared() {
     let app = FunctionApp::load();
-    let folders: Vec<&str> = app.functions.iter().map(|f| f.name.as_str()).collect();
-    let mut served: Vec<&str> = functions::NAMES.to_vec();
-    served.sort_unstable();
-    assert_eq!(
-        folders, served,
-        "function folders and handler routes must be the same set"
-    );
+    let builder = App::builder(app.config());
+    let served: Vec<_> = builder.functions().cloned().collect();
+    app.assert_serves_what_folders_declare(&served);
     for function in &app.functions {
-        let name = &function.name;
-        assert_eq!(function.trigger_name, "req", "{name}: trigger binding name");
-        assert_eq!(function.output_name, "res", "{name}: output binding name");
-        assert_eq!(
-            (function.input_bindings, function.output_bindings),
-            (1, 1),
-            "{name}: one in, one out, so proxying applies"
-        );
-        assert_eq!(function.route, *name, "{name}: route is the folder name");
-        let expected_level = if name == "health" {
+        let expected_level = if function.name == "health" {
             "anonymous"
         } else {
             "function"
         };
-        assert_eq!(function.auth_level, expected_level, "{name}: authLevel");
-        assert_eq!(function.methods, vec!["GET"], "{name}: methods");
+        assert_eq!(
+            function.auth_level, expected_level,
+            "{}: authLevel (a protected function also needs the host's key)",
+            function.name
+        );
     }
+}
+
+#[test]
+fn a_function_folder_the_handler_does_not_serve_is_warned_about_at_startup() {
+    // Arrange: the app's host.json and folders, plus one the handler has no function for.
+    let root = std::env::temp_dir().join(format!("mtls-app-files-{}", std::process::id()));
+    std::fs::remove_dir_all(&root).ok();
+    let app = FunctionApp::load();
+    std::fs::create_dir_all(root.join("orders")).expect("mkdir");
+    std::fs::copy(app.root.join("host.json"), root.join("host.json")).expect("host.json");
+    for function in &app.functions {
+        let folder = root.join(&function.name);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::copy(
+            app.root.join(&function.name).join("function.json"),
+            folder.join("function.json"),
+        )
+        .expect("function.json");
+    }
+    std::fs::write(
+        root.join("orders/function.json"),
+        r#"{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","methods":["get"]},{"type":"http","direction":"out","name":"res"}]}"#,
+    )
+    .expect("write");
+    let root_text = root.to_str().expect("UTF-8").to_owned();
+
+    // Act
+    let handler = crate::support::HandlerProcess::spawn(
+        crate::support::free_port(),
+        &[("FUNCTIONS_APP_ROOT_PATH", &root_text)],
+    );
+    let output = handler.wait_for_output("function folder orders", Duration::from_secs(10));
+    drop(handler);
+    std::fs::remove_dir_all(&root).ok();
+
+    // Assert
+    let line = output
+        .lines()
+        .find(|line| line.contains("function folder orders"))
+        .unwrap_or_else(|| panic!("no warning about orders/:\n{output}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("has no function in the handler"), "{line}");
+    assert!(
+        !output.contains("function folder health"),
+        "served folders are not warned about:\n{output}"
+    );
 }
 
 #[test]
@@ -110,17 +148,7 @@ fn local_settings_list_every_setting_and_load_as_they_are() {
 #[tokio::test]
 async fn every_function_route_reaches_a_handler_route_in_every_mode() {
     let host = FunctionsHost::start(&[]).await;
-    for function in host.app.functions.clone() {
-        let path = format!("/{}/{}", host.app.route_prefix, function.route);
-        for mode in MODES {
-            let response = host.send(mode, ClientRequest::get(&path)).await;
-            assert_ne!(
-                response.status, 404,
-                "{mode:?} {path}: the handler has no route for it"
-            );
-            assert_ne!(response.status, 500, "{mode:?} {path}: {}", response.body);
-        }
-    }
+    host.assert_every_route_reaches_the_handler().await;
 }
 
 #[test]

@@ -15,3 +15,9 @@ mod outbound;
 mod posture;
 mod soak;
 mod support;
+
+/// The app under test: this repository's own function app and its `handler`.
+const APP: support::AppUnderTest = support::AppUnderTest {
+    root: env!("CARGO_MANIFEST_DIR"),
+    binary: env!("CARGO_BIN_EXE_handler"),
+};

@@ -11,3 +11,14 @@ mod package;
 mod process;
 mod temp;
 mod verify;
+
+/// What `process.rs` starts: this repository's app root and its `handler`.
+struct AppUnderTest {
+    root: &'static str,
+    binary: &'static str,
+}
+
+const APP: AppUnderTest = AppUnderTest {
+    root: env!("CARGO_MANIFEST_DIR"),
+    binary: env!("CARGO_BIN_EXE_handler"),
+};

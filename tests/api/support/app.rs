@@ -32,9 +32,9 @@ pub struct FunctionApp {
 }
 
 impl FunctionApp {
-    /// Reads the app at the repository root.
+    /// Reads the app under test (`crate::APP`).
     pub fn load() -> Self {
-        Self::load_from(Path::new(env!("CARGO_MANIFEST_DIR")))
+        Self::load_from(Path::new(crate::APP.root))
     }
 
     pub fn load_from(root: &Path) -> Self {
@@ -83,18 +83,101 @@ impl FunctionApp {
         }
     }
 
-    /// The function whose route matches `path` (case-insensitively, as the host matches).
+    /// The function whose route template matches `path` (literals ignoring case, as the host
+    /// matches), with its route values; the first such function in name order.
     pub fn route(&self, path: &str) -> Option<&FunctionDef> {
-        let path = path.trim_end_matches('/');
-        self.functions.iter().find(|function| {
-            let expected = if self.route_prefix.is_empty() {
-                format!("/{}", function.route)
-            } else {
-                format!("/{}/{}", self.route_prefix, function.route)
-            };
-            path.eq_ignore_ascii_case(&expected)
-        })
+        self.route_with_params(path).map(|(function, _)| function)
     }
+
+    /// Like [`FunctionApp::route`], with the route values the host puts in `Params`.
+    pub fn route_with_params(&self, path: &str) -> Option<(&FunctionDef, Vec<(String, String)>)> {
+        self.route_for(path, None)
+    }
+
+    /// The function the host routes `method path` to: its route matches and it allows the method.
+    pub fn route_for(
+        &self,
+        path: &str,
+        method: Option<&str>,
+    ) -> Option<(&FunctionDef, Vec<(String, String)>)> {
+        let path = path.trim_end_matches('/');
+        let prefix_path = if self.route_prefix.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", self.route_prefix)
+        };
+        let rest = strip_prefix_ignore_case(path, &prefix_path)?;
+        self.functions
+            .iter()
+            .filter(|function| method.is_none_or(|method| function.allows(method)))
+            .find_map(|function| Some((function, template_values(&function.route, rest)?)))
+    }
+
+    /// A path of `function`'s route, with `1` for each parameter.
+    pub fn example_path(&self, function: &FunctionDef) -> String {
+        let route: Vec<String> = function
+            .route
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .filter(|segment| !(segment.ends_with("?}") || segment.starts_with("{*")))
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "1".to_owned()
+                } else {
+                    segment.to_owned()
+                }
+            })
+            .collect();
+        let mut path = if self.route_prefix.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", self.route_prefix)
+        };
+        for segment in route {
+            path.push('/');
+            path.push_str(&segment);
+        }
+        path
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = path.get(..prefix.len())?;
+    let rest = &path[prefix.len()..];
+    (head.eq_ignore_ascii_case(prefix) && (rest.is_empty() || rest.starts_with('/')))
+        .then_some(rest)
+}
+
+/// The route values when `rest` (after the prefix, starting with `/` or empty) matches
+/// `template`: `{name}` takes one non-empty segment, `{name?}` (last) one or none, `{*name}`
+/// (last) the rest; literals compare ignoring ASCII case.
+fn template_values(template: &str, rest: &str) -> Option<Vec<(String, String)>> {
+    let mut parts: Vec<&str> = rest.split('/').skip(1).collect();
+    if rest.is_empty() {
+        parts.clear();
+    }
+    let segments: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    let mut values = Vec::new();
+    for (index, segment) in segments.iter().enumerate() {
+        if let Some(name) = segment.strip_prefix("{*").and_then(|s| s.strip_suffix('}')) {
+            let tail = parts.get(index..).unwrap_or_default().join("/");
+            values.push((name.trim_start_matches('*').to_owned(), tail));
+            return Some(values);
+        }
+        let Some(part) = parts.get(index) else {
+            let optional = segment.starts_with('{') && segment.ends_with("?}");
+            return (optional && index + 1 == segments.len()).then_some(values);
+        };
+        if part.is_empty() {
+            return None;
+        }
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => values.push((name.trim_end_matches('?').to_owned(), (*part).to_owned())),
+            None if segment.eq_ignore_ascii_case(part) => {}
+            None => return None,
+        }
+    }
+    (parts.len() == segments.len()).then_some(values)
 }
 
 impl FunctionDef {
@@ -149,4 +232,63 @@ fn read_json(path: &Path) -> Value {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+impl FunctionApp {
+    /// Asserts that the function folders and `served` (the functions the handler serves) are
+    /// the same functions, each with function.json's route and methods, and that each folder is
+    /// an HTTP in/out function (one `req` trigger in, one `res` out: what proxying needs).
+    pub fn assert_serves_what_folders_declare(&self, served: &[mtls_handler::app::FunctionInfo]) {
+        let mut folders: Vec<String> = self.functions.iter().map(|f| f.name.clone()).collect();
+        let mut names: Vec<String> = served.iter().map(|f| f.name().to_owned()).collect();
+        folders.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(
+            folders, names,
+            "function folders and the handler's functions must be the same set"
+        );
+        for function in &self.functions {
+            let name = &function.name;
+            assert_eq!(function.trigger_name, "req", "{name}: trigger binding name");
+            assert_eq!(function.output_name, "res", "{name}: output binding name");
+            assert_eq!(
+                (function.input_bindings, function.output_bindings),
+                (1, 1),
+                "{name}: one in, one out, so proxying applies"
+            );
+            let served = served
+                .iter()
+                .find(|served| served.name() == name)
+                .expect("the same set");
+            assert_eq!(
+                function.route.trim_matches('/').to_ascii_lowercase(),
+                served.route().template().to_ascii_lowercase(),
+                "{name}: function.json's route is the route the handler serves"
+            );
+            let mut declared = function.methods.clone();
+            declared.sort_unstable();
+            let mut answered: Vec<String> = served
+                .route()
+                .allowed_methods()
+                .iter()
+                .map(|method| method.as_str().to_owned())
+                .collect();
+            answered.sort_unstable();
+            assert_eq!(
+                declared, answered,
+                "{name}: function.json's methods are the ones the handler answers (none: all)"
+            );
+        }
+    }
+
+    /// The app's settings as the host hands them over (its root, nothing else), for building it.
+    pub fn config(&self) -> mtls_handler::config::Config {
+        let env: std::collections::HashMap<&str, &str> = [(
+            "FUNCTIONS_APP_ROOT_PATH",
+            self.root.to_str().expect("a UTF-8 root"),
+        )]
+        .into_iter()
+        .collect();
+        mtls_handler::config::Config::load(&env).expect("the app root's defaults load")
+    }
 }

@@ -175,21 +175,48 @@ impl FunctionsHost {
         )
     }
 
+    /// Sends every method of every function's route (with `1` for each parameter) in every
+    /// mode, and asserts that the handler has a route for each: no 404, 405 or 500.
+    pub async fn assert_every_route_reaches_the_handler(&self) {
+        for function in &self.app.functions {
+            let path = self.app.example_path(function);
+            let methods = if function.methods.is_empty() {
+                vec!["GET".to_owned()]
+            } else {
+                function.methods.clone()
+            };
+            for method in methods {
+                for mode in MODES {
+                    let response = self
+                        .send(mode, ClientRequest::get(&path).method(&method))
+                        .await;
+                    assert!(
+                        ![404, 405, 500].contains(&response.status),
+                        "{mode:?} {method} {path}: {} {}",
+                        response.status,
+                        response.body
+                    );
+                }
+            }
+        }
+    }
+
     /// Routes `request` as the host does and hands it to the handler in `mode`.
     pub async fn send(&self, mode: Mode, request: ClientRequest) -> HostResponse {
-        let Some(function) = self.app.route(&request.path).cloned() else {
+        let Some((function, params)) = self
+            .app
+            .route_for(&request.path, Some(&request.method))
+            .map(|(function, params)| (function.clone(), params))
+        else {
             return HostResponse::host_error(404);
         };
-        if !function.allows(&request.method) {
-            return HostResponse::host_error(404);
-        }
         match mode {
             Mode::Proxying => {
                 let id = self.invocation_id();
                 super::proxying::proxy(&self.client, &self.base_url(), &request, &id).await
             }
             Mode::Forwarding => self.forward(&request).await,
-            Mode::Payload => self.invoke(&function, &request).await,
+            Mode::Payload => self.invoke(&function, &request, &params).await,
         }
     }
 
@@ -244,8 +271,13 @@ impl FunctionsHost {
     }
 
     /// Payload mode (§5): `POST /<FunctionName>`, chunked JSON envelope, rendered per §5.4–5.5.
-    async fn invoke(&self, function: &FunctionDef, request: &ClientRequest) -> HostResponse {
-        let envelope = envelope(function, request);
+    async fn invoke(
+        &self,
+        function: &FunctionDef,
+        request: &ClientRequest,
+        params: &[(String, String)],
+    ) -> HostResponse {
+        let envelope = envelope_with_params(function, request, params);
         let body = serde_json::to_vec(&envelope).expect("serialize envelope");
         let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
         let response = self
@@ -300,6 +332,15 @@ fn is_entity_header(name: &str) -> bool {
 
 /// The `{"Data":{"req":…},"Metadata":…}` envelope with the host's field names and casing.
 pub fn envelope(function: &FunctionDef, request: &ClientRequest) -> Value {
+    envelope_with_params(function, request, &[])
+}
+
+/// [`envelope`] with the route values in `Params` (and in `Metadata`, as the host puts them).
+pub fn envelope_with_params(
+    function: &FunctionDef,
+    request: &ClientRequest,
+    params: &[(String, String)],
+) -> Value {
     let query = joined_query(&request.query);
     let mut url = format!("https://{APP_HOST}{}", request.path);
     if !query.is_empty() {
@@ -338,12 +379,16 @@ pub fn envelope(function: &FunctionDef, request: &ClientRequest) -> Value {
             format!("{text},{value}")
         });
     }
+    let params_object: Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     let mut req = json!({
         "Url": url,
         "Method": request.method,
         "Query": query_object,
         "Headers": headers,
-        "Params": {},
+        "Params": params_object,
         "Identities": [{
             "AuthenticationType": null, "IsAuthenticated": false, "Actor": null,
             "BootstrapContext": null, "Claims": [], "Label": null, "Name": null,
@@ -362,6 +407,9 @@ pub fn envelope(function: &FunctionDef, request: &ClientRequest) -> Value {
                 Value::String(serde_json::to_string(value).expect("json")),
             );
         }
+    }
+    for (key, value) in params {
+        metadata.insert(key.clone(), Value::String(value.clone()));
     }
     metadata.insert(
         "Query".into(),

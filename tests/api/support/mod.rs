@@ -1,5 +1,10 @@
 //! Test support: the Functions app's files, the handler process, and the host emulator.
-#![allow(dead_code)]
+//!
+//! Shared by every test binary that drives a function app through the host emulator: this
+//! crate's `tests/api`, and an app's own tests (`examples/orders-api/tests/api.rs` includes this
+//! folder with `#[path]`). The including crate says which app is under test with a `const APP:
+//! support::AppUnderTest` at its root.
+#![allow(dead_code, unused_imports)]
 
 pub mod app;
 pub mod azure;
@@ -13,6 +18,14 @@ pub use host::{ClientRequest, FunctionsHost, MODES, Mode, PASS_THROUGH_MODES};
 pub use process::{HandlerProcess, free_port};
 pub mod pki;
 pub mod upstream;
+
+/// The function app a test binary drives: its root folder (host.json, the function folders) and
+/// the handler binary its host.json names.
+#[derive(Debug, Clone, Copy)]
+pub struct AppUnderTest {
+    pub root: &'static str,
+    pub binary: &'static str,
+}
 
 /// A TLS acceptor with a server certificate for 127.0.0.1 from `pki`'s root CA, no client
 /// authentication (what ARM looks like to the handler, with the root in its extra roots).

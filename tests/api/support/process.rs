@@ -31,12 +31,12 @@ impl HandlerProcess {
 
     /// Like [`HandlerProcess::spawn`], with command-line arguments (`dev --port 0 ...`).
     pub fn spawn_with_args(port: u16, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let root = env!("CARGO_MANIFEST_DIR");
+        let root = crate::APP.root;
         let worker_id = format!(
             "{:032x}",
             Instant::now().elapsed().as_nanos() ^ u128::from(port)
         );
-        let mut command = Command::new(env!("CARGO_BIN_EXE_handler"));
+        let mut command = Command::new(crate::APP.binary);
         command
             .args(args)
             .current_dir(root)

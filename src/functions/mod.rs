@@ -81,9 +81,9 @@ mod tests {
     use warp::reply::Response;
 
     use crate::client_cert::{Authenticator, Settings};
-    use crate::state::AppState;
     use crate::posture::{Mode, Posture};
     use crate::startup::{RouteOptions, routes};
+    use crate::state::AppState;
 
     fn routes_with(posture: Posture) -> BoxedFilter<(Response,)> {
         let authenticator = Arc::new(Authenticator::new(&Settings::default()));
@@ -145,5 +145,25 @@ mod tests {
             let (status, code) = code(routes, path).await;
             assert_eq!((status, code.as_str()), expected, "{reason}");
         }
+    }
+
+    #[test]
+    fn the_posture_check_judges_every_protected_function_by_its_path_prefix() {
+        async fn reply(_caller: crate::Authorized, _request: crate::FunctionRequest) -> String {
+            String::new()
+        }
+        async fn open(_request: crate::FunctionRequest) -> String {
+            String::new()
+        }
+        let env = std::collections::HashMap::<String, String>::new();
+        let config = crate::Config::load(&env).expect("the defaults load");
+        let app = crate::App::builder(config)
+            .function("orders", crate::Route::post("orders/{id}"), reply)
+            .open_function("status", crate::Route::get("status"), open);
+        assert_eq!(
+            super::protected_prefixes(app.functions(), "api"),
+            vec!["/api/outbound-mtls", "/api/cert-info", "/api/orders/"],
+            "health and open functions are left out; a template counts up to its first parameter"
+        );
     }
 }

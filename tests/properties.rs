@@ -202,11 +202,13 @@ proptest! {
     ) {
         use mtls_handler::crl_source::check::check;
         let (ca, crl) = &*CRL_ISSUER;
-        let issuers = [rustls_pki_types::CertificateDer::from(ca.clone())];
+        let issuers = mtls_handler::client_cert::crl::CrlIssuers::new(&[
+            rustls_pki_types::CertificateDer::from(ca.clone()),
+        ]);
         let now = i64::try_from(UnixTime::now().as_secs()).expect("now fits");
-        let _typed = check(&random, &issuers, now, None);
+        let _typed = check(random, &issuers, now, None);
         let mutated = mutate(crl.clone(), &edits, truncate);
-        let result = check(&mutated, &issuers, now, None);
+        let result = check(mutated.clone(), &issuers, now, None);
         if mutated != *crl {
             // An edit that keeps the signature valid can only be outside what it signs: whatever
             // is accepted still carries the signed CRL number.

@@ -2,8 +2,9 @@
 //!
 //! Pure functions over bytes and values: header -> DER (`header`), strict DER (`der`), DER ->
 //! [`ClientCert`] (`certificate`, `name`, `directory_string`), the leaf's key
-//! (`key_strength`), chain/validity/usage/revocation (`trust`, `ca_certificate`, `revocation`,
-//! with files read by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`, `policy_file`,
+//! (`key_strength`), chain/validity/usage/revocation (`trust`, `ca_certificate`, `revocation`
+//! over CRLs read by `crl`, with files read by `crate::cert_file`, kept by `crl_files` and
+//! reloaded by `reload`), allowlist (`policy`, `policy_file`,
 //! and `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
 //! them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
 //! `error.rs`'s job; `filter` is the only part that knows warp.
@@ -11,6 +12,8 @@
 pub mod ca_certificate;
 pub mod cache;
 pub mod certificate;
+pub mod crl;
+pub mod crl_files;
 mod denied;
 pub mod der;
 pub mod directory_string;
@@ -26,7 +29,11 @@ mod reload;
 pub mod revocation;
 pub mod settings;
 #[cfg(test)]
+mod test_crl;
+#[cfg(test)]
 pub(crate) mod test_pki;
+#[cfg(test)]
+mod test_support;
 pub mod trust;
 pub mod words;
 

@@ -3,17 +3,12 @@
 //!
 //! Revocation rule: once any CRL is configured, every certificate below the trust anchor in
 //! the verified path (the leaf and each intermediate) must be covered by a current CRL from its
-//! issuer ([`RevocationCheckDepth::Chain`], [`UnknownStatusPolicy::Deny`],
-//! [`ExpirationPolicy::Enforce`]). So a leaf under an intermediate needs the intermediate's CRL,
-//! and the intermediate needs the root's CRL; a CRL past its nextUpdate counts as unknown.
-//! A CRL that cannot be used (bad signature, issuer without cRLSign, anchors included, which
-//! webpki does not check, unsupported algorithm or feature, a thisUpdate beyond now plus the
-//! clock skew) also makes the status unknown, which refuses even a pinned certificate.
-//!
-//! CRLs are matched to a certificate by issuer name only, and webpki uses the first loaded CRL
-//! whose issuer name matches, even if another key signed it. So during a CA rollover, where
-//! the old and new CA share a name, the certificates of the CA whose CRL loads second have an
-//! unknown status. Keep one CRL per issuer name; startup and reloads warn otherwise.
+//! issuer, signed by the issuer's key. So a leaf under an intermediate needs the
+//! intermediate's CRL, and the intermediate needs the root's CRL; a CRL past its nextUpdate
+//! counts as unknown, and unknown is refused, even for a pinned certificate. webpki builds and
+//! verifies the path; the CRLs are checked on each candidate path it finds, through its
+//! `verify_path` hook, by `revocation.rs` (which says what covers what: partitions, delta
+//! CRLs, cRLSign, dates), so a path that fails revocation lets webpki try another.
 //!
 //! Anchors and intermediates must be CA certificates ([`check_ca_certificate`], in
 //! `ca_certificate.rs`).
@@ -24,13 +19,10 @@ use std::fmt;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use webpki::{
-    EndEntityCert, Error as WebpkiError, ExpirationPolicy, KeyUsage, RevocationCheckDepth,
-    RevocationOptionsBuilder, UnknownStatusPolicy,
-};
+use webpki::{EndEntityCert, Error as WebpkiError, KeyUsage};
 
 pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
-use super::ca_certificate::{CaValidity, may_sign_crls, not_after, validity};
+use super::ca_certificate::{CaValidity, not_after, validity};
 use super::certificate::{hex_upper, rfc3339};
 use super::name_constraints::DnsConstraints;
 use super::revocation::CrlSet;
@@ -48,9 +40,6 @@ pub struct TrustedCa {
     /// The anchor certificate's notAfter (unix seconds). webpki does not check an anchor's
     /// validity; this only bounds how long a decision on it is cached.
     not_after: Option<u64>,
-    /// The anchor may sign CRLs: it has no keyUsage, or its keyUsage has cRLSign. webpki checks
-    /// this for intermediates only (an anchor reaches it without its extensions).
-    crl_sign: bool,
     /// The anchor certificate's validity window. webpki ignores it, so `verify` leaves out
     /// anchors outside it (plus the skew).
     validity: Option<CaValidity>,
@@ -121,7 +110,6 @@ impl TrustedCa {
             sha1_thumbprint: hex_upper(&Sha1::digest(der.as_ref())),
             sha256_thumbprint: hex_upper(&Sha256::digest(der.as_ref())),
             not_after: not_after(der.as_ref()),
-            crl_sign: may_sign_crls(der.as_ref()),
             validity: validity(der.as_ref()),
             dns_constraints: DnsConstraints::read(der.as_ref()),
         })
@@ -192,7 +180,8 @@ impl TrustStore {
     /// Verifies `cert` up to a configured anchor, for clientAuth, at `now`, against `crls`.
     ///
     /// The verification time is `now` moved into the leaf's validity window when it lies within
-    /// the clock skew outside it (so intermediates and CRLs see at most that much skew too).
+    /// the clock skew outside it (so intermediates see at most that much skew too); CRLs are
+    /// judged at `now`, their thisUpdate with the skew.
     ///
     /// # Errors
     /// [`Denied::Untrusted`] when no anchor vouches for it (or none is configured), and the
@@ -216,22 +205,6 @@ impl TrustStore {
         } else {
             now.min(cert.not_after)
         };
-        let crl_refs = crls.usable_at(now, self.clock_skew);
-        if crl_refs.is_empty() && !crls.is_empty() {
-            // Every CRL is from the future: none can cover anything yet.
-            return Err(Denied::RevocationUnknown {
-                reason: "every configured crl has a thisUpdate in the future".to_owned(),
-            });
-        }
-        let revocation = RevocationOptionsBuilder::new(&crl_refs)
-            .ok()
-            .map(|builder| {
-                builder
-                    .with_depth(RevocationCheckDepth::Chain)
-                    .with_status_policy(UnknownStatusPolicy::Deny)
-                    .with_expiration_policy(ExpirationPolicy::Enforce)
-                    .build()
-            });
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time));
         let anchors = self.anchors_valid_at(now);
         if anchors.is_empty() {
@@ -239,37 +212,42 @@ impl TrustStore {
                 reason: "every trust anchor is outside its validity window".to_owned(),
             });
         }
-        let verify = |revocation| {
-            end_entity.verify_for_usage(
+        // Revocation is checked on each candidate path webpki verifies (`revocation.rs`), so a
+        // path that fails it lets webpki try the others; the reason is kept for the refusal.
+        let revocation_refusal = std::cell::RefCell::new(None::<Denied>);
+        let check_revocation = |path: &webpki::VerifiedPath<'_>| {
+            crls.check_path(path, now, self.clock_skew)
+                .map_err(|denied| {
+                    let error = match denied {
+                        Denied::Revoked => WebpkiError::CertRevoked,
+                        _ => WebpkiError::UnknownRevocationStatus,
+                    };
+                    let mut kept = revocation_refusal.borrow_mut();
+                    if !matches!(*kept, Some(Denied::Revoked)) {
+                        *kept = Some(denied);
+                    }
+                    error
+                })
+        };
+        let path = end_entity
+            .verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
                 &anchors,
                 &self.intermediates,
                 time,
                 KeyUsage::client_auth(),
-                revocation,
                 None,
+                (!crls.is_empty()).then_some(&check_revocation as _),
             )
-        };
-        let path = match verify(revocation) {
-            Ok(path) => path,
-            Err(error) => {
-                let denied = map_error(error, now);
-                // webpki reports the most specific error over every candidate path, so a
-                // same-named anchor's signature failure can hide the real path's CRL failure
-                // (a root rollover). A chain that verifies without CRLs means revocation failed.
-                if matches!(denied, Denied::Untrusted { .. })
-                    && revocation.is_some()
-                    && verify(None).is_ok()
-                {
-                    return Err(Denied::RevocationUnknown {
-                        reason: format!(
-                            "the chain verifies, its revocation check does not: {denied}"
-                        ),
-                    });
+            .map_err(|error| match error {
+                WebpkiError::CertRevoked | WebpkiError::UnknownRevocationStatus => {
+                    revocation_refusal
+                        .borrow_mut()
+                        .take()
+                        .unwrap_or_else(|| map_error(error, now))
                 }
-                return Err(denied);
-            }
-        };
+                other => map_error(other, now),
+            })?;
         let anchor = path.anchor();
         let ca = self
             .anchors
@@ -279,14 +257,6 @@ impl TrustStore {
             .ok_or_else(|| Denied::Untrusted {
                 reason: "verified anchor is not configured".to_owned(),
             })?;
-        // With CRLs on, the certificate just below the anchor was covered by a CRL the anchor
-        // signed; an anchor whose keyUsage lacks cRLSign cannot vouch for that CRL.
-        if revocation.is_some() && !ca.crl_sign {
-            return Err(Denied::RevocationUnknown {
-                reason: "the trust anchor's keyUsage lacks cRLSign, so its crl is unusable"
-                    .to_owned(),
-            });
-        }
         let indexes: Vec<usize> = path
             .intermediate_certificates()
             .filter_map(|intermediate| self.intermediate_index(intermediate.der().as_ref()))

@@ -13,8 +13,8 @@
 //! Partitions are kept apart by their distribution point, so a certificate is judged by the
 //! partition it names.
 //!
-//! **What a certificate's status is** ([`CrlSet::check_path`] for each certificate below the
-//! anchor on a verified path, [`CrlSet::check_unchained`] for one admitted without a path):
+//! **What a certificate's status is** (`CrlSet::check_path` for each certificate below the
+//! anchor on a verified path, `CrlSet::check_unchained` for one admitted without a path):
 //! - *revoked* when any usable CRL of its issuer's name (thisUpdate not after now plus the
 //!   skew; past its nextUpdate or not, verified or not) lists its serial, unless the delta
 //!   applied to that base takes the entry back (removeFromCRL);

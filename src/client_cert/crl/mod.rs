@@ -45,7 +45,7 @@ pub struct Crl {
     /// deltaCRLIndicator's BaseCRLNumber, the same way: this is a delta CRL.
     delta_base: Option<Box<[u8]>>,
     scope: Scope,
-    /// freshestCRL's URIs: the CRL announces delta CRLs there.
+    /// freshestCRL's URIs (the first few, cut short): the CRL announces delta CRLs there.
     freshest: Option<Vec<String>>,
     signature: Signature,
     serials: Serials,
@@ -135,6 +135,10 @@ impl From<Malformed> for CrlProblem {
     }
 }
 
+/// How many of a CRL's freshestCRL URIs are kept (for messages), and how much of each.
+const MAX_ANNOUNCED_URIS: usize = 4;
+const MAX_ANNOUNCED_URI_BYTES: usize = 256;
+
 /// sha1WithRSAEncryption (both OIDs) and ecdsa-with-SHA1, as AlgorithmIdentifier OIDs.
 const SHA1_ALGORITHMS: [&[u8]; 3] = [
     &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05],
@@ -204,7 +208,11 @@ impl Crl {
             scope: found.scope.map(Scope::from).unwrap_or_default(),
             freshest: found.freshest.map(|uris| {
                 uris.iter()
-                    .map(|uri| String::from_utf8_lossy(uri).into_owned())
+                    .take(MAX_ANNOUNCED_URIS)
+                    .map(|uri| {
+                        let uri = &uri[..uri.len().min(MAX_ANNOUNCED_URI_BYTES)];
+                        String::from_utf8_lossy(uri).into_owned()
+                    })
                     .collect()
             }),
             signature,

@@ -102,8 +102,10 @@ impl Authenticator {
 }
 
 /// Warns about every CRL set aside because a newer CRL of the same series is held (one per
-/// issuer name, partition and kind is used), and every base CRL that announces delta CRLs
-/// while none that applies to it is held (what it covers is unknown until one is).
+/// issuer name, partition and kind is used), every CRL that vouches for no certificate (a
+/// signature that does not verify, a signer without cRLSign), and every base CRL that
+/// announces delta CRLs while none that applies to it is held (what it covers is unknown until
+/// one is).
 pub(super) fn warn_about(crls: &CrlSet) {
     for aside in crls.set_aside() {
         tracing::warn!(
@@ -111,6 +113,14 @@ pub(super) fn warn_about(crls: &CrlSet) {
             kept = %aside.kept,
             set_aside = %aside.dropped,
             "a crl is set aside: another crl of the same issuer name and partition is newer (higher crl number, then later thisUpdate) or equally new and held first; only the newest is used, and certificates of a CA whose key did not sign it have an unknown revocation status"
+        );
+    }
+    for unvouched in crls.unvouched() {
+        tracing::warn!(
+            issuer = %unvouched.issuer,
+            source = %unvouched.source,
+            reason = unvouched.reason,
+            "a crl in force vouches for no certificate: it refuses those it lists, and the certificates of its issuer are refused as unknown until a crl signed by the issuer's key is loaded"
         );
     }
     for missing in crls.missing_deltas() {

@@ -74,6 +74,14 @@ pub struct MissingDelta {
     pub published_at: Vec<String>,
 }
 
+/// A CRL in force that can refuse the certificates it lists but vouch for none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unvouched {
+    pub issuer: String,
+    pub source: String,
+    pub reason: &'static str,
+}
+
 /// What the CRLs in force say about one certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Status {
@@ -246,6 +254,31 @@ impl CrlSet {
                     issuer: held.crl.issuer_text().to_owned(),
                     source: held.source.clone(),
                     published_at,
+                })
+            })
+            .collect()
+    }
+
+    /// The CRLs in force that can refuse but never vouch, because their issuer's name is
+    /// configured and no configured key of that name verifies them or may sign CRLs (the
+    /// file of an issuer that is not configured is not listed: that is its purpose).
+    pub fn unvouched(&self) -> Vec<Unvouched> {
+        self.entries
+            .iter()
+            .filter_map(|held| {
+                let reason = match held.crl.signature() {
+                    Signature::DoesNotVerify => {
+                        "its signature does not verify with the key of any configured CA of its issuer's name"
+                    }
+                    verified @ Signature::Verified(_) if !verified.by_a_crl_signer() => {
+                        "the configured CA that signed it lacks the cRLSign key usage"
+                    }
+                    _ => return None,
+                };
+                Some(Unvouched {
+                    issuer: held.crl.issuer_text().to_owned(),
+                    source: held.source.clone(),
+                    reason,
                 })
             })
             .collect()

@@ -182,3 +182,50 @@ fn a_base_that_announces_deltas_is_named_until_a_delta_that_applies_to_it_is_hel
         "a delta for base 12 does not apply to 10"
     );
 }
+
+#[test]
+fn a_crl_that_can_refuse_but_never_vouch_is_named() {
+    let root = Ca::root("Configured Root");
+    let same_name = Ca::root("Configured Root");
+    let unconfigured = Ca::root("Unconfigured Issuing CA");
+    let no_crl_sign = Ca::root_with_key_usages(
+        "No CrlSign Root",
+        vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ],
+    );
+    let set = named(
+        &[&root, &no_crl_sign],
+        &[
+            ("signed by the configured root", &root.crl(&[], -DAY, DAY)),
+            (
+                "another key of that name",
+                &same_name.crl_numbered(2, &[], -DAY, DAY),
+            ),
+            (
+                "an issuer that is not configured",
+                &unconfigured.crl(&[], -DAY, DAY),
+            ),
+            (
+                "no cRLSign",
+                &no_crl_sign.crl_ignoring_key_usage(&[], -DAY, DAY),
+            ),
+        ],
+    );
+
+    let unvouched: Vec<(String, bool)> = set
+        .unvouched()
+        .into_iter()
+        .map(|unvouched| (unvouched.source, unvouched.reason.contains("cRLSign")))
+        .collect();
+
+    assert_eq!(
+        unvouched,
+        vec![
+            ("another key of that name".to_owned(), false),
+            ("no cRLSign".to_owned(), true)
+        ],
+        "the newer CRL of the configured name is held, and vouches for nobody"
+    );
+}

@@ -90,7 +90,9 @@ pub async fn read_body(
     {
         return Err(TransferError::TooLarge { limit });
     }
-    let mut bytes = Vec::new();
+    // Sized once when the length is announced (within the cap), so the body is held once.
+    let announced = response.content_length().unwrap_or(0).min(limit);
+    let mut bytes = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
     while let Some(chunk) = response.chunk().await.map_err(classify)? {
         if (bytes.len() + chunk.len()) as u64 > limit {
             return Err(TransferError::TooLarge { limit });

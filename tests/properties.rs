@@ -2,8 +2,8 @@
 //! inputs never panic and always give a typed result.
 //!
 //! Parsers covered: the certificate header in each format, certificate parsing, the whole
-//! authorization decision, the payload-mode envelope, the policy file, every setting, and a
-//! CRL fetched from a distribution point.
+//! authorization decision, the payload-mode envelope, the policy file, every setting, a CRL
+//! fetched from a distribution point, and a CRL file (read whoever signed it).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -81,6 +81,36 @@ static CRL_ISSUER: LazyLock<(Vec<u8>, Vec<u8>)> = LazyLock::new(|| {
     .to_vec();
     (ca, crl)
 });
+
+/// A CRL with everything the reader knows (entries with reasons, a partition, freshestCRL) and
+/// a delta, written by hand and signed by a CA of their own: what a CRL file may hold.
+static CRL_FILES: LazyLock<[Vec<u8>; 2]> = LazyLock::new(|| {
+    use rcgen::SigningKey;
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Property Files Root");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = params.self_signed(&key).expect("ca").der().to_vec();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let sign = |message: &[u8]| key.sign(message).expect("sign");
+    let base = test_crl::CrlSpec::new(10, now - 3_600, now + 86_400)
+        .revoke(42)
+        .revoke_as(7, test_crl::CERTIFICATE_HOLD)
+        .partition("http://pki.example/s1.crl")
+        .announcing_deltas("http://pki.example/delta.crl")
+        .signed(&ca, &sign);
+    let delta = test_crl::CrlSpec::new(11, now - 3_600, now + 86_400)
+        .delta_of(10)
+        .revoke_as(7, test_crl::REMOVE_FROM_CRL)
+        .partition("http://pki.example/s1.crl")
+        .signed(&ca, &sign);
+    [base, delta]
+});
+
+#[path = "../src/client_cert/test_crl.rs"]
+mod test_crl;
 
 fn header_in(format: HeaderFormat, der: &[u8]) -> Vec<u8> {
     let b64 = STANDARD.encode(der);
@@ -202,11 +232,13 @@ proptest! {
     ) {
         use mtls_handler::crl_source::check::check;
         let (ca, crl) = &*CRL_ISSUER;
-        let issuers = [rustls_pki_types::CertificateDer::from(ca.clone())];
+        let issuers = mtls_handler::client_cert::crl::CrlIssuers::new(&[
+            rustls_pki_types::CertificateDer::from(ca.clone()),
+        ]);
         let now = i64::try_from(UnixTime::now().as_secs()).expect("now fits");
-        let _typed = check(&random, &issuers, now, None);
+        let _typed = check(random, &issuers, now, None);
         let mutated = mutate(crl.clone(), &edits, truncate);
-        let result = check(&mutated, &issuers, now, None);
+        let result = check(mutated.clone(), &issuers, now, None);
         if mutated != *crl {
             // An edit that keeps the signature valid can only be outside what it signs: whatever
             // is accepted still carries the signed CRL number.
@@ -215,6 +247,31 @@ proptest! {
             }
         } else {
             prop_assert!(result.is_ok(), "the signed crl passes: {:?}", result);
+        }
+    }
+
+    #[test]
+    fn crl_files_of_any_shape_never_panic_the_reader(
+        which in 0usize..2,
+        random in prop::collection::vec(any::<u8>(), 0..600),
+        edits in prop::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+        truncate in prop::option::of(any::<usize>()),
+    ) {
+        use mtls_handler::client_cert::crl::{Crl, CrlIssuers, SignatureRule};
+        let issuers = CrlIssuers::default();
+        let _typed = Crl::read(&random, &issuers, SignatureRule::Recorded);
+        let crl = &CRL_FILES[which];
+        let mutated = mutate(crl.clone(), &edits, truncate);
+        match Crl::read(&mutated, &issuers, SignatureRule::Recorded) {
+            Ok(read) => {
+                for serial in [&[42u8][..], &[7], &[0x00, 0x80], &[]] {
+                    let _listing = read.listing(serial);
+                }
+            }
+            Err(problem) => prop_assert!(!problem.to_string().is_empty()),
+        }
+        if mutated == *crl {
+            prop_assert!(Crl::read(&mutated, &issuers, SignatureRule::Recorded).is_ok());
         }
     }
 

@@ -6,9 +6,12 @@
 //! clock skew), EKU, critical extensions and key strength apply to every certificate, pinned
 //! or not; then webpki verifies the chain
 //! when CAs are configured (a hard failure such as revocation refuses even a pinned certificate;
-//! "no CA vouches" only means names cannot count); then the allowlist decides. Only an exact
-//! certificate thumbprint (setting or policy `thumbprint`) matches without a verified chain;
-//! names and every other policy rule, key pins (`spki_sha256`) included, need one.
+//! "no CA vouches" only means names cannot count); without a verified path the CRLs still have
+//! their say: a certificate that a usable CRL of its issuer's name lists is refused, and one
+//! admitted without a path whose issuer has CRLs must be covered by one, or it is unknown
+//! (`revocation.rs`); then the allowlist decides. Only an exact certificate thumbprint (setting
+//! or policy `thumbprint`) matches without a verified chain; names and every other policy rule,
+//! key pins (`spki_sha256`) included, need one.
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -18,10 +21,12 @@ use sha2::{Digest, Sha256};
 
 use super::cache::{Cached, DecisionCache, MAX_ENTRY_SECONDS, Refusal};
 use super::certificate::hex_upper;
+use super::crl::CrlIssuers;
+use super::crl_files::CrlFiles;
 use super::gate::ColdGate;
 use super::header::{self, HeaderFormat};
 use super::policy::{NameRules, Policy};
-use super::revocation::{CrlSet, CrlWatcher};
+use super::revocation::{CrlSet, Status};
 use super::trust::TrustStore;
 use super::{Authorized, ClientCert, Denied, Settings};
 
@@ -72,7 +77,10 @@ pub struct Authenticator {
     /// How many CRL URLs feed `crl_parts.fetched` (for the posture line).
     crl_url_count: usize,
     pub(super) crl_reload: Duration,
-    pub(super) watcher: Mutex<CrlWatcher>,
+    /// The CRL files and each one's last good CRLs (`reload.rs`).
+    pub(super) crl_files: Mutex<CrlFiles>,
+    /// The configured CAs a CRL file may be signed by.
+    pub(super) crl_issuers: CrlIssuers,
     pub(super) cache: DecisionCache,
     /// Where cold decisions queue (bounded) and run (off the async workers).
     pub gate: ColdGate,
@@ -109,10 +117,13 @@ impl Authenticator {
             revocation_required: !config.crl_paths.is_empty() || !config.crl_urls.is_empty(),
             crl_url_count: config.crl_urls.len(),
             crl_reload: config.crl_reload,
-            watcher: Mutex::new(match &config.crl_stamps {
-                Some(stamps) => CrlWatcher::with_stamps(&config.crl_paths, stamps.clone()),
-                None => CrlWatcher::new(&config.crl_paths),
-            }),
+            crl_files: Mutex::new(
+                config
+                    .crl_files
+                    .clone()
+                    .unwrap_or_else(|| CrlFiles::new(&config.crl_paths)),
+            ),
+            crl_issuers: CrlIssuers::new(&config.crl_issuers),
             cache: DecisionCache::default(),
             gate: ColdGate::for_this_machine(),
         }
@@ -257,7 +268,7 @@ impl Authenticator {
             max_header_bytes = self.max_header_bytes,
             "client certificate authentication posture"
         );
-        super::reload::warn_shared_crl_issuers(&crls);
+        super::reload::warn_about(&crls);
         self.trust.warn_outside_validity(UnixTime::now().as_secs());
         self.trust.warn_unusable();
         if self.policy.allow_unverified_names {
@@ -333,7 +344,19 @@ impl Authenticator {
                 Err(denied) => return Err(denied),
             }
         };
-        match self.policy.evaluate(cert, chain.as_ref()) {
+        // Without a path, the issuer's CRLs still have their say (webpki checked them on one).
+        let unchained = match chain {
+            Some(_) => Status::NotRevoked,
+            None => crls.check_unchained(&cert.der, now, self.trust.clock_skew()),
+        };
+        if unchained == Status::Revoked {
+            return Err(Denied::Revoked);
+        }
+        let matched = self.policy.evaluate(cert, chain.as_ref());
+        if let (Some(_), Status::Unknown(reason)) = (&matched, unchained) {
+            return Err(Denied::RevocationUnknown { reason });
+        }
+        match matched {
             Some(matched) => Ok((
                 Authorized {
                     cert: Arc::clone(cert),

@@ -6,16 +6,14 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rcgen::{DnType, ExtendedKeyUsagePurpose};
-use rustls_pki_types::CertificateDer;
 
 use super::*;
+use crate::client_cert::crl_files::CrlFiles;
 use crate::client_cert::policy_file::IdentityRule;
 use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf, at, merge_first_two_subject_rdns};
-use crate::client_cert::trust::TrustedCa;
-
-const ALLOWED: &str = "client.example";
-
-type Expect = Result<&'static str, &'static str>;
+use crate::client_cert::test_support::{
+    ALLOWED, Expect, anchors, ca, check, code, decide, pin, trusting, with_crls, with_intermediates,
+};
 
 struct Pki {
     root: Ca,
@@ -36,44 +34,25 @@ impl Pki {
         std::fs::create_dir_all(&dir).expect("temp dir is writable");
         let path = dir.join("root.crl");
         std::fs::write(&path, self.root.crl(&[], -DAY, 7 * DAY)).expect("write crl");
-        let config = Settings {
-            crl_paths: vec![path.clone()],
-            crls: Arc::new(CrlSet::load(std::slice::from_ref(&path)).expect("crl loads")),
-            ..self.config()
-        };
-        (dir, path, config)
+        (dir, path.clone(), with_crl_files(self.config(), &[path]))
     }
 
     /// Trusts the root; allows `CN=client.example`.
     fn config(&self) -> Settings {
-        Settings {
-            trusted_cas: vec![ca(&self.root.der)],
-            common_names: vec![ALLOWED.to_owned()],
-            ..Settings::default()
-        }
+        trusting(&self.root)
     }
 }
 
-fn ca(der: &[u8]) -> TrustedCa {
-    TrustedCa::from_der(&CertificateDer::from(der.to_vec())).expect("test ca is an anchor")
-}
-
-fn crls(ders: &[&[u8]]) -> Arc<CrlSet> {
-    Arc::new(CrlSet::from_ders(ders).expect("test crls parse"))
-}
-
-fn decide(config: &Settings, der: &[u8], offset: i64) -> Result<Authorized, Denied> {
-    let header = STANDARD.encode(der);
-    Authenticator::new(config).authorize(&[header.as_bytes()], at(offset))
-}
-
-fn check(reason: &str, config: &Settings, der: &[u8], offset: i64, expect: Expect) {
-    let outcome = decide(config, der, offset);
-    let got = outcome
-        .as_ref()
-        .map(|a| a.matched_rule.as_str())
-        .map_err(|d| d.code());
-    assert_eq!(got, expect, "{reason}: {outcome:?}");
+/// `config` with `paths` as its CRL files, loaded as at startup.
+fn with_crl_files(config: Settings, paths: &[std::path::PathBuf]) -> Settings {
+    let issuers = crate::client_cert::crl::CrlIssuers::new(&config.crl_issuers);
+    let files = CrlFiles::load(paths, &issuers).expect("crl files load");
+    Settings {
+        crl_paths: paths.to_vec(),
+        crls: Arc::new(files.set()),
+        crl_files: Some(files),
+        ..config
+    }
 }
 
 #[test]
@@ -234,14 +213,13 @@ fn revocation_and_intermediates_follow_the_documented_rule() {
     let root_crl = pki.root.crl(&[8], -DAY, 7 * DAY);
     let stale_root_crl = pki.root.crl(&[], -2 * DAY, -3600);
     let intermediate_crl = pki.intermediate.crl(&[], -DAY, 7 * DAY);
-    let with = |crl_list: &[&[u8]], intermediates: bool| Settings {
-        crls: crls(crl_list),
-        intermediates: if intermediates {
-            vec![CertificateDer::from(pki.intermediate.der.clone())]
+    let with = |crl_list: &[&[u8]], intermediates: bool| {
+        let config = if intermediates {
+            with_intermediates(pki.config(), &[&pki.intermediate])
         } else {
-            Vec::new()
-        },
-        ..pki.config()
+            pki.config()
+        };
+        with_crls(config, crl_list)
     };
     let cases: Vec<(&str, Settings, &Vec<u8>, Expect)> = vec![
         (
@@ -495,13 +473,7 @@ fn crl_reload_installs_a_changed_file_and_keeps_the_last_good_set_on_errors() {
     let (dir, path, config) = pki.with_crl_file("reload");
     let authenticator = Arc::new(Authenticator::new(&config));
     let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
-    let header = STANDARD.encode(&der);
-    let code = |offset| {
-        authenticator
-            .authorize(&[header.as_bytes()], at(offset))
-            .map(|a| a.matched_rule)
-            .map_err(|d| d.code())
-    };
+    let code = |offset| code(&authenticator, &der, offset);
 
     let before = code(0);
     std::fs::write(&path, pki.root.crl(&[42], -DAY, 7 * DAY)).expect("replace crl");
@@ -537,15 +509,14 @@ fn an_spki_pin_needs_a_verified_chain_so_a_reminted_certificate_is_refused() {
         .expect("test cert parses")
         .spki_sha256_base64;
     let config = Settings {
-        trusted_cas: vec![ca(&pki.root.der)],
-        crls: crls(&[&pki.root.crl(&[8], -DAY, 7 * DAY)]),
         policy_rules: vec![IdentityRule {
             name: "device-7".into(),
             spki_sha256: Some(pin),
             ..IdentityRule::default()
         }],
-        ..Settings::default()
+        ..anchors(&[&pki.root])
     };
+    let config = with_crls(config, &[&pki.root.crl(&[8], -DAY, 7 * DAY)]);
     let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
         (
             "the CA-issued certificate for the pinned key",
@@ -578,8 +549,8 @@ fn an_spki_pin_needs_a_verified_chain_so_a_reminted_certificate_is_refused() {
 
 #[test]
 fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
-    // A root rollover: both roots share a name, and webpki checks the first CRL whose issuer
-    // name matches, even when another key signed it.
+    // A root rollover: both roots share a name, and one CRL per issuer name is held, so the
+    // CA whose key did not sign the CRL held has no CRL that vouches for its certificates.
     let old_root = Ca::root("Test Root CA");
     let new_root = Ca::root("Test Root CA");
     let revoked = old_root.issue(&Leaf::cn("pinned").serial(8));
@@ -594,21 +565,16 @@ fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
         ],
     );
     let revoked_by_non_signer = not_crl_signer.issue(&Leaf::cn("pinned").serial(9));
+    let current_by_non_signer = not_crl_signer.issue(&Leaf::cn("pinned").serial(10));
     let non_signer_crl = not_crl_signer.crl_ignoring_key_usage(&[9], -DAY, 7 * DAY);
-    let old_first = [old_root.der.as_slice(), new_root.der.as_slice()];
-    let new_first = [new_root.der.as_slice(), old_root.der.as_slice()];
-    let pinned = |der: &[u8], anchors: &[&[u8]; 2], crl_list: &[&[u8]]| Settings {
-        trusted_cas: anchors.iter().map(|anchor| ca(anchor)).collect(),
-        intermediates: vec![CertificateDer::from(not_crl_signer.der.clone())],
-        crls: crls(crl_list),
-        thumbprints: vec![
-            ClientCert::parse(der.to_vec())
-                .expect("test cert parses")
-                .sha256_thumbprint
-                .parse()
-                .expect("valid thumbprint"),
-        ],
-        ..Settings::default()
+    let old_first = [&old_root, &new_root];
+    let new_first = [&new_root, &old_root];
+    let pinned = |der: &[u8], order: &[&Ca; 2], crl_list: &[&[u8]]| {
+        let config = Settings {
+            thumbprints: vec![pin(der)],
+            ..with_intermediates(anchors(order), &[&not_crl_signer])
+        };
+        with_crls(config, crl_list)
     };
     let cases: Vec<(&str, Settings, &Vec<u8>, Expect)> = vec![
         (
@@ -630,14 +596,24 @@ fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
             Err("cert_revoked"),
         ),
         (
-            "the intermediate's key usage does not allow crl signing",
+            "the intermediate's key usage does not allow crl signing: its crl vouches for nobody",
+            pinned(
+                &current_by_non_signer,
+                &old_first,
+                &[&old_crl, &non_signer_crl],
+            ),
+            &current_by_non_signer,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "a certificate it lists is still refused",
             pinned(
                 &revoked_by_non_signer,
                 &old_first,
                 &[&old_crl, &non_signer_crl],
             ),
             &revoked_by_non_signer,
-            Err("cert_revocation_unknown"),
+            Err("cert_revoked"),
         ),
     ];
     for (reason, config, der, expect) in cases {
@@ -682,19 +658,10 @@ fn a_cached_accept_does_not_outlive_the_intermediate_that_issued_it() {
     let short_lived = pki
         .root
         .intermediate_until("Short-lived Issuing CA", 3, 100);
-    let config = Settings {
-        intermediates: vec![CertificateDer::from(short_lived.der.clone())],
-        ..pki.config()
-    };
+    let config = with_intermediates(pki.config(), &[&short_lived]);
     let authenticator = Authenticator::new(&config);
     let der = short_lived.issue(&Leaf::cn(ALLOWED));
-    let header = STANDARD.encode(&der);
-    let code = |offset| {
-        authenticator
-            .authorize(&[header.as_bytes()], at(offset))
-            .map(|a| a.matched_rule)
-            .map_err(|d| d.code())
-    };
+    let code = |offset| code(&authenticator, &der, offset);
 
     let while_valid = code(0);
     let after_intermediate_expired = code(101);
@@ -759,11 +726,11 @@ fn a_crl_past_its_next_update_does_not_stop_caching_for_certificates_it_does_not
     let other = Ca::root("Other Root CA");
     let current = pki.root.crl(&[], -DAY, 7 * DAY);
     let stale = other.crl(&[], -7 * DAY, -DAY);
-    let authenticator = Authenticator::new(&Settings {
-        trusted_cas: vec![ca(&pki.root.der), ca(&other.der)],
-        crls: crls(&[&current, &stale]),
-        ..pki.config()
-    });
+    let config = Settings {
+        common_names: vec![ALLOWED.to_owned()],
+        ..anchors(&[&pki.root, &other])
+    };
+    let authenticator = Authenticator::new(&with_crls(config, &[&current, &stale]));
     let header = STANDARD.encode(pki.root.issue(&Leaf::cn(ALLOWED)));
 
     let decision = authenticator.authorize(&[header.as_bytes()], at(0));
@@ -774,4 +741,102 @@ fn a_crl_past_its_next_update_does_not_stop_caching_for_certificates_it_does_not
         (1, 0),
         "the other issuer's stale crl must not make every decision uncacheable"
     );
+}
+
+/// Writes `bytes` to `path` and sets its modification time to `BASE` (as `cp -p`,
+/// `rsync -t` or an archive extraction can).
+fn write_with_base_mtime(path: &std::path::Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).expect("write crl");
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| {
+            file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(BASE))
+        })
+        .expect("set mtime");
+}
+
+#[test]
+fn a_crl_file_rewritten_with_the_same_length_and_mtime_is_reloaded() {
+    let pki = Pki::new();
+    let (dir, path, _) = pki.with_crl_file("same-stamp");
+    // Two CRLs of one length: "add one, drop one" (ECDSA signatures vary by a byte or two).
+    let first = pki.root.crl(&[41], -DAY, 7 * DAY);
+    let revoking = (0..50)
+        .map(|_| pki.root.crl(&[42], -DAY, 7 * DAY))
+        .find(|crl| crl.len() == first.len())
+        .expect("a CRL of the same length");
+    write_with_base_mtime(&path, &first);
+    let authenticator =
+        Authenticator::new(&with_crl_files(pki.config(), std::slice::from_ref(&path)));
+    let der = pki.root.issue(&Leaf::cn(ALLOWED).serial(42));
+    let stamp = |path: &std::path::Path| {
+        let metadata = std::fs::metadata(path).expect("metadata");
+        (metadata.len(), metadata.modified().expect("mtime"))
+    };
+
+    let before = code(&authenticator, &der, 0);
+    let stamp_before = stamp(&path);
+    write_with_base_mtime(&path, &revoking);
+    let reloaded = authenticator.reload_crls_if_changed();
+    let after = code(&authenticator, &der, 1);
+    let stamp_after = stamp(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(stamp_before, stamp_after, "the same length and mtime");
+    assert_eq!(before, Ok("common_name".to_owned()));
+    assert!(reloaded, "the content changed, so the file is reloaded");
+    assert_eq!(after, Err("cert_revoked"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_crl_file_that_becomes_a_fifo_or_too_large_does_not_stop_the_others_from_reloading() {
+    let pki = Pki::new();
+    let (dir, root_path, _) = pki.with_crl_file("fifo");
+    let issuing_path = dir.join("issuing.crl");
+    std::fs::write(&issuing_path, pki.intermediate.crl(&[], -DAY, 7 * DAY)).expect("write crl");
+    let config = with_intermediates(pki.config(), &[&pki.intermediate]);
+    let config = with_crl_files(config, &[root_path.clone(), issuing_path.clone()]);
+    let authenticator = Authenticator::new(&config);
+    let der = pki.intermediate.issue(&Leaf::cn(ALLOWED).serial(42));
+    let make_fifo = |path: &std::path::Path| {
+        std::fs::remove_file(path).expect("remove");
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.is_ok_and(|status| status.success()), "mkfifo");
+    };
+
+    let before = code(&authenticator, &der, 0);
+    make_fifo(&root_path);
+    let with_a_fifo = authenticator.reload_crls_if_changed();
+    std::fs::write(&issuing_path, pki.intermediate.crl(&[42], -DAY, 7 * DAY)).expect("revoke");
+    let other_file_changed = authenticator.reload_crls_if_changed();
+    let revoked = code(&authenticator, &der, 1);
+    std::fs::remove_file(&root_path).expect("remove the fifo");
+    std::fs::File::create(&root_path)
+        .and_then(|file| file.set_len(9 * 1024 * 1024))
+        .expect("a sparse 9 MiB file");
+    let with_a_large_file = authenticator.reload_crls_if_changed();
+    std::fs::write(&root_path, pki.root.crl_numbered(2, &[], -DAY, 7 * DAY)).expect("fixed");
+    let fixed = authenticator.reload_crls_if_changed();
+    let in_force = authenticator.crls_in_force();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(before, Ok("common_name".to_owned()));
+    assert!(
+        !with_a_fifo,
+        "a fifo is refused at once and the last good crls stay"
+    );
+    assert!(
+        other_file_changed,
+        "the other file's change is loaded all the same"
+    );
+    assert_eq!(
+        revoked,
+        Err("cert_revoked"),
+        "the root's last good crl still covers the CA"
+    );
+    assert!(!with_a_large_file, "a file over the cap is refused");
+    assert!(fixed, "the file is loaded as soon as it is fixed");
+    assert_eq!(in_force.numbers(), vec![Some(vec![2]), Some(vec![1])]);
 }

@@ -73,8 +73,6 @@ pub(crate) struct CaFacts {
     pub validity: Option<CaValidity>,
     /// notAfter, unix seconds (`None` before 1970 or unparsable).
     pub not_after: Option<u64>,
-    /// It may sign CRLs: no keyUsage, or one with cRLSign.
-    pub crl_sign: bool,
     /// Its dNSName constraints, held against a CN (`name_constraints.rs`).
     pub dns_constraints: Option<DnsConstraints>,
     /// Its rfc822Name constraints, held against the path's email addresses (webpki cannot).
@@ -122,7 +120,6 @@ impl CaFacts {
                 not_after: u64::try_from(validity.not_after.timestamp()).unwrap_or(0),
             }),
             not_after: u64::try_from(validity.not_after.timestamp()).ok(),
-            crl_sign: crl_sign(&cert),
             dns_constraints: DnsConstraints::from_certificate(&cert),
             email_constraints,
             self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),

@@ -1,69 +1,21 @@
-//! Decision tests for the hostile-input review (issue 9): anchors without cRLSign, CRLs from
-//! the future, key strength, critical extensions, name constraints on the CN, anchor validity.
+//! Decision tests for the hostile-input reviews: anchors without cRLSign, CRLs from the future,
+//! key strength, critical extensions, name constraints on the CN, anchor validity; and
+//! revocation that cannot be skipped: pinned certificates, delta CRLs, partitions, serials that
+//! are not DER.
 //! Every certificate is generated with rcgen at test time (or rewritten from one); `now` is
 //! injected.
 
-use std::sync::Arc;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use rcgen::KeyUsagePurpose;
-use rustls_pki_types::CertificateDer;
 
-use super::revocation::CrlSet;
-use super::test_pki::{Ca, DAY, Leaf, at, reencode, tlv};
-use super::trust::TrustedCa;
-use super::{Authenticator, Authorized, ClientCert, Denied};
+use super::crl_files::CrlFiles;
+use super::test_crl::{CERTIFICATE_HOLD, REMOVE_FROM_CRL};
+use super::test_pki::{Ca, DAY, Leaf, crl_spec, reencode, tlv, unix};
+use super::test_support::{
+    ALLOWED, Expect, anchors, ca, check, code, decide, pin, pinning, trusting, with_crls,
+    with_intermediates,
+};
+use super::{Authenticator, Denied};
 use crate::client_cert::Settings;
-
-const ALLOWED: &str = "client.example";
-
-type Expect = Result<&'static str, &'static str>;
-
-fn ca(der: &[u8]) -> TrustedCa {
-    TrustedCa::from_der(&CertificateDer::from(der.to_vec())).expect("test ca is an anchor")
-}
-
-fn crls(ders: &[&[u8]]) -> Arc<CrlSet> {
-    Arc::new(CrlSet::from_ders(ders).expect("test crls parse"))
-}
-
-/// Trusts `root`; allows `CN=client.example`.
-fn trusting(root: &Ca) -> Settings {
-    Settings {
-        trusted_cas: vec![ca(&root.der)],
-        common_names: vec![ALLOWED.to_owned()],
-        ..Settings::default()
-    }
-}
-
-/// Pins `der` (SHA-256) and trusts no CA.
-fn pinning(der: &[u8]) -> Settings {
-    Settings {
-        thumbprints: vec![
-            ClientCert::parse(der.to_vec())
-                .expect("test cert parses")
-                .sha256_thumbprint
-                .parse()
-                .expect("valid thumbprint"),
-        ],
-        ..Settings::default()
-    }
-}
-
-fn decide(config: &Settings, der: &[u8], offset: i64) -> Result<Authorized, Denied> {
-    let header = STANDARD.encode(der);
-    Authenticator::new(config).authorize(&[header.as_bytes()], at(offset))
-}
-
-fn check(reason: &str, config: &Settings, der: &[u8], offset: i64, expect: Expect) {
-    let outcome = decide(config, der, offset);
-    let got = outcome
-        .as_ref()
-        .map(|a| a.matched_rule.as_str())
-        .map_err(|d| d.code());
-    assert_eq!(got, expect, "{reason}: {outcome:?}");
-}
 
 #[test]
 fn a_crl_signed_by_an_anchor_whose_key_usage_lacks_crl_sign_makes_the_status_unknown() {
@@ -90,10 +42,7 @@ fn a_crl_signed_by_an_anchor_whose_key_usage_lacks_crl_sign_makes_the_status_unk
         ),
     ];
     for (reason, root, crl, expect) in cases {
-        let config = Settings {
-            crls: crls(&[&crl]),
-            ..trusting(root)
-        };
+        let config = with_crls(trusting(root), &[&crl]);
         let leaf = root.issue(&Leaf::cn(ALLOWED));
         check(reason, &config, &leaf, 0, expect);
     }
@@ -105,9 +54,8 @@ fn a_crl_whose_this_update_is_in_the_future_beyond_the_skew_is_unusable() {
     let leaf = root.issue(&Leaf::cn(ALLOWED));
     let other = Ca::root("Other Root CA");
     let with = |crl_list: &[&[u8]], skew: u64| Settings {
-        crls: crls(crl_list),
         clock_skew_seconds: skew,
-        ..trusting(&root)
+        ..with_crls(trusting(&root), crl_list)
     };
     let current = root.crl(&[], -DAY, 7 * DAY);
     let in_an_hour = root.crl(&[], 3_600, 7 * DAY);
@@ -145,18 +93,14 @@ fn a_crl_whose_this_update_is_in_the_future_beyond_the_skew_is_unusable() {
 fn a_decision_made_without_a_future_crl_expires_when_that_crl_becomes_usable() {
     let root = Ca::root("Test Root CA");
     let leaf = root.issue(&Leaf::cn(ALLOWED));
-    let config = Settings {
-        crls: crls(&[&root.crl(&[], 60, 7 * DAY)]),
-        ..trusting(&root)
-    };
+    let config = with_crls(trusting(&root), &[&root.crl(&[], 60, 7 * DAY)]);
     let authenticator = Authenticator::new(&config);
-    let header = STANDARD.encode(&leaf);
 
-    let before = authenticator.authorize(&[header.as_bytes()], at(0));
-    let after = authenticator.authorize(&[header.as_bytes()], at(61));
+    let before = code(&authenticator, &leaf, 0);
+    let after = code(&authenticator, &leaf, 61);
 
     assert_eq!(
-        before.map(|_| ()).map_err(|denied| denied.code()),
+        before,
         Err("cert_revocation_unknown"),
         "the crl is not usable yet"
     );
@@ -336,9 +280,8 @@ fn a_valid_root_still_vouches_when_an_expired_one_shares_its_name() {
     let expired = Ca::root_valid("Rollover Root", -365 * DAY, -DAY);
     let current = Ca::root("Rollover Root");
     let config = Settings {
-        trusted_cas: vec![ca(&expired.der), ca(&current.der)],
         common_names: vec![ALLOWED.to_owned()],
-        ..Settings::default()
+        ..anchors(&[&expired, &current])
     };
     check(
         "issued by the current root",
@@ -386,14 +329,9 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
         &[],
     );
     let names = |root: &Ca, intermediates: &[&Ca], cns: &[&str], dns: &[&str]| Settings {
-        trusted_cas: vec![ca(&root.der)],
-        intermediates: intermediates
-            .iter()
-            .map(|intermediate| CertificateDer::from(intermediate.der.clone()))
-            .collect(),
         common_names: cns.iter().map(|cn| (*cn).to_owned()).collect(),
         dns_names: dns.iter().map(|dns| (*dns).to_owned()).collect(),
-        ..Settings::default()
+        ..with_intermediates(anchors(&[root]), intermediates)
     };
     let with_san = |cn: &str, san: &str| {
         let mut leaf = Leaf::cn(cn);
@@ -497,5 +435,297 @@ fn a_name_constrained_ca_cannot_vouch_for_a_cn_outside_its_dns_subtrees() {
         matches!(&refused, Err(Denied::CnOutsideNameConstraints { cn, reason })
             if cn == contoso && reason.contains("partner.example")),
         "the log says which constraint: {refused:?}"
+    );
+}
+
+/// Pins `der`, trusts `roots` (and `intermediates`), with `crls` in force.
+fn pinned_under(der: &[u8], roots: &[&Ca], intermediates: &[&Ca], crls: &[&[u8]]) -> Settings {
+    let config = Settings {
+        thumbprints: vec![pin(der)],
+        ..with_intermediates(anchors(roots), intermediates)
+    };
+    with_crls(config, crls)
+}
+
+#[test]
+fn a_certificate_a_usable_crl_lists_is_refused_pinned_or_not() {
+    let pinned = Leaf::cn("pinned").serial(0x1234);
+    let valid_root = Ca::root("Pin Root");
+    let expired_root = Ca::root_valid("Pin Root", -365 * DAY, -DAY);
+    let parent = Ca::root("Parent Root");
+    let unconfigured = parent.intermediate("Unconfigured Issuing CA", 2);
+    let under_valid = valid_root.issue(&pinned);
+    let under_expired = expired_root.issue(&pinned);
+    let under_unconfigured = unconfigured.issue(&pinned);
+    let expired_crl = |ca: &Ca| ca.crl(&[], -7 * DAY, -DAY);
+    let others = parent.crl(&[], -DAY, 7 * DAY);
+    let admitted = Ok("thumbprint:SHA256");
+    let cases: Vec<(&str, Settings, &Vec<u8>, Expect)> = vec![
+        (
+            "the CA certificate is valid (control)",
+            pinned_under(
+                &under_valid,
+                &[&valid_root],
+                &[],
+                &[&valid_root.crl(&[0x1234], -DAY, 7 * DAY)],
+            ),
+            &under_valid,
+            Err("cert_revoked"),
+        ),
+        (
+            "review: the CA certificate has expired, its current CRL lists the certificate",
+            pinned_under(
+                &under_expired,
+                &[&expired_root],
+                &[],
+                &[&expired_root.crl(&[0x1234], -DAY, 7 * DAY)],
+            ),
+            &under_expired,
+            Err("cert_revoked"),
+        ),
+        (
+            "review: its issuer is not configured, and that issuer's CRL file lists it",
+            pinned_under(
+                &under_unconfigured,
+                &[&parent],
+                &[],
+                &[&unconfigured.crl(&[0x1234], -DAY, 7 * DAY), &others],
+            ),
+            &under_unconfigured,
+            Err("cert_revoked"),
+        ),
+        (
+            "the expired CA's current CRL does not list it: the pin decides",
+            pinned_under(
+                &under_expired,
+                &[&expired_root],
+                &[],
+                &[&expired_root.crl(&[7], -DAY, 7 * DAY)],
+            ),
+            &under_expired,
+            admitted,
+        ),
+        (
+            "the unconfigured issuer's CRL does not list it: the pin decides",
+            pinned_under(
+                &under_unconfigured,
+                &[&parent],
+                &[],
+                &[&unconfigured.crl(&[7], -DAY, 7 * DAY)],
+            ),
+            &under_unconfigured,
+            admitted,
+        ),
+        (
+            "the expired CA's CRL is past its nextUpdate: unknown, as for a chained certificate",
+            pinned_under(
+                &under_expired,
+                &[&expired_root],
+                &[],
+                &[&expired_crl(&expired_root)],
+            ),
+            &under_expired,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "the unconfigured issuer's CRL is past its nextUpdate",
+            pinned_under(
+                &under_unconfigured,
+                &[&parent],
+                &[],
+                &[&expired_crl(&unconfigured)],
+            ),
+            &under_unconfigured,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "its issuer has no CRL at all: the pin decides, as before",
+            pinned_under(&under_unconfigured, &[&parent], &[], &[&others]),
+            &under_unconfigured,
+            admitted,
+        ),
+        (
+            "its issuer's CRL is signed by another key of the same name",
+            pinned_under(
+                &under_expired,
+                &[&expired_root],
+                &[],
+                &[&Ca::root("Pin Root").crl(&[], -DAY, 7 * DAY)],
+            ),
+            &under_expired,
+            Err("cert_revocation_unknown"),
+        ),
+    ];
+    for (reason, config, der, expect) in cases {
+        check(reason, &config, der, 0, expect);
+    }
+}
+
+#[test]
+fn delta_crls_are_applied_on_top_of_the_base_they_name() {
+    let root = Ca::root("AD CS Root");
+    let issue = |serial: u64| root.issue(&Leaf::cn(ALLOWED).serial(serial));
+    let (revoked_in_delta, on_hold, never_listed) = (issue(0x1234), issue(0x99), issue(0x55));
+    let published = "http://pki.example/CertEnroll/AD%20CS%20Root+.crl";
+    let base = root.crl_from(
+        &crl_spec(10)
+            .announcing_deltas(published)
+            .revoke_as(0x99, CERTIFICATE_HOLD),
+    );
+    let plain_base = root.crl_from(&crl_spec(10).revoke_as(0x99, CERTIFICATE_HOLD));
+    let delta = root.crl_from(
+        &crl_spec(11)
+            .delta_of(10)
+            .revoke(0x1234)
+            .revoke_as(0x99, REMOVE_FROM_CRL),
+    );
+    let expired_delta = root.crl_from(&crl_spec(11).delta_of(10).valid(unix(-3 * DAY), unix(-DAY)));
+    let for_a_newer_base = root.crl_from(&crl_spec(13).delta_of(12));
+    let by_another_key = Ca::root("AD CS Root").crl_from(&crl_spec(11).delta_of(10));
+    let with = |crls: &[&[u8]]| with_crls(trusting(&root), crls);
+    let cases: Vec<(&str, Settings, &Vec<u8>, Expect)> = vec![
+        (
+            "review: the delta revokes what the base does not list",
+            with(&[&base, &delta]),
+            &revoked_in_delta,
+            Err("cert_revoked"),
+        ),
+        (
+            "a certificate neither lists",
+            with(&[&base, &delta]),
+            &never_listed,
+            Ok("common_name"),
+        ),
+        (
+            "a hold in the base that the delta takes back (removeFromCRL)",
+            with(&[&base, &delta]),
+            &on_hold,
+            Ok("common_name"),
+        ),
+        (
+            "review: a base that announces deltas, without one, is not enough",
+            with(&[&base]),
+            &never_listed,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "a base that announces no delta is enough on its own",
+            with(&[&plain_base]),
+            &never_listed,
+            Ok("common_name"),
+        ),
+        (
+            "a delta that applies counts even when the base does not announce it",
+            with(&[&plain_base, &delta]),
+            &revoked_in_delta,
+            Err("cert_revoked"),
+        ),
+        (
+            "a delta past its nextUpdate",
+            with(&[&base, &expired_delta]),
+            &never_listed,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "a delta for a newer base than the one held",
+            with(&[&base, &for_a_newer_base]),
+            &never_listed,
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "a delta signed by another key of the same name",
+            with(&[&base, &by_another_key]),
+            &never_listed,
+            Err("cert_revocation_unknown"),
+        ),
+    ];
+    for (reason, config, der, expect) in cases {
+        check(reason, &config, der, 0, expect);
+    }
+    let refused = decide(&with(&[&base]), &never_listed, 0);
+    assert!(
+        matches!(&refused, Err(Denied::RevocationUnknown { reason })
+            if reason.contains(published) && reason.contains("CLIENT_CERT_CRL_URLS")),
+        "the reason names where the deltas are and what to set: {refused:?}"
+    );
+}
+
+#[test]
+fn a_partitioned_crl_covers_only_the_certificates_that_name_its_partition() {
+    let root = Ca::root("Partitioned CA");
+    let (s1, s2, s3) = (
+        "http://pki.example/s1.crl",
+        "http://pki.example/s2.crl",
+        "http://pki.example/s3.crl",
+    );
+    let issue = |serial: u64, point: Option<&str>| {
+        let leaf = Leaf::cn(ALLOWED).serial(serial);
+        root.issue(&match point {
+            Some(uri) => leaf.crl_point(uri),
+            None => leaf,
+        })
+    };
+    let first = root.crl_from(&crl_spec(10).partition(s1));
+    let second = root.crl_from(&crl_spec(9).partition(s2).revoke(0x1234));
+    let full = root.crl_from(&crl_spec(3));
+    let partitions = || with_crls(trusting(&root), &[&first, &second]);
+    let cases: Vec<(&str, Settings, Vec<u8>, Expect)> = vec![
+        (
+            "review: no cRLDistributionPoints, revoked in the other partition",
+            partitions(),
+            issue(0x1234, None),
+            Err("cert_revoked"),
+        ),
+        (
+            "no cRLDistributionPoints: in no partition",
+            partitions(),
+            issue(0x55, None),
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "names partition s1",
+            partitions(),
+            issue(0x55, Some(s1)),
+            Ok("common_name"),
+        ),
+        (
+            "names partition s2, which revokes it",
+            partitions(),
+            issue(0x1234, Some(s2)),
+            Err("cert_revoked"),
+        ),
+        (
+            "names a partition that is not held",
+            partitions(),
+            issue(0x55, Some(s3)),
+            Err("cert_revocation_unknown"),
+        ),
+        (
+            "no cRLDistributionPoints, with a full crl too",
+            with_crls(trusting(&root), &[&first, &second, &full]),
+            issue(0x55, None),
+            Ok("common_name"),
+        ),
+    ];
+    for (reason, config, der, expect) in cases {
+        check(reason, &config, &der, 0, expect);
+    }
+}
+
+#[test]
+fn a_crl_file_whose_serial_is_not_minimal_der_is_refused_at_startup_naming_it() {
+    let root = Ca::root("Test Root CA");
+    let dir = crate::outbound::test_pki::TempDir::new();
+    let path = dir.file("root.crl");
+    let crl = root.crl_from(&crl_spec(1).revoke_raw(&[0x00, 0x12, 0x34], None));
+    std::fs::write(&path, crl).expect("write crl");
+    let issuers = crate::client_cert::crl::CrlIssuers::new(&trusting(&root).crl_issuers);
+
+    let errors = CrlFiles::load(std::slice::from_ref(&path), &issuers).expect_err("refused");
+
+    let message = errors[0].to_string();
+    assert!(
+        message.contains("root.crl") && message.contains("serial 001234 is not minimal DER"),
+        "{message}"
     );
 }

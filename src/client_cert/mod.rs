@@ -4,9 +4,9 @@
 //! [`ClientCert`] (`certificate`, `name`, `directory_string`, and `leaf_profile` for what RFC
 //! 5280 requires of a client certificate), the leaf's key (`key_strength`),
 //! chain/validity/usage/revocation (`trust`, `verified_path`, `ca_certificate`, `ca_warnings`,
-//! `subtrees`, `webpki_view`, `email_constraints`, `revocation`, `crl_number`, with files read
-//! by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`, `policy_file`, and
-//! `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
+//! `subtrees`, `webpki_view`, `email_constraints`, `revocation` over CRLs read by `crl`, with
+//! files read by `crate::cert_file`, kept by `crl_files` and reloaded by `reload`), allowlist
+//! (`policy`, `policy_file`, and `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
 //! them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
 //! `error.rs`'s job; `filter` is the only part that knows warp.
 
@@ -14,7 +14,8 @@ pub mod ca_certificate;
 mod ca_warnings;
 pub mod cache;
 pub mod certificate;
-pub mod crl_number;
+pub mod crl;
+pub mod crl_files;
 mod denied;
 pub mod der;
 pub mod directory_string;
@@ -34,7 +35,11 @@ pub mod revocation;
 pub mod settings;
 mod subtrees;
 #[cfg(test)]
+mod test_crl;
+#[cfg(test)]
 pub(crate) mod test_pki;
+#[cfg(test)]
+mod test_support;
 pub mod trust;
 mod verified_path;
 mod webpki_view;

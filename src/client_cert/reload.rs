@@ -1,14 +1,17 @@
-//! Background CRL reloading for [`Authenticator`]: a polling task over the files'
-//! modification times. CRLs are never fetched on the request path. A replaced file that fails
-//! to parse keeps the last good set, logs an error, and is retried on every tick until it
-//! loads: the files' stamps are recorded only after a successful load, so a half-written file
-//! is not mistaken for the finished one. A new set is installed first, then the decision cache
-//! is cleared, which starts a new cache generation: a request that took the old set before the
-//! clear cannot cache its decision after it.
+//! Background CRL reloading for [`Authenticator`]: a polling task that reads every CRL file
+//! again each `CLIENT_CERT_CRL_RELOAD_SECONDS` (`crl_files.rs` compares their content and keeps
+//! each file's last good CRLs through any failure, logged once per change). CRLs are never
+//! fetched on the request path. The task never stops ticking: each reload runs on the blocking
+//! pool, and a tick that comes while the last reload is still running (a read waiting on a
+//! stuck file, at most `cert_file::READ_TIMEOUT` per file) is skipped, not queued. A new set is
+//! installed first, then the decision cache is cleared, which starts a new cache generation: a
+//! request that took the old set before the clear cannot cache its decision after it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
+
+use tokio::time::MissedTickBehavior;
 
 use super::Authenticator;
 use super::authenticator::CrlParts;
@@ -24,48 +27,45 @@ impl Authenticator {
         let period = self.crl_reload.max(Duration::from_secs(1));
         Some(tokio::spawn(async move {
             let mut interval = tokio::time::interval(period);
+            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             interval.tick().await;
+            let mut running: Option<tokio::task::JoinHandle<()>> = None;
             loop {
                 interval.tick().await;
-                let Some(this) = weak.upgrade() else { return };
-                if let Err(error) =
-                    tokio::task::spawn_blocking(move || this.reload_crls_if_changed()).await
+                if running.as_ref().is_some_and(|task| !task.is_finished()) {
+                    tracing::debug!("the last crl reload is still running; this tick is skipped");
+                    continue;
+                }
+                if let Some(task) = running.take()
+                    && let Err(error) = task.await
                 {
                     tracing::error!(%error, "crl reload task failed");
                 }
+                let Some(this) = weak.upgrade() else { return };
+                running = Some(tokio::task::spawn_blocking(move || {
+                    this.reload_crls_if_changed();
+                }));
             }
         }))
     }
 
-    /// Reloads every CRL if any file changed since the last successful load; a failed reload
-    /// keeps the last good set and is retried (and logged) on every later call until it works.
-    /// Returns whether a new set was installed (the decision cache is then cleared).
+    /// Reads every CRL file again and installs the CRL set when any file's CRLs changed; a
+    /// file that fails keeps its last good CRLs (logged once per change) and is read again on
+    /// every later call. Returns whether a new set was installed (the decision cache is then
+    /// cleared).
     pub fn reload_crls_if_changed(&self) -> bool {
-        let (paths, stamps) = {
-            let watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(stamps) = watcher.changed() else {
-                return false;
-            };
-            (watcher.paths(), stamps)
-        };
-        match CrlSet::load(&paths) {
-            Ok(set) => {
-                let count = set.len();
-                self.install_crls(|parts| parts.files = Arc::new(set));
-                self.watcher
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .loaded(stamps);
-                tracing::info!(crls = count, "client certificate crls reloaded");
-                true
-            }
-            Err(errors) => {
-                for error in errors {
-                    tracing::error!(%error, "crl reload failed; keeping the last good crls");
-                }
-                false
-            }
+        let mut files = self
+            .crl_files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !files.reload(&self.crl_issuers) {
+            return false;
         }
+        let set = files.set();
+        let count = set.len();
+        self.install_crls(|parts| parts.files = Arc::new(set));
+        tracing::info!(crls = count, "client certificate crls reloaded");
+        true
     }
 
     /// Installs CRLs fetched from distribution points (`crate::crl_source`) beside the files'
@@ -88,28 +88,47 @@ impl Authenticator {
             .unwrap_or_else(PoisonError::into_inner);
         replace(&mut parts);
         let joined = parts.files.joined(&parts.fetched);
-        warn_shared_crl_issuers(&joined);
+        warn_about(&joined);
         *self.crls.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(joined);
         self.cache.clear();
     }
 
     fn crl_paths(&self) -> Vec<PathBuf> {
-        self.watcher
+        self.crl_files
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .paths()
     }
 }
 
-/// Warns about every CRL set aside because a newer CRL of the same issuer name is held (webpki
-/// uses one CRL per issuer name: the newest is kept).
-pub(super) fn warn_shared_crl_issuers(crls: &CrlSet) {
+/// Warns about every CRL set aside because a newer CRL of the same series is held (one per
+/// issuer name, partition and kind is used), every CRL that vouches for no certificate (a
+/// signature that does not verify, a signer without cRLSign), and every base CRL that
+/// announces delta CRLs while none that applies to it is held (what it covers is unknown until
+/// one is).
+pub(super) fn warn_about(crls: &CrlSet) {
     for aside in crls.set_aside() {
         tracing::warn!(
             issuer = %aside.issuer,
             kept = %aside.kept,
             set_aside = %aside.dropped,
-            "a crl is set aside: another crl of the same issuer name is newer (higher crl number, then later thisUpdate) or equally new and held first; only one per issuer name is used, and certificates of a CA whose key did not sign it have an unknown revocation status"
+            "a crl is set aside: another crl of the same issuer name and partition is newer (higher crl number, then later thisUpdate) or equally new and held first; only the newest is used, and certificates of a CA whose key did not sign it have an unknown revocation status"
+        );
+    }
+    for unvouched in crls.unvouched() {
+        tracing::warn!(
+            issuer = %unvouched.issuer,
+            source = %unvouched.source,
+            reason = unvouched.reason,
+            "a crl in force vouches for no certificate: it refuses those it lists, and the certificates of its issuer are refused as unknown until a crl signed by the issuer's key is loaded"
+        );
+    }
+    for missing in crls.missing_deltas() {
+        tracing::warn!(
+            issuer = %missing.issuer,
+            source = %missing.source,
+            published_at = %missing.published_at.join(" "),
+            "a crl announces delta crls (freshestCRL) and no delta crl that applies to it is held: the certificates it covers are refused as unknown until one is; add the delta crl's url to CLIENT_CERT_CRL_URLS"
         );
     }
 }

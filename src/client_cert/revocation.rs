@@ -1,60 +1,62 @@
-//! The loaded CRL set and the file watcher that tells when to reload it.
+//! The CRLs in force, and what they say about a certificate.
 //!
-//! CRLs come from configured files (`CLIENT_CERT_CRL_PATHS`), loaded at startup and reloaded
-//! in the background when a file changes, and from distribution points (`crate::crl_source`);
-//! they are never fetched on the request path.
-//! Checking a certificate against them is webpki's job, driven from `trust.rs`.
+//! CRLs come from configured files (`crl_files.rs`, reloaded by `reload.rs`) and from
+//! distribution points (`crate::crl_source`); they are never fetched on the request path. Each
+//! is read once (`crl`) into a compact form shared by `Arc`; a decision looks serials up in it
+//! and never parses a CRL again.
 //!
-//! One CRL per issuer name: webpki checks a certificate against the first CRL whose issuer name
-//! matches, and a CRL it cannot verify makes the status unknown. So the set holds one CRL per
-//! issuer name, the newest (highest CRL number, then latest thisUpdate) of all files and
-//! distribution points: a stale file or a lagging mirror cannot hide a fresher CRL.
-//! [`CrlSet::set_aside`] lists the others, which startup and every reload log as warnings.
+//! **One CRL per series.** A series is one issuer name, one scope (its issuingDistributionPoint:
+//! which partition, which kinds of certificate) and one kind (base or delta). The set holds the
+//! newest CRL of each series (highest CRL number, then latest thisUpdate) from all files and
+//! distribution points, so a stale file or a lagging mirror cannot hide a fresher CRL;
+//! [`CrlSet::set_aside`] lists the others, which startup and every install log as warnings.
+//! Partitions are kept apart by their distribution point, so a certificate is judged by the
+//! partition it names.
+//!
+//! **What a certificate's status is** (`CrlSet::check_path` for each certificate below the
+//! anchor on a verified path, `CrlSet::check_unchained` for one admitted without a path):
+//! - *revoked* when any usable CRL of its issuer's name (thisUpdate not after now plus the
+//!   skew; past its nextUpdate or not, verified or not) lists its serial, unless the delta
+//!   applied to that base takes the entry back (removeFromCRL);
+//! - *not revoked* when a base CRL of its issuer's name covers it: its scope includes the
+//!   certificate (a partition only a certificate whose cRLDistributionPoints name it), it is
+//!   current, it is signed by the issuer's key (on a path; without one, by any configured CA
+//!   of that name, or it is the file of an issuer that is not configured) which may sign CRLs,
+//!   and, when it announces delta CRLs (freshestCRL) or one applies to it, that delta is
+//!   held and meets the same rules;
+//! - *unknown* otherwise, with the reason; no CRL of its issuer's name at all is unknown on a
+//!   path, and leaves an unchained (pinned) certificate to its pin.
+//!
+//! A delta applies to a base of the same series and key when its BaseCRLNumber is at most the
+//! base's CRL number and its own number is above it (RFC 5280 §5.2.4).
 
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::Arc;
 
-use webpki::{CertRevocationList, OwnedCertRevocationList};
+use webpki::VerifiedPath;
 
-use super::name::Name;
-use crate::cert_file::{LoadError, read_crls};
+use super::Denied;
+use super::crl::{
+    CertificateFields, Crl, Listing, Role, Signature, certificate_distribution_points,
+    compare_numbers,
+};
 
-/// Why a CRL file could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum CrlError {
-    #[error(transparent)]
-    Load(#[from] LoadError),
-    #[error("{path}: unusable crl: {detail}")]
-    Invalid { path: PathBuf, detail: String },
-}
-
-/// Every CRL in force, parsed and owned: one per issuer name, the newest (see
-/// [`CrlSet::set_aside`]).
+/// Every CRL in force: the newest of each series (see the module documentation).
 #[derive(Default)]
 pub struct CrlSet {
-    entries: Vec<Entry>,
-    /// The CRLs left out because a newer one of the same issuer name is held.
+    entries: Vec<Held>,
+    /// The CRLs left out because a newer one of the same series is held.
     set_aside: Vec<SetAside>,
 }
 
-/// One CRL in force and what is known of it.
-struct Entry {
-    crl: CertRevocationList<'static>,
-    /// The issuer, rendered (RFC 4514).
-    issuer: String,
-    /// thisUpdate and nextUpdate, unix seconds.
-    this_update: u64,
-    next_update: u64,
-    /// The CRL number, big-endian (`None`: the CRL carries none).
-    number: Option<Vec<u8>>,
-    /// Where it came from (a file path or a URL), for logs.
+/// One CRL in force and where it came from (a file path or a URL, for logs).
+#[derive(Clone)]
+struct Held {
+    crl: Arc<Crl>,
     source: String,
 }
 
-/// A CRL left out of the set because another CRL of the same issuer name is newer (a higher
-/// CRL number, or with equal or missing numbers a later thisUpdate) or equally new and held
-/// first.
+/// A CRL left out of the set because another CRL of the same series is newer (a higher CRL
+/// number, or with equal or missing numbers a later thisUpdate) or equally new and held first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAside {
     pub issuer: String,
@@ -63,17 +65,63 @@ pub struct SetAside {
     pub dropped: String,
 }
 
-/// A CRL webpki can use, with what [`Entry`] keeps of it.
-struct ParsedCrl {
-    crl: OwnedCertRevocationList,
-    issuer: String,
-    this_update: u64,
-    next_update: u64,
-    number: Option<Vec<u8>>,
+/// A base CRL that announces delta CRLs while none that applies to it is held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingDelta {
+    pub issuer: String,
+    pub source: String,
+    /// Where the base says its deltas are published (freshestCRL).
+    pub published_at: Vec<String>,
 }
 
-impl fmt::Debug for CrlSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// A CRL in force that can refuse the certificates it lists but vouch for none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unvouched {
+    pub issuer: String,
+    pub source: String,
+    pub reason: &'static str,
+}
+
+/// What the CRLs in force say about one certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Status {
+    NotRevoked,
+    Revoked,
+    Unknown(String),
+    /// No CRL of its issuer's name is held at all.
+    NoCrl,
+}
+
+/// The certificate a status is asked for.
+struct Subject<'a> {
+    issuer: &'a [u8],
+    serial: &'a [u8],
+    role: Role,
+    points: Vec<&'a [u8]>,
+}
+
+/// Whose signature makes a CRL vouch.
+#[derive(Clone, Copy)]
+enum Voucher<'a> {
+    /// The key (SubjectPublicKeyInfo content) of the certificate's issuer on its path.
+    Key(&'a [u8]),
+    /// Any configured CA of the issuer's name (a certificate without a path).
+    AnyConfigured,
+}
+
+/// Why no CRL vouches for a certificate, least telling first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Gap {
+    FromTheFuture,
+    NoBase,
+    NoPartition,
+    NotSigned(&'static str),
+    Expired,
+    Delta(String),
+}
+
+impl std::fmt::Debug for CrlSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CrlSet")
             .field("count", &self.entries.len())
             .field("earliest_next_update", &self.earliest_next_update())
@@ -83,111 +131,55 @@ impl fmt::Debug for CrlSet {
 }
 
 impl CrlSet {
-    /// Loads every CRL of every file in `paths`.
-    ///
-    /// # Errors
-    /// One [`CrlError`] per unusable file (all of them, not just the first).
-    pub fn load(paths: &[PathBuf]) -> Result<Self, Vec<CrlError>> {
+    /// The newest CRL of each series of `crls`, each with where it came from; equally new
+    /// ones keep the first (files before URLs).
+    pub fn from_crls(crls: impl IntoIterator<Item = (String, Arc<Crl>)>) -> Self {
         let mut set = Self::default();
-        let mut errors = Vec::new();
-        for path in paths {
-            match load_file(path) {
-                Ok(loaded) => {
-                    let source = path.display().to_string();
-                    loaded
-                        .into_iter()
-                        .for_each(|crl| set.push(entry(crl, source.clone())));
-                }
-                Err(error) => errors.push(error),
-            }
+        for (source, crl) in crls {
+            set.push(Held { crl, source });
         }
-        if errors.is_empty() {
-            Ok(set)
-        } else {
-            Err(errors)
-        }
+        set
     }
 
-    /// CRLs from DER bytes (tests, and callers that already hold the bytes), each named by
-    /// its position.
-    ///
-    /// # Errors
-    /// The first CRL that webpki or x509-parser cannot use, as text.
-    pub fn from_ders(ders: &[&[u8]]) -> Result<Self, String> {
-        let named: Vec<(String, &[u8])> = ders
-            .iter()
-            .enumerate()
-            .map(|(index, der)| (format!("crl {}", index + 1), *der))
-            .collect();
-        Self::from_named_ders(&named)
-    }
-
-    /// CRLs from DER bytes, each with where it came from (a URL).
-    ///
-    /// # Errors
-    /// The first CRL that webpki or x509-parser cannot use, as text.
-    pub fn from_named_ders(ders: &[(String, &[u8])]) -> Result<Self, String> {
-        let mut set = Self::default();
-        for (source, der) in ders {
-            set.push(entry(parse_crl(der)?, source.clone()));
-        }
-        Ok(set)
-    }
-
-    /// Adds `new`, keeping one CRL per issuer name: the newer of `new` and the one held, which
+    /// Adds `new`, keeping one CRL per series: the newer of `new` and the one held, which
     /// keeps its place (so files stay first); the other is recorded as set aside.
-    fn push(&mut self, new: Entry) {
+    fn push(&mut self, new: Held) {
         let held = self
             .entries
             .iter_mut()
-            .find(|held| held.crl.issuer() == new.crl.issuer());
+            .find(|held| held.crl.same_series(&new.crl));
         let Some(held) = held else {
             self.entries.push(new);
             return;
         };
-        let (kept, dropped) = if is_newer(&new, held) {
+        let (kept, dropped) = if is_newer(&new.crl, &held.crl) {
             let dropped = std::mem::replace(held, new);
             (held.source.clone(), dropped.source)
         } else {
             (held.source.clone(), new.source)
         };
         self.set_aside.push(SetAside {
-            issuer: held.issuer.clone(),
+            issuer: held.crl.issuer_text().to_owned(),
             kept,
             dropped,
         });
     }
 
-    /// The CRLs left out because a newer CRL of the same issuer name is held (webpki checks a
-    /// certificate against the first CRL whose issuer name matches, so only one may be held).
+    /// The CRLs left out because a newer CRL of the same series is held.
     pub fn set_aside(&self) -> &[SetAside] {
         &self.set_aside
     }
 
-    /// `self`'s CRLs, then `other`'s (files first, then fetched ones), one per issuer name:
-    /// the newest, wherever it came from.
+    /// `self`'s CRLs, then `other`'s (files first, then fetched ones), the newest of each
+    /// series wherever it came from. The CRLs are shared, not copied.
     pub fn joined(&self, other: &Self) -> Self {
         let mut set = Self {
             set_aside: self.set_aside.clone(),
             ..Self::default()
         };
         set.set_aside.extend(other.set_aside.iter().cloned());
-        for entry in self.entries.iter().chain(&other.entries) {
-            let owned = match &entry.crl {
-                CertRevocationList::Owned(owned) => owned.clone(),
-                CertRevocationList::Borrowed(borrowed) => match borrowed.to_owned() {
-                    Ok(owned) => owned,
-                    Err(_) => continue,
-                },
-            };
-            set.push(Entry {
-                crl: CertRevocationList::Owned(owned),
-                issuer: entry.issuer.clone(),
-                this_update: entry.this_update,
-                next_update: entry.next_update,
-                number: entry.number.clone(),
-                source: entry.source.clone(),
-            });
+        for held in self.entries.iter().chain(&other.entries) {
+            set.push(held.clone());
         }
         set
     }
@@ -197,7 +189,7 @@ impl CrlSet {
     pub(crate) fn sources(&self) -> Vec<String> {
         self.entries
             .iter()
-            .map(|entry| entry.source.clone())
+            .map(|held| held.source.clone())
             .collect()
     }
 
@@ -206,7 +198,7 @@ impl CrlSet {
     pub(crate) fn numbers(&self) -> Vec<Option<Vec<u8>>> {
         self.entries
             .iter()
-            .map(|entry| entry.number.clone())
+            .map(|held| held.crl.number().map(<[u8]>::to_vec))
             .collect()
     }
 
@@ -220,7 +212,10 @@ impl CrlSet {
 
     /// The earliest nextUpdate (unix seconds) of any CRL in force.
     pub fn earliest_next_update(&self) -> Option<u64> {
-        self.entries.iter().map(|entry| entry.next_update).min()
+        self.entries
+            .iter()
+            .map(|held| unix(held.crl.next_update()))
+            .min()
     }
 
     /// The earliest nextUpdate after `now`: when a decision made now may stop being true. A
@@ -229,270 +224,332 @@ impl CrlSet {
     pub fn earliest_next_update_after(&self, now: u64) -> Option<u64> {
         self.entries
             .iter()
-            .map(|entry| entry.next_update)
+            .map(|held| unix(held.crl.next_update()))
             .filter(|at| *at > now)
             .min()
     }
 
-    /// The CRLs usable at `now`: those whose thisUpdate is not after `now + skew` (seconds).
-    /// A CRL issued in the future is left out, so what it would cover has an unknown status
-    /// (webpki checks nextUpdate, not thisUpdate).
-    pub(crate) fn usable_at(&self, now: u64, skew: u64) -> Vec<&CertRevocationList<'static>> {
-        let latest = now.saturating_add(skew);
-        self.entries
-            .iter()
-            .filter(|entry| entry.this_update <= latest)
-            .map(|entry| &entry.crl)
-            .collect()
-    }
-
-    /// The earliest thisUpdate after `now + skew` (seconds): when a CRL left out by
-    /// [`CrlSet::usable_at`] becomes usable, so a decision made without it must expire.
+    /// The earliest thisUpdate after `now + skew` (seconds): when a CRL not usable yet becomes
+    /// usable, so a decision made without it must expire.
     pub fn next_usable_at(&self, now: u64, skew: u64) -> Option<u64> {
         let latest = now.saturating_add(skew);
         self.entries
             .iter()
-            .map(|entry| entry.this_update)
+            .map(|held| unix(held.crl.this_update()))
             .filter(|this_update| *this_update > latest)
             .min()
             .map(|this_update| this_update.saturating_sub(skew))
     }
-}
 
-fn entry(parsed: ParsedCrl, source: String) -> Entry {
-    Entry {
-        crl: CertRevocationList::Owned(parsed.crl),
-        issuer: parsed.issuer,
-        this_update: parsed.this_update,
-        next_update: parsed.next_update,
-        number: parsed.number,
-        source,
-    }
-}
-
-/// Whether `new` is newer than `held` (same issuer name): a higher CRL number when both carry
-/// one and they differ, otherwise a later thisUpdate. Equal ones keep the one held.
-fn is_newer(new: &Entry, held: &Entry) -> bool {
-    let trim =
-        |bytes: &[u8]| -> Vec<u8> { bytes.iter().copied().skip_while(|b| *b == 0).collect() };
-    if let (Some(new_number), Some(held_number)) = (&new.number, &held.number) {
-        let (new_number, held_number) = (trim(new_number), trim(held_number));
-        if new_number != held_number {
-            return (new_number.len(), new_number) > (held_number.len(), held_number);
-        }
-    }
-    new.this_update > held.this_update
-}
-
-fn load_file(path: &Path) -> Result<Vec<ParsedCrl>, CrlError> {
-    read_crls(path)?
-        .iter()
-        .map(|der| {
-            parse_crl(der.as_ref()).map_err(|detail| CrlError::Invalid {
-                path: path.to_owned(),
-                detail,
+    /// The base CRLs that announce delta CRLs while no delta that applies to them is held:
+    /// what they cover is unknown, so startup and every install warn.
+    pub fn missing_deltas(&self) -> Vec<MissingDelta> {
+        self.entries
+            .iter()
+            .filter(|held| !held.crl.is_delta())
+            .filter_map(|held| {
+                let published_at = held.crl.announced_deltas()?.to_vec();
+                let crls: Vec<&Crl> = self.entries.iter().map(|held| &*held.crl).collect();
+                delta_for(&held.crl, &crls).is_none().then(|| MissingDelta {
+                    issuer: held.crl.issuer_text().to_owned(),
+                    source: held.source.clone(),
+                    published_at,
+                })
             })
-        })
-        .collect()
-}
-
-fn parse_crl(der: &[u8]) -> Result<ParsedCrl, String> {
-    let crl = OwnedCertRevocationList::from_der(der)
-        .map_err(|error| super::words::describe_unusable_crl(der, &error))?;
-    let (_, parsed) = x509_parser::parse_x509_crl(der).map_err(|error| error.to_string())?;
-    super::crl_number::check(&parsed)?;
-    let next_update = parsed
-        .next_update()
-        .ok_or_else(|| "no nextUpdate".to_owned())?
-        .timestamp();
-    Ok(ParsedCrl {
-        crl,
-        issuer: Name::read(parsed.issuer()).rfc4514,
-        this_update: u64::try_from(parsed.last_update().timestamp()).unwrap_or(0),
-        next_update: u64::try_from(next_update).unwrap_or(0),
-        number: parsed.crl_number().map(|number| number.to_bytes_be()),
-    })
-}
-
-/// Remembers each CRL file's modification time and length as of the last successful load, to
-/// notice replacements. A failed load records nothing, so the next check retries it.
-#[derive(Debug)]
-pub struct CrlWatcher {
-    files: Vec<(PathBuf, Stamp)>,
-}
-
-/// A file's modification time and length; `None` when it cannot be read.
-type Stamp = Option<(SystemTime, u64)>;
-
-/// Every watched file's stamp, in order, as read by [`CrlWatcher::changed`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stamps(Vec<Stamp>);
-
-impl CrlWatcher {
-    /// Watches `paths`, taking their stamps now.
-    pub fn new(paths: &[PathBuf]) -> Self {
-        Self::with_stamps(paths, Self::stamps(paths))
-    }
-
-    /// Watches `paths` as they were when `stamps` were read: read them *before* loading the
-    /// CRLs, so that a file replaced after that load is noticed by the first check.
-    pub fn with_stamps(paths: &[PathBuf], stamps: Stamps) -> Self {
-        Self {
-            files: paths.iter().cloned().zip(stamps.0).collect(),
-        }
-    }
-
-    /// The current stamps of `paths`.
-    pub fn stamps(paths: &[PathBuf]) -> Stamps {
-        Stamps(paths.iter().map(|path| stamp(path)).collect())
-    }
-
-    /// The files' current stamps when any differs from the last successful load (or `new`).
-    /// Read them before loading, and pass them to [`CrlWatcher::loaded`] once the load worked.
-    pub fn changed(&self) -> Option<Stamps> {
-        let current: Vec<Stamp> = self.files.iter().map(|(path, _)| stamp(path)).collect();
-        let unchanged = self
-            .files
-            .iter()
-            .zip(&current)
-            .all(|((_, last), now)| last == now);
-        (!unchanged).then_some(Stamps(current))
-    }
-
-    /// Records `stamps` (from [`CrlWatcher::changed`]) as successfully loaded.
-    pub fn loaded(&mut self, stamps: Stamps) {
-        for ((_, last), current) in self.files.iter_mut().zip(stamps.0) {
-            *last = current;
-        }
-    }
-
-    pub fn paths(&self) -> Vec<PathBuf> {
-        self.files.iter().map(|(path, _)| path.clone()).collect()
-    }
-}
-
-fn stamp(path: &Path) -> Stamp {
-    let metadata = std::fs::metadata(path).ok()?;
-    Some((metadata.modified().ok()?, metadata.len()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::client_cert::test_pki::{Ca, DAY};
-
-    fn issuers(set: &CrlSet) -> Vec<&str> {
-        set.entries
-            .iter()
-            .map(|entry| entry.issuer.as_str())
             .collect()
     }
 
-    #[test]
-    fn a_joined_set_keeps_files_first_and_the_earliest_next_update() {
-        let file_root = Ca::root("File Root");
-        let fetched_root = Ca::root("Fetched Root");
-        let files = CrlSet::from_ders(&[&file_root.crl(&[], -DAY, 7 * DAY)]).expect("parses");
-        let fetched = CrlSet::from_ders(&[&fetched_root.crl(&[], -DAY, DAY)]).expect("parses");
-
-        let joined = files.joined(&fetched);
-
-        assert_eq!(joined.len(), 2, "both parts are in force");
-        assert_eq!(
-            issuers(&joined),
-            vec!["CN=File Root", "CN=Fetched Root"],
-            "files first"
-        );
-        assert_eq!(
-            joined.earliest_next_update(),
-            fetched.earliest_next_update()
-        );
-        assert!(joined.set_aside().is_empty(), "different issuers");
-        assert_eq!(
-            files.joined(&CrlSet::default()).len(),
-            1,
-            "nothing fetched yet"
-        );
+    /// The CRLs in force that can refuse but never vouch, because their issuer's name is
+    /// configured and no configured key of that name verifies them or may sign CRLs (the
+    /// file of an issuer that is not configured is not listed: that is its purpose).
+    pub fn unvouched(&self) -> Vec<Unvouched> {
+        self.entries
+            .iter()
+            .filter_map(|held| {
+                let reason = match held.crl.signature() {
+                    Signature::DoesNotVerify => {
+                        "its signature does not verify with the key of any configured CA of its issuer's name"
+                    }
+                    verified @ Signature::Verified(_) if !verified.by_a_crl_signer() => {
+                        "the configured CA that signed it lacks the cRLSign key usage"
+                    }
+                    _ => return None,
+                };
+                Some(Unvouched {
+                    issuer: held.crl.issuer_text().to_owned(),
+                    source: held.source.clone(),
+                    reason,
+                })
+            })
+            .collect()
     }
 
-    #[test]
-    fn one_crl_per_issuer_name_is_kept_the_newest_wherever_it_came_from() {
-        let root = Ca::root("Test Root CA");
-        let other = Ca::root("Other Root CA");
-        let named = |pairs: &[(&str, &Vec<u8>)]| {
-            let pairs: Vec<(String, &[u8])> = pairs
-                .iter()
-                .map(|(name, der)| ((*name).to_owned(), der.as_slice()))
-                .collect();
-            CrlSet::from_named_ders(&pairs).expect("test crls parse")
+    /// Checks every certificate below the anchor on `path` (a candidate webpki verified up to
+    /// the anchor): each must be covered and not revoked ([`Status`]).
+    ///
+    /// # Errors
+    /// [`Denied::Revoked`] or [`Denied::RevocationUnknown`] for the first certificate that is
+    /// not, with the reason (naming the CA certificate when it is not the leaf).
+    pub(crate) fn check_path(
+        &self,
+        path: &VerifiedPath<'_>,
+        now: u64,
+        skew: u64,
+    ) -> Result<(), Denied> {
+        let intermediates: Vec<&webpki::Cert<'_>> = path.intermediate_certificates().collect();
+        let anchor_key = path.anchor().subject_public_key_info.as_ref();
+        let leaf: &webpki::Cert<'_> = path.end_entity();
+        for (index, cert) in std::iter::once(leaf)
+            .chain(intermediates.iter().copied())
+            .enumerate()
+        {
+            let issuer_der;
+            let issuer_key = match intermediates.get(index) {
+                Some(issuer) => {
+                    issuer_der = issuer.der();
+                    CertificateFields::read(issuer_der.as_ref())
+                        .map_err(|_| unknown("its issuer's certificate does not read"))?
+                        .spki
+                }
+                None => anchor_key,
+            };
+            let der = cert.der();
+            let extensions = CertificateFields::read(der.as_ref())
+                .map_err(|_| unknown("the certificate does not read"))?
+                .extensions;
+            let subject = Subject {
+                issuer: cert.issuer(),
+                serial: cert.serial(),
+                role: if index == 0 {
+                    Role::EndEntity
+                } else {
+                    Role::Ca
+                },
+                points: certificate_distribution_points(extensions),
+            };
+            let status = self.status(&subject, Voucher::Key(issuer_key), now, skew);
+            let whose = |reason: String| match index {
+                0 => reason,
+                _ => format!(
+                    "for the issuing CA certificate {}: {reason}",
+                    subject_text(cert)
+                ),
+            };
+            match status {
+                Status::NotRevoked => {}
+                Status::Revoked => return Err(Denied::Revoked),
+                Status::Unknown(reason) => return Err(unknown(&whose(reason))),
+                Status::NoCrl => return Err(unknown(&whose(no_crl()))),
+            }
+        }
+        Ok(())
+    }
+
+    /// The status of a certificate (`der`) that no configured CA vouches for (a pin): its
+    /// issuer's CRLs still have their say, whoever signed them.
+    pub(crate) fn check_unchained(&self, der: &[u8], now: u64, skew: u64) -> Status {
+        let Ok(fields) = CertificateFields::read(der) else {
+            return Status::NoCrl;
         };
-        let stale = root.crl_numbered(5, &[], -3 * DAY, 7 * DAY);
-        let fresh = root.crl_numbered(6, &[42], -DAY, 7 * DAY);
-        let later_same_number = root.crl_numbered(5, &[42], -DAY, 7 * DAY);
-        let others = other.crl(&[], -DAY, 7 * DAY);
-
-        // A stale file and a fresher fetched CRL: the fetched one is in force.
-        let files = named(&[("stale.crl", &stale), ("other.crl", &others)]);
-        let fetched = named(&[("http://ca/fresh.crl", &fresh)]);
-        let joined = files.joined(&fetched);
-        assert_eq!(joined.sources(), vec!["http://ca/fresh.crl", "other.crl"]);
-        assert_eq!(
-            joined.set_aside(),
-            [SetAside {
-                issuer: "CN=Test Root CA".to_owned(),
-                kept: "http://ca/fresh.crl".to_owned(),
-                dropped: "stale.crl".to_owned(),
-            }]
-        );
-        // A lagging mirror listed first among the URLs does not hide the fresher one.
-        let mirrors = named(&[("http://mirror/", &stale), ("http://ca/", &fresh)]);
-        assert_eq!(mirrors.sources(), vec!["http://ca/"]);
-        assert_eq!(mirrors.set_aside()[0].dropped, "http://mirror/");
-        // A fresher file beats an older fetched CRL.
-        let joined = named(&[("fresh.crl", &fresh)]).joined(&named(&[("http://ca/", &stale)]));
-        assert_eq!(joined.sources(), vec!["fresh.crl"]);
-        // Equal CRL numbers: the later thisUpdate.
-        let tie = named(&[("a", &stale), ("b", &later_same_number)]);
-        assert_eq!(tie.sources(), vec!["b"]);
-        // Equally new: the first held stays (files before URLs).
-        let same = named(&[("file", &fresh)]).joined(&named(&[("http://ca/", &fresh)]));
-        assert_eq!(same.sources(), vec!["file"]);
-        assert_eq!(same.set_aside()[0].dropped, "http://ca/");
-        assert_eq!(same.len(), 1);
+        let subject = Subject {
+            issuer: fields.issuer,
+            serial: fields.serial,
+            role: Role::EndEntity,
+            points: certificate_distribution_points(fields.extensions),
+        };
+        self.status(&subject, Voucher::AnyConfigured, now, skew)
     }
 
-    #[test]
-    fn crls_that_share_an_issuer_name_are_set_aside_but_one() {
-        let old_root = Ca::root("Test Root CA");
-        let new_root = Ca::root("Test Root CA");
-        let other = Ca::root("Other Root CA");
-        let crl = |ca: &Ca| ca.crl(&[], -DAY, 7 * DAY);
-        type Case = (&'static str, Vec<Vec<u8>>, usize, usize);
-        let cases: Vec<Case> = vec![
-            (
-                "one crl per issuer",
-                vec![crl(&old_root), crl(&other)],
-                2,
-                0,
+    fn status(&self, subject: &Subject<'_>, voucher: Voucher<'_>, now: u64, skew: u64) -> Status {
+        let of_issuer: Vec<&Crl> = self
+            .entries
+            .iter()
+            .map(|held| &*held.crl)
+            .filter(|crl| crl.issuer() == subject.issuer)
+            .collect();
+        if of_issuer.is_empty() {
+            return Status::NoCrl;
+        }
+        let latest = i64::try_from(now.saturating_add(skew)).unwrap_or(i64::MAX);
+        let usable: Vec<&Crl> = of_issuer
+            .into_iter()
+            .filter(|crl| crl.this_update() <= latest)
+            .collect();
+        if is_listed(subject.serial, &usable) {
+            return Status::Revoked;
+        }
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let mut gap = if usable.is_empty() {
+            Gap::FromTheFuture
+        } else {
+            Gap::NoBase
+        };
+        for base in usable.iter().filter(|crl| !crl.is_delta()) {
+            match covers(base, subject, voucher, now, &usable) {
+                Ok(()) => return Status::NotRevoked,
+                Err(this) => gap = gap.max(this),
+            }
+        }
+        Status::Unknown(gap.to_string())
+    }
+}
+
+/// Whether a usable CRL lists `serial`: a base whose entry its applied delta does not take
+/// back, or a delta.
+fn is_listed(serial: &[u8], usable: &[&Crl]) -> bool {
+    usable.iter().any(|crl| match crl.listing(serial) {
+        Listing::Revoked if crl.is_delta() => true,
+        Listing::Revoked => {
+            delta_for(crl, usable).is_none_or(|delta| delta.listing(serial) != Listing::Removed)
+        }
+        Listing::Removed | Listing::NotListed => false,
+    })
+}
+
+/// Whether `base` (usable, not listing the certificate) vouches for `subject`, with the delta
+/// it needs; the gap when it does not.
+fn covers(
+    base: &Crl,
+    subject: &Subject<'_>,
+    voucher: Voucher<'_>,
+    now: i64,
+    usable: &[&Crl],
+) -> Result<(), Gap> {
+    if !base.scope().covers(subject.role, &subject.points) {
+        return Err(Gap::NoPartition);
+    }
+    if base.next_update() <= now {
+        return Err(Gap::Expired);
+    }
+    vouches(base.signature(), voucher)?;
+    match delta_for(base, usable) {
+        Some(delta) if delta.next_update() <= now => Err(Gap::Delta(
+            "the delta crl that applies to its issuer's crl is past its nextUpdate".to_owned(),
+        )),
+        Some(delta) => vouches(delta.signature(), voucher)
+            .map_err(|_| Gap::Delta("the delta crl is not signed as its base crl is".to_owned())),
+        None => match base.announced_deltas() {
+            Some(published_at) => Err(Gap::Delta(format!(
+                "its issuer's crl announces delta crls (freshestCRL {}) and no delta crl that \
+                 applies to it is held: add the delta crl's url to CLIENT_CERT_CRL_URLS (or its \
+                 file to CLIENT_CERT_CRL_PATHS)",
+                list(published_at)
+            ))),
+            None => Ok(()),
+        },
+    }
+}
+
+/// Whether a CRL's signature makes it vouch for `voucher`'s certificate.
+fn vouches(signature: &Signature, voucher: Voucher<'_>) -> Result<(), Gap> {
+    let lacks_crl_sign =
+        Gap::NotSigned("the CA that signed its issuer's crl lacks the cRLSign key usage");
+    match (voucher, signature) {
+        (Voucher::Key(key), signature) => match signature.is_by(key) {
+            Some(true) => Ok(()),
+            Some(false) => Err(lacks_crl_sign),
+            None => Err(Gap::NotSigned(
+                "no crl of its issuer's name is signed by its issuer's key",
+            )),
+        },
+        (Voucher::AnyConfigured, Signature::NoConfiguredIssuer) => Ok(()),
+        (Voucher::AnyConfigured, Signature::DoesNotVerify) => Err(Gap::NotSigned(
+            "its issuer's crl does not verify with the key of any configured CA of that name",
+        )),
+        (Voucher::AnyConfigured, verified) if verified.by_a_crl_signer() => Ok(()),
+        (Voucher::AnyConfigured, _) => Err(lacks_crl_sign),
+    }
+}
+
+/// The newest usable delta that applies to `base`: same series but delta, signed by the same
+/// key (or both by no configured CA), BaseCRLNumber at most the base's number, its own above it.
+fn delta_for<'a>(base: &Crl, crls: &[&'a Crl]) -> Option<&'a Crl> {
+    let number = base.number()?;
+    crls.iter()
+        .copied()
+        .filter(|delta| {
+            delta.is_delta() && delta.issuer() == base.issuer() && delta.scope() == base.scope()
+        })
+        .filter(|delta| same_signer(base.signature(), delta.signature()))
+        .filter(|delta| {
+            let (Some(base_number), Some(own)) = (delta.delta_base(), delta.number()) else {
+                return false;
+            };
+            compare_numbers(base_number, number).is_le() && compare_numbers(own, number).is_gt()
+        })
+        .max_by(|left, right| {
+            compare_numbers(left.number().unwrap_or(&[]), right.number().unwrap_or(&[]))
+        })
+}
+
+fn same_signer(base: &Signature, delta: &Signature) -> bool {
+    match (base, delta) {
+        (Signature::Verified(_), Signature::Verified(_)) => base
+            .keys()
+            .any(|key| delta.keys().any(|other| other == key)),
+        (Signature::Verified(_), _) | (_, Signature::Verified(_)) => false,
+        _ => true,
+    }
+}
+
+/// Whether `new` is newer than `held` (same series): a higher CRL number when both carry
+/// one and they differ, otherwise a later thisUpdate. Equal ones keep the one held.
+fn is_newer(new: &Crl, held: &Crl) -> bool {
+    if let (Some(new_number), Some(held_number)) = (new.number(), held.number()) {
+        let order = compare_numbers(new_number, held_number);
+        if order.is_ne() {
+            return order.is_gt();
+        }
+    }
+    new.this_update() > held.this_update()
+}
+
+impl std::fmt::Display for Gap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::FromTheFuture => f.write_str(
+                "every crl of its issuer's name has a thisUpdate in the future (beyond the clock skew)",
             ),
-            (
-                "a rollover's old and new root share a name",
-                vec![crl(&old_root), crl(&other), crl(&new_root)],
-                2,
-                1,
+            Self::NoBase => f.write_str("only delta crls of its issuer's name are held, no base crl"),
+            Self::NoPartition => f.write_str(
+                "no crl partition of its issuer covers it (a partitioned crl covers only a certificate whose cRLDistributionPoints name its issuingDistributionPoint)",
             ),
-            (
-                "three crls of one name keep one",
-                vec![crl(&old_root), crl(&new_root), crl(&old_root)],
-                1,
-                2,
-            ),
-        ];
-        for (reason, ders, held, aside) in cases {
-            let ders: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
-            let set = CrlSet::from_ders(&ders).expect("test crls parse");
-            assert_eq!(set.len(), held, "{reason}");
-            assert_eq!(set.set_aside().len(), aside, "{reason}");
+            Self::NotSigned(reason) => f.write_str(reason),
+            Self::Expired => f.write_str("the crl covering it is past its nextUpdate"),
+            Self::Delta(reason) => f.write_str(reason),
         }
     }
 }
+
+fn no_crl() -> String {
+    "no configured crl covers its issuer".to_owned()
+}
+
+fn unknown(reason: &str) -> Denied {
+    Denied::RevocationUnknown {
+        reason: reason.to_owned(),
+    }
+}
+
+fn subject_text(cert: &webpki::Cert<'_>) -> String {
+    use x509_parser::prelude::FromDer;
+    x509_parser::certificate::X509Certificate::from_der(cert.der().as_ref())
+        .map(|(_, parsed)| super::name::Name::read(parsed.subject()).rfc4514)
+        .unwrap_or_else(|_| "(unreadable)".to_owned())
+}
+
+fn list(uris: &[String]) -> String {
+    if uris.is_empty() {
+        "with no URL".to_owned()
+    } else {
+        uris.join(", ")
+    }
+}
+
+fn unix(seconds: i64) -> u64 {
+    u64::try_from(seconds).unwrap_or(0)
+}
+
+#[cfg(test)]
+#[path = "revocation_tests.rs"]
+mod tests;

@@ -10,10 +10,11 @@ use rustls_pki_types::CertificateDer;
 use url::Url;
 
 use super::HeaderFormat;
+use super::crl_files::CrlFiles;
 use super::header::DEFAULT_MAX_HEADER_BYTES;
 use super::policy::Thumbprint;
 use super::policy_file::IdentityRule;
-use super::revocation::{CrlSet, Stamps};
+use super::revocation::CrlSet;
 use super::trust::TrustedCa;
 
 /// The header App Service's front end sets.
@@ -31,8 +32,9 @@ pub struct Settings {
     pub trusted_cas: Vec<TrustedCa>,
     pub intermediates: Vec<CertificateDer<'static>>,
     pub crl_paths: Vec<PathBuf>,
-    /// The CRL files' stamps from just before `crls` were loaded (`None`: take them later).
-    pub crl_stamps: Option<Stamps>,
+    /// The CRL files as loaded at startup, each with its content's digest (`None`: not loaded
+    /// yet; the first reload loads them).
+    pub crl_files: Option<CrlFiles>,
     pub crls: Arc<CrlSet>,
     pub crl_reload: Duration,
     /// Distribution points to fetch CRLs from (`crate::crl_source`).
@@ -61,7 +63,7 @@ impl Default for Settings {
             trusted_cas: Vec::new(),
             intermediates: Vec::new(),
             crl_paths: Vec::new(),
-            crl_stamps: None,
+            crl_files: None,
             crls: Arc::new(CrlSet::default()),
             crl_reload: Duration::from_secs(DEFAULT_CRL_RELOAD_SECONDS),
             crl_urls: Vec::new(),

@@ -13,6 +13,9 @@ use rcgen::{
 };
 use rustls_pki_types::UnixTime;
 
+pub use super::test_crl::tlv;
+use super::test_crl::{CrlSpec, children, content};
+
 /// 2025-01-01T00:00:00Z, unix seconds: the tests' "now".
 pub const BASE: u64 = 1_735_689_600;
 pub const DAY: i64 = 86_400;
@@ -45,6 +48,8 @@ pub struct Leaf {
     pub custom_extensions: Vec<CustomExtension>,
     /// A last change to the rcgen parameters (key usages, name constraints, odd serials ...).
     pub edit: Option<fn(&mut CertificateParams)>,
+    /// cRLDistributionPoints URIs (one point each).
+    pub crl_points: Vec<String>,
 }
 
 impl Leaf {
@@ -61,7 +66,14 @@ impl Leaf {
             serial: 1000,
             custom_extensions: Vec::new(),
             edit: None,
+            crl_points: Vec::new(),
         }
+    }
+
+    /// Adds a cRLDistributionPoints point with this URI.
+    pub fn crl_point(mut self, uri: &str) -> Self {
+        self.crl_points.push(uri.to_owned());
+        self
     }
 
     /// This leaf with `edit` applied to its rcgen parameters last.
@@ -115,6 +127,13 @@ impl Leaf {
         params.not_after = shift(rcgen::date_time_ymd(2025, 1, 1), self.not_after);
         params.serial_number = Some(SerialNumber::from(self.serial));
         params.custom_extensions = self.custom_extensions.clone();
+        params.crl_distribution_points = self
+            .crl_points
+            .iter()
+            .map(|uri| rcgen::CrlDistributionPoint {
+                uris: vec![uri.clone()],
+            })
+            .collect();
         if let Some(edit) = self.edit {
             edit(&mut params);
         }
@@ -315,6 +334,14 @@ impl Ca {
         crl_signer.crl(serials, this_update, next_update)
     }
 
+    /// `spec` written by hand and signed with this CA's key (what rcgen cannot write).
+    pub fn crl_from(&self, spec: &CrlSpec) -> Vec<u8> {
+        use rcgen::SigningKey;
+        spec.signed(&self.der, &|message| {
+            self.key.sign(message).expect("signing")
+        })
+    }
+
     fn issuer(&self) -> Issuer<'_, &KeyPair> {
         Issuer::from_params(&self.params, &self.key)
     }
@@ -407,34 +434,22 @@ pub fn tlv_long_length(tag: u8, body: &[u8], octets: usize) -> Vec<u8> {
     out
 }
 
-/// (header length, content length) of the DER element at the start of `der`.
-fn header(der: &[u8]) -> (usize, usize) {
-    let first = usize::from(der[1]);
-    if first < 0x80 {
-        return (2, first);
-    }
-    let count = first & 0x7f;
-    let length = der[2..2 + count]
+/// The CAs a CRL may be signed by: `cas`, as startup reads them.
+pub fn issuers(cas: &[&Ca]) -> crate::client_cert::crl::CrlIssuers {
+    let ders: Vec<rustls_pki_types::CertificateDer<'static>> = cas
         .iter()
-        .fold(0, |acc, byte| (acc << 8) | usize::from(*byte));
-    (2 + count, length)
+        .map(|ca| rustls_pki_types::CertificateDer::from(ca.der.clone()))
+        .collect();
+    crate::client_cert::crl::CrlIssuers::new(&ders)
 }
 
-fn content(der: &[u8]) -> &[u8] {
-    let (head, length) = header(der);
-    &der[head..head + length]
+/// A hand-written CRL numbered `number`, issued a day before [`BASE`], next update a week after.
+pub fn crl_spec(number: u64) -> CrlSpec {
+    let base = i64::try_from(BASE).expect("base fits");
+    CrlSpec::new(number, base - DAY, base + 7 * DAY)
 }
 
-fn children(mut der: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    while !der.is_empty() {
-        let (head, length) = header(der);
-        out.push(&der[..head + length]);
-        der = &der[head + length..];
-    }
-    out
-}
-
-pub fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-    super::der::encode(tag, body)
+/// `BASE + offset`, unix seconds (for [`CrlSpec::valid`]).
+pub fn unix(offset: i64) -> i64 {
+    i64::try_from(BASE).expect("base fits") + offset
 }

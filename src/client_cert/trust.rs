@@ -3,17 +3,12 @@
 //!
 //! Revocation rule: once any CRL is configured, every certificate below the trust anchor in
 //! the verified path (the leaf and each intermediate) must be covered by a current CRL from its
-//! issuer ([`RevocationCheckDepth::Chain`], [`UnknownStatusPolicy::Deny`],
-//! [`ExpirationPolicy::Enforce`]). So a leaf under an intermediate needs the intermediate's CRL,
-//! and the intermediate needs the root's CRL; a CRL past its nextUpdate counts as unknown.
-//! A CRL that cannot be used (bad signature, issuer without cRLSign, anchors included, which
-//! webpki does not check, unsupported algorithm or feature, a thisUpdate beyond now plus the
-//! clock skew) also makes the status unknown, which refuses even a pinned certificate.
-//!
-//! CRLs are matched to a certificate by issuer name only, and webpki uses the first loaded CRL
-//! whose issuer name matches, even if another key signed it. So during a CA rollover, where
-//! the old and new CA share a name, the certificates of the CA whose CRL loads second have an
-//! unknown status. Keep one CRL per issuer name; startup and reloads warn otherwise.
+//! issuer, signed by the issuer's key. So a leaf under an intermediate needs the
+//! intermediate's CRL, and the intermediate needs the root's CRL; a CRL past its nextUpdate
+//! counts as unknown, and unknown is refused, even for a pinned certificate. webpki builds and
+//! verifies the path; the CRLs are checked on each candidate path it finds, through its
+//! `verify_path` hook, by `revocation.rs` (which says what covers what: partitions, delta
+//! CRLs, cRLSign, dates), so a path that fails revocation lets webpki try another.
 //!
 //! Anchors and intermediates must be CA certificates ([`check_ca_certificate`], in
 //! `ca_certificate.rs`); one that cannot vouch for anyone (an unknown critical extension, an
@@ -30,10 +25,7 @@ use std::fmt;
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use webpki::{
-    EndEntityCert, Error as WebpkiError, ExpirationPolicy, KeyUsage, RevocationCheckDepth,
-    RevocationOptionsBuilder, UnknownStatusPolicy,
-};
+use webpki::{EndEntityCert, Error as WebpkiError, KeyUsage};
 
 use super::ca_certificate::CaFacts;
 pub use super::ca_certificate::{CaCertificateError, check_ca_certificate};
@@ -276,22 +268,6 @@ impl TrustStore {
         } else {
             now.min(cert.not_after)
         };
-        let crl_refs = crls.usable_at(now, self.clock_skew);
-        if crl_refs.is_empty() && !crls.is_empty() {
-            // Every CRL is from the future: none can cover anything yet.
-            return Err(Denied::RevocationUnknown {
-                reason: "every configured crl has a thisUpdate in the future".to_owned(),
-            });
-        }
-        let revocation = RevocationOptionsBuilder::new(&crl_refs)
-            .ok()
-            .map(|builder| {
-                builder
-                    .with_depth(RevocationCheckDepth::Chain)
-                    .with_status_policy(UnknownStatusPolicy::Deny)
-                    .with_expiration_policy(ExpirationPolicy::Enforce)
-                    .build()
-            });
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time));
         let anchors = self.anchors_valid_at(now);
         if anchors.is_empty() {
@@ -301,37 +277,42 @@ impl TrustStore {
         }
         let wrapped = self.algorithms.as_ref().map(Algorithms::as_refs);
         let algorithms = wrapped.as_deref().unwrap_or(webpki::ALL_VERIFICATION_ALGS);
-        let verify = |revocation| {
-            end_entity.verify_for_usage(
+        // Revocation is checked on each candidate path webpki verifies (`revocation.rs`), so a
+        // path that fails it lets webpki try the others; the reason is kept for the refusal.
+        let revocation_refusal = std::cell::RefCell::new(None::<Denied>);
+        let check_revocation = |path: &webpki::VerifiedPath<'_>| {
+            crls.check_path(path, now, self.clock_skew)
+                .map_err(|denied| {
+                    let error = match denied {
+                        Denied::Revoked => WebpkiError::CertRevoked,
+                        _ => WebpkiError::UnknownRevocationStatus,
+                    };
+                    let mut kept = revocation_refusal.borrow_mut();
+                    if !matches!(*kept, Some(Denied::Revoked)) {
+                        *kept = Some(denied);
+                    }
+                    error
+                })
+        };
+        let path = end_entity
+            .verify_for_usage(
                 algorithms,
                 &anchors,
                 &self.shown_intermediates,
                 time,
                 KeyUsage::client_auth(),
-                revocation,
                 None,
+                (!crls.is_empty()).then_some(&check_revocation as _),
             )
-        };
-        let path = match verify(revocation) {
-            Ok(path) => path,
-            Err(error) => {
-                let denied = map_error(error, now);
-                // webpki reports the most specific error over every candidate path, so a
-                // same-named anchor's signature failure can hide the real path's CRL failure
-                // (a root rollover). A chain that verifies without CRLs means revocation failed.
-                if matches!(denied, Denied::Untrusted { .. })
-                    && revocation.is_some()
-                    && verify(None).is_ok()
-                {
-                    return Err(Denied::RevocationUnknown {
-                        reason: format!(
-                            "the chain verifies, its revocation check does not: {denied}"
-                        ),
-                    });
+            .map_err(|error| match error {
+                WebpkiError::CertRevoked | WebpkiError::UnknownRevocationStatus => {
+                    revocation_refusal
+                        .borrow_mut()
+                        .take()
+                        .unwrap_or_else(|| map_error(error, now))
                 }
-                return Err(self.name_unusable_issuer(cert, denied));
-            }
-        };
+                other => self.name_unusable_issuer(cert, map_error(other, now)),
+            })?;
         let anchor = self
             .anchors
             .iter()
@@ -341,14 +322,6 @@ impl TrustStore {
             .ok_or_else(|| Denied::Untrusted {
                 reason: "verified anchor is not configured".to_owned(),
             })?;
-        // With CRLs on, the certificate just below the anchor was covered by a CRL the anchor
-        // signed; an anchor whose keyUsage lacks cRLSign cannot vouch for that CRL.
-        if revocation.is_some() && !anchor.facts.crl_sign {
-            return Err(Denied::RevocationUnknown {
-                reason: "the trust anchor's keyUsage lacks cRLSign, so its crl is unusable"
-                    .to_owned(),
-            });
-        }
         let path: Vec<&Intermediate> = path
             .intermediate_certificates()
             .map(|intermediate| self.intermediate_shown_as(intermediate.der().as_ref()))

@@ -1,11 +1,7 @@
 //! Reasons in words for the log and for operators: webpki's errors (whose `Display` is their
-//! Rust Debug text, e.g. `UnknownIssuer`) and CRL files webpki cannot read.
+//! Rust Debug text, e.g. `UnknownIssuer`). CRLs are read by `crl`, which words its own.
 //!
-//! Nothing here decides anything; `trust.rs` and `revocation.rs` call it to word what they
-//! decided.
-
-use x509_parser::prelude::FromDer;
-use x509_parser::revocation_list::CertificateRevocationList;
+//! Nothing here decides anything; `trust.rs` calls it to word what it decided.
 
 /// What a webpki error means, in words.
 #[allow(deprecated)] // the context-free variants are still matched, whichever webpki returns
@@ -32,21 +28,6 @@ pub fn describe(error: &webpki::Error) -> String {
         other => return words(&format!("{other:?}")),
     };
     text.to_owned()
-}
-
-/// Why a CRL file cannot be used, with what to do about a version 1 CRL (what
-/// `openssl ca -gencrl` writes when the CA has no `crlnumber` file).
-pub fn describe_unusable_crl(der: &[u8], error: &webpki::Error) -> String {
-    let version_1 =
-        CertificateRevocationList::from_der(der).is_ok_and(|(_, crl)| crl.version().is_none());
-    if version_1 {
-        "it is a version 1 CRL, which is not supported: make a version 2 CRL (with openssl, \
-         give the CA a crlnumber file, e.g. `echo 1000 > crlnumber` and `crlnumber = \
-         $dir/crlnumber` in its section, then run `openssl ca -gencrl` again)"
-            .to_owned()
-    } else {
-        format!("it is not a CRL webpki can use: {}", describe(error))
-    }
 }
 
 /// `UnsupportedSignatureAlgorithmContext(..)` -> `unsupported signature algorithm`.
@@ -90,51 +71,5 @@ mod tests {
             "unsupported signature algorithm"
         );
         assert_eq!(words("TrailingData(Certificate)"), "trailing data");
-    }
-
-    /// `der` with the TBSCertList's version field (`02 01 01`) removed: a version 1 CRL, as
-    /// `openssl ca -gencrl` writes without a crlnumber (the signature no longer verifies, which
-    /// reading the version does not need).
-    fn without_version(der: &[u8]) -> Vec<u8> {
-        fn header(der: &[u8]) -> (usize, usize) {
-            match der[1] {
-                short if short < 0x80 => (2, usize::from(short)),
-                long => {
-                    let count = usize::from(long & 0x7f);
-                    let length = der[2..2 + count]
-                        .iter()
-                        .fold(0, |length, byte| length * 256 + usize::from(*byte));
-                    (2 + count, length)
-                }
-            }
-        }
-        let sequence = |content: &[u8]| crate::client_cert::test_pki::tlv(0x30, content);
-        let (outer_header, _) = header(der);
-        let tbs = &der[outer_header..];
-        let (tbs_header, tbs_length) = header(tbs);
-        let rest = &tbs[tbs_header + tbs_length..];
-        let tbs_content = &tbs[tbs_header..tbs_header + tbs_length];
-        assert_eq!(&tbs_content[..3], [0x02, 0x01, 0x01], "a v2 CRL's version");
-        let mut content = sequence(&tbs_content[3..]);
-        content.extend_from_slice(rest);
-        sequence(&content)
-    }
-
-    #[test]
-    fn a_version_1_crl_is_named_and_the_fix_is_given() {
-        use crate::client_cert::test_pki::{Ca, DAY};
-        let v2 = Ca::root("Test Root CA").crl(&[7], 0, DAY);
-        let v1 = without_version(&v2);
-        let error = webpki::OwnedCertRevocationList::from_der(&v1).expect_err("webpki refuses v1");
-
-        let message = describe_unusable_crl(&v1, &error);
-
-        assert!(message.contains("version 1 CRL"), "{message}");
-        assert!(
-            message.contains("crlnumber"),
-            "how to make a v2 one: {message}"
-        );
-        let other = describe_unusable_crl(b"garbage", &webpki::Error::BadDer);
-        assert!(!other.contains("version 1"), "{other}");
     }
 }

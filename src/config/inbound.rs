@@ -15,9 +15,10 @@ use super::Reader;
 use crate::cert_file::read_certificates;
 use crate::client_cert::HeaderFormat;
 pub use crate::client_cert::Settings as InboundConfig;
+use crate::client_cert::crl::CrlIssuers;
+use crate::client_cert::crl_files::CrlFiles;
 use crate::client_cert::policy::Thumbprint;
 use crate::client_cert::policy_file::{IdentityRule, parse_policy_file};
-use crate::client_cert::revocation::{CrlSet, CrlWatcher};
 pub use crate::client_cert::settings::{
     DEFAULT_CLIENT_CERT_HEADER, DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_CRL_RELOAD_SECONDS,
 };
@@ -80,19 +81,19 @@ impl InboundConfig {
         if !crl_urls.is_empty() && trusted_cas.is_empty() {
             reader.invalid(CLIENT_CERT_CRL_URLS, format!("crls need {CLIENT_CERT_TRUSTED_CA_PATHS}: revocation is checked on a verified chain"));
         }
-        let crl_issuers = anchor_ders
+        let crl_issuers: Vec<CertificateDer<'static>> = anchor_ders
             .into_iter()
             .chain(intermediates.iter().cloned())
             .collect();
         let crl_paths = paths(reader, CLIENT_CERT_CRL_PATHS);
-        // Stamped before loading, so a file replaced after the load is reloaded (not missed).
-        let crl_stamps = Some(CrlWatcher::stamps(&crl_paths));
-        let crls = CrlSet::load(&crl_paths).unwrap_or_else(|errors| {
-            for error in errors {
-                reader.invalid(CLIENT_CERT_CRL_PATHS, error.to_string());
-            }
-            CrlSet::default()
-        });
+        let crl_files =
+            CrlFiles::load(&crl_paths, &CrlIssuers::new(&crl_issuers)).unwrap_or_else(|errors| {
+                for error in errors {
+                    reader.invalid(CLIENT_CERT_CRL_PATHS, error.to_string());
+                }
+                CrlFiles::new(&crl_paths)
+            });
+        let crls = crl_files.set();
         if !crl_paths.is_empty()
             && trusted_cas.is_empty()
             && reader.string(CLIENT_CERT_TRUSTED_CA_PATHS).is_none()
@@ -106,7 +107,7 @@ impl InboundConfig {
             trusted_cas,
             intermediates,
             crl_paths,
-            crl_stamps,
+            crl_files: Some(crl_files),
             crls: Arc::new(crls),
             crl_reload: Duration::from_secs(reader.number(
                 CLIENT_CERT_CRL_RELOAD_SECONDS,

@@ -1,28 +1,27 @@
 //! Checking a CRL that arrived from a distribution point before it joins the CRL set: exactly
 //! one CRL, issued and signed by a configured CA (anchor or intermediate) whose key may sign
 //! CRLs, current (thisUpdate not in the future, nextUpdate not passed), and no older than the
-//! CRL held for the same URL (by CRL number).
+//! CRL held for the same URL (by CRL number). Delta CRLs pass the same checks.
 //!
 //! The transport is not trusted (distribution points are usually plain HTTP): the signature is.
-//! webpki checks the CRL again on every use; this check exists so that a bad CRL is refused
-//! at the door and the last good one stays in force. Pure function over bytes and values; the
-//! fetching is `fetch.rs`'s job.
+//! So the signature over the raw TBS bytes is verified before a single entry is read
+//! (`client_cert::crl`), and an unsigned body costs its own bytes and nothing more; the body
+//! is dropped before the entries are indexed, and the CRL is held in that compact form only.
+//! Pure function over bytes and values; the fetching is `fetch.rs`'s job.
 
-use std::path::Path;
+use std::sync::Arc;
 
-use rustls_pki_types::CertificateDer;
-use x509_parser::oid_registry::{OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
-use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::revocation_list::CertificateRevocationList;
+use sha2::{Digest, Sha256};
 
-use crate::cert_file::crls_from_bytes;
-use crate::client_cert::ca_certificate::may_sign_crls;
-use crate::client_cert::words::describe_unusable_crl;
+use crate::cert_file::{Encoding, check_single_der};
+use crate::client_cert::crl::{Crl, CrlIssuers, CrlProblem, SignatureRule};
 
 /// A CRL that passed [`check`], with what the source remembers of it.
 #[derive(Debug, Clone)]
 pub struct CheckedCrl {
-    pub der: Vec<u8>,
+    pub crl: Arc<Crl>,
+    /// The SHA-256 of its DER: a CRL fetched again with the same bytes changes nothing.
+    pub digest: [u8; 32],
     /// The CRL number, big-endian without leading zeros (`None`: the CRL carries none).
     pub number: Option<Vec<u8>>,
     /// thisUpdate and nextUpdate, unix seconds.
@@ -39,16 +38,10 @@ pub enum CrlRefused {
     NotCrl(String),
     #[error("{0} crls in one response: a distribution point serves one")]
     NotOne(usize),
-    #[error("no configured ca is named {issuer:?}, the crl's issuer")]
-    UnknownIssuer { issuer: String },
-    #[error("the signature does not verify with the key of any configured ca named {issuer:?}")]
-    BadSignature { issuer: String },
-    #[error("the ca {issuer:?} may not sign crls (its key usage lacks cRLSign)")]
-    NotCrlSigner { issuer: String },
-    #[error("sha-1 signatures are not accepted")]
-    WeakSignature,
-    #[error("no nextUpdate")]
-    NoNextUpdate,
+    /// Who signed it, or what it lacks, in the CRL reader's words (no configured CA of its
+    /// name, a signature that does not verify, no cRLSign, SHA-1, no nextUpdate).
+    #[error(transparent)]
+    Unusable(CrlProblem),
     #[error("thisUpdate {this_update} is in the future (now {now})")]
     NotYetValid { this_update: i64, now: i64 },
     #[error("already past its nextUpdate {next_update} (now {now})")]
@@ -58,42 +51,33 @@ pub enum CrlRefused {
 }
 
 /// Checks `body` (PEM or DER) as a CRL from `issuers` at `now`, against the CRL number of the
-/// CRL already held for the same source (`held_number`).
+/// CRL already held for the same source (`held_number`). The body is consumed: it is dropped
+/// as soon as the CRL's DER is known, before the entries are indexed.
 ///
 /// # Errors
 /// [`CrlRefused`] saying why.
 pub fn check(
-    body: &[u8],
-    issuers: &[CertificateDer<'static>],
+    body: Vec<u8>,
+    issuers: &CrlIssuers,
     now: i64,
     held_number: Option<&[u8]>,
 ) -> Result<CheckedCrl, CrlRefused> {
-    let ders = crls_from_bytes(body, Path::new("response"))
-        .map_err(|error| CrlRefused::NotCrl(error.to_string()))?;
-    let [der] = ders.as_slice() else {
-        return Err(CrlRefused::NotOne(ders.len()));
+    let der = match Encoding::sniff(&body) {
+        Encoding::Binary => body,
+        Encoding::Pem => pem_in_place(body)?,
     };
-    let der = der.as_ref();
-    // webpki must be able to use it too (it refuses delta CRLs, unknown critical extensions).
-    webpki::OwnedCertRevocationList::from_der(der)
-        .map_err(|error| CrlRefused::NotCrl(describe_unusable_crl(der, &error)))?;
-    let (_, crl) = CertificateRevocationList::from_der(der)
-        .map_err(|error| CrlRefused::NotCrl(error.to_string()))?;
-    crate::client_cert::crl_number::check(&crl).map_err(CrlRefused::NotCrl)?;
-    let issuer = crl.issuer().to_string();
-    check_signature(&crl, issuers, &issuer)?;
-    let this_update = crl.last_update().timestamp();
-    let next_update = crl
-        .next_update()
-        .ok_or(CrlRefused::NoNextUpdate)?
-        .timestamp();
+    check_single_der(&der).map_err(|error| CrlRefused::NotCrl(error.to_string()))?;
+    let digest: [u8; 32] = Sha256::digest(&der).into();
+    let crl = Crl::read(&der, issuers, SignatureRule::Required).map_err(refused)?;
+    drop(der);
+    let (this_update, next_update) = (crl.this_update(), crl.next_update());
     if this_update > now {
         return Err(CrlRefused::NotYetValid { this_update, now });
     }
     if next_update <= now {
         return Err(CrlRefused::Expired { next_update, now });
     }
-    let number = crl.crl_number().map(|number| number.to_bytes_be());
+    let number = crl.number().map(<[u8]>::to_vec);
     if let (Some(got), Some(held)) = (number.as_deref(), held_number)
         && is_older(got, held)
     {
@@ -103,51 +87,76 @@ pub fn check(
         });
     }
     Ok(CheckedCrl {
-        der: der.to_vec(),
+        issuer: crl.issuer_text().to_owned(),
+        crl: Arc::new(crl),
+        digest,
         number,
         this_update,
         next_update,
-        issuer,
     })
 }
 
-/// Verifies the signature with every configured CA of the issuer's name until one works.
-fn check_signature(
-    crl: &CertificateRevocationList<'_>,
-    issuers: &[CertificateDer<'static>],
-    issuer: &str,
-) -> Result<(), CrlRefused> {
-    if crl.signature_algorithm.algorithm == OID_PKCS1_SHA1WITHRSA
-        || crl.signature_algorithm.algorithm == OID_SHA1_WITH_RSA
-    {
-        return Err(CrlRefused::WeakSignature);
-    }
-    let candidates: Vec<(&[u8], X509Certificate<'_>)> = issuers
-        .iter()
-        .filter_map(|der| {
-            let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
-            Some((der.as_ref(), cert))
-        })
-        .filter(|(_, cert)| cert.subject().as_raw() == crl.issuer().as_raw())
+/// The DER of the one `X509 CRL` block of a PEM `body`, decoded into the body's own buffer
+/// (the DER is shorter than its base64, so it is written behind what is read): a PEM response
+/// costs its own size, not also a copy. Text around the block is ignored, as PEM allows.
+fn pem_in_place(mut body: Vec<u8>) -> Result<Vec<u8>, CrlRefused> {
+    use base64::Engine as _;
+    const BEGIN: &[u8] = b"-----BEGIN X509 CRL-----";
+    const END: &[u8] = b"-----END X509 CRL-----";
+    let not_crl = |detail: &str| CrlRefused::NotCrl(format!("response: invalid pem: {detail}"));
+    let blocks: Vec<usize> = body
+        .windows(BEGIN.len())
+        .enumerate()
+        .filter(|(_, window)| *window == BEGIN)
+        .map(|(at, _)| at + BEGIN.len())
         .collect();
-    if candidates.is_empty() {
-        return Err(CrlRefused::UnknownIssuer {
-            issuer: issuer.to_owned(),
-        });
+    let start = match blocks.as_slice() {
+        [] => return Err(CrlRefused::NotCrl("response: no crl found".to_owned())),
+        [start] => *start,
+        more => return Err(CrlRefused::NotOne(more.len())),
+    };
+    let end = body[start..]
+        .windows(END.len())
+        .position(|window| window == END)
+        .map(|at| start + at)
+        .ok_or_else(|| not_crl("no END line"))?;
+    // Base64 in chunks of 4,096 characters (whitespace skipped), each decoded to at most
+    // 3,072 bytes and written at `written`, which never passes what was read.
+    let (mut chunk, mut filled, mut written) = ([0u8; 4096], 0, 0);
+    let mut decoded = [0u8; 3072];
+    let mut flush = |body: &mut Vec<u8>, chunk: &[u8], written: &mut usize| {
+        let length = base64::engine::general_purpose::STANDARD
+            .decode_slice(chunk, &mut decoded)
+            .map_err(|_| not_crl("not base64"))?;
+        body[*written..*written + length].copy_from_slice(&decoded[..length]);
+        *written += length;
+        Ok::<(), CrlRefused>(())
+    };
+    for read in start..end {
+        let character = body[read];
+        if character.is_ascii_whitespace() {
+            continue;
+        }
+        chunk[filled] = character;
+        filled += 1;
+        if filled == chunk.len() {
+            flush(&mut body, &chunk, &mut written)?;
+            filled = 0;
+        }
     }
-    let (signer, _) = candidates
-        .iter()
-        .find(|(_, cert)| crl.verify_signature(cert.public_key()).is_ok())
-        .ok_or_else(|| CrlRefused::BadSignature {
-            issuer: issuer.to_owned(),
-        })?;
-    // The same rule webpki's use of the CRL is held to (`client_cert::trust`).
-    if may_sign_crls(signer) {
-        Ok(())
-    } else {
-        Err(CrlRefused::NotCrlSigner {
-            issuer: issuer.to_owned(),
-        })
+    flush(&mut body, &chunk[..filled], &mut written)?;
+    body.truncate(written);
+    Ok(body)
+}
+
+fn refused(problem: CrlProblem) -> CrlRefused {
+    match problem {
+        CrlProblem::UnknownIssuer { .. }
+        | CrlProblem::BadSignature { .. }
+        | CrlProblem::NotCrlSigner { .. }
+        | CrlProblem::WeakSignature
+        | CrlProblem::NoNextUpdate => CrlRefused::Unusable(problem),
+        other => CrlRefused::NotCrl(other.to_string()),
     }
 }
 
@@ -168,13 +177,23 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client_cert::test_pki::{BASE, Ca, DAY};
+    use crate::client_cert::test_pki::{BASE, Ca, DAY, crl_spec, issuers};
+    use base64::Engine as _;
     use rcgen::KeyUsagePurpose;
 
-    fn issuers(cas: &[&Ca]) -> Vec<CertificateDer<'static>> {
-        cas.iter()
-            .map(|ca| CertificateDer::from(ca.der.clone()))
-            .collect()
+    /// `ders` as one PEM body, each block in 64-character lines with CRLF line ends.
+    fn pem(ders: &[&[u8]]) -> Vec<u8> {
+        let mut text = b"CRL published by the test CA\r\n".to_vec();
+        for der in ders {
+            let base64 = base64::engine::general_purpose::STANDARD.encode(der);
+            text.extend_from_slice(b"-----BEGIN X509 CRL-----\r\n");
+            for line in base64.as_bytes().chunks(64) {
+                text.extend_from_slice(line);
+                text.extend_from_slice(b"\r\n");
+            }
+            text.extend_from_slice(b"-----END X509 CRL-----\r\n");
+        }
+        text
     }
 
     #[test]
@@ -240,14 +259,33 @@ mod tests {
                 Some("older"),
             ),
             (
-                "one DER sequence webpki cannot read as a crl",
+                "one DER sequence that is not a crl",
                 vec![0x30, 0x03, 0x02, 0x01, 0x01],
                 None,
-                Some("not a crl: it is not a CRL webpki can use"),
+                Some("not a crl: malformed: no tbsCertList"),
+            ),
+            (
+                "a delta crl from the root",
+                root.crl_from(&crl_spec(2).delta_of(1).revoke(5)),
+                None,
+                None,
+            ),
+            (
+                "review: a serial that is not minimal der",
+                root.crl_from(&crl_spec(2).revoke_raw(&[0x00, 0x12, 0x34], None)),
+                None,
+                Some("serial 001234 is not minimal DER"),
+            ),
+            ("the crl as pem", pem(&[&good]), None, None),
+            (
+                "two crls in one pem body",
+                pem(&[&good, &good]),
+                None,
+                Some("2 crls in one response"),
             ),
         ];
         for (reason, body, held, refused) in cases {
-            let result = check(&body, &configured, now, held);
+            let result = check(body, &configured, now, held);
             match refused {
                 None => assert!(result.is_ok(), "{reason}: {result:?}"),
                 Some(fragment) => {

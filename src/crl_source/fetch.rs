@@ -25,7 +25,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The whole fetch, body included.
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest CRL body accepted (a private CA's CRL is kilobytes; this leaves room for years
-/// of revocations). Each URL holds at most one body of this size, plus its parsed form.
+/// of revocations). A response costs at most its body plus the CRL's compact form while it is
+/// checked (under twice this, `tests/crl_memory.rs`); each URL then keeps the compact form only
+/// (about a third of the DER's size).
 pub const MAX_CRL_BYTES: u64 = 8 * 1024 * 1024;
 /// The longest `ETag` or `Last-Modified` value kept for the next conditional request.
 pub const MAX_VALIDATOR_BYTES: usize = 256;

@@ -30,6 +30,7 @@ use rustls_pki_types::CertificateDer;
 use url::Url;
 
 use crate::client_cert::Authenticator;
+use crate::client_cert::crl::CrlIssuers;
 use crate::client_cert::revocation::CrlSet;
 use crate::outbound::client::loggable;
 use check::check;
@@ -50,7 +51,7 @@ pub struct CrlUrls {
     /// collected earlier can never land after one that collected later).
     installing: Arc<Mutex<()>>,
     /// The configured CAs (anchors and intermediates) a CRL may come from.
-    issuers: Arc<[CertificateDer<'static>]>,
+    issuers: Arc<CrlIssuers>,
     period: Duration,
     fetcher: Fetcher,
     authenticator: Arc<Authenticator>,
@@ -81,7 +82,7 @@ impl CrlUrls {
         Self {
             sources: urls.iter().map(UrlSource::new).collect(),
             installing: Arc::default(),
-            issuers: issuers.into(),
+            issuers: Arc::new(CrlIssuers::new(&issuers)),
             period: period.max(Duration::from_secs(1)),
             fetcher,
             authenticator,
@@ -161,10 +162,10 @@ impl CrlUrls {
         let outcome = match fetched {
             Ok(Fetched::NotModified) => Outcome::NotModified,
             Ok(Fetched::Body { bytes, validators }) => {
-                // Parsing and verifying up to 8 MiB is CPU work: off the async workers.
+                // Verifying and indexing up to 8 MiB is CPU work: off the async workers.
                 let issuers = Arc::clone(&self.issuers);
                 let checked = tokio::task::spawn_blocking(move || {
-                    check(&bytes, &issuers, now, held_number.as_deref())
+                    check(bytes, &issuers, now, held_number.as_deref())
                 })
                 .await;
                 match checked {
@@ -180,8 +181,8 @@ impl CrlUrls {
         }
     }
 
-    /// Hands every held CRL to the authenticator (which clears the decision cache), on the
-    /// blocking pool: parsing and joining up to 8 MiB CRLs is CPU work.
+    /// Hands every held CRL to the authenticator (which joins them to the files' CRLs and
+    /// clears the decision cache), on the blocking pool.
     async fn install(&self) {
         let sources = Arc::clone(&self.sources);
         let installing = Arc::clone(&self.installing);
@@ -201,24 +202,16 @@ impl CrlUrls {
     }
 }
 
-/// Collects every source's held CRL, parses them and installs them, all under `installing`:
-/// what is installed last was collected last.
+/// Collects every source's held CRL and installs them, all under `installing`: what is
+/// installed last was collected last.
 fn install_held(sources: &[UrlSource], installing: &Mutex<()>, authenticator: &Authenticator) {
     let _one_at_a_time = installing.lock().unwrap_or_else(PoisonError::into_inner);
-    let held: Vec<(String, Vec<u8>)> = sources
-        .iter()
-        .filter_map(|source| Some((loggable(&source.url), source.held_der()?)))
-        .collect();
-    let named: Vec<(String, &[u8])> = held
-        .iter()
-        .map(|(url, der)| (url.clone(), der.as_slice()))
-        .collect();
-    match CrlSet::from_named_ders(&named) {
-        Ok(set) => authenticator.install_fetched_crls(set),
-        // `check` parsed each with webpki already; this cannot happen, and if it did the
-        // set in force stays.
-        Err(detail) => tracing::error!(%detail, "fetched crls could not be installed"),
-    }
+    let set = CrlSet::from_crls(
+        sources
+            .iter()
+            .filter_map(|source| Some((loggable(&source.url), source.held_crl()?))),
+    );
+    authenticator.install_fetched_crls(set);
 }
 
 fn unix_now() -> i64 {
@@ -247,8 +240,8 @@ mod tests {
     fn fresh(ca: &Ca, number: u64) -> Outcome {
         let now = i64::try_from(BASE).expect("base fits");
         let der = ca.crl_numbered(number, &[], -DAY, 7 * DAY);
-        let crl = check::check(&der, &[CertificateDer::from(ca.der.clone())], now, None)
-            .expect("test crl passes the check");
+        let issuers = CrlIssuers::new(&[CertificateDer::from(ca.der.clone())]);
+        let crl = check::check(der, &issuers, now, None).expect("test crl passes the check");
         Outcome::Fresh(crl, Validators::default())
     }
 

@@ -2,7 +2,7 @@
 //! last fetch ended; and the decisions on each outcome (keep, replace, warn). No I/O here: the
 //! fetching and the scheduling are `mod.rs`'s, the HTTP is `fetch.rs`'s.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use url::Url;
@@ -10,6 +10,7 @@ use url::Url;
 use super::check::CheckedCrl;
 use super::fetch::Validators;
 use super::{EXPIRY_WARNING, SourceReport, at};
+use crate::client_cert::crl::Crl;
 use crate::outbound::client::loggable;
 
 /// How one fetch ended.
@@ -85,9 +86,9 @@ impl UrlSource {
         self.lock().expiry
     }
 
-    /// The held CRL's DER, if any.
-    pub(super) fn held_der(&self) -> Option<Vec<u8>> {
-        self.lock().held.as_ref().map(|crl| crl.der.clone())
+    /// The held CRL, if any (shared, not copied).
+    pub(super) fn held_crl(&self) -> Option<Arc<Crl>> {
+        self.lock().held.as_ref().map(|held| Arc::clone(&held.crl))
     }
 
     pub(super) fn report(&self) -> SourceReport {
@@ -136,7 +137,10 @@ impl SourceState {
                 false
             }
             Outcome::Fresh(crl, validators) => {
-                let changed = self.held.as_ref().is_none_or(|held| held.der != crl.der);
+                let changed = self
+                    .held
+                    .as_ref()
+                    .is_none_or(|held| held.digest != crl.digest);
                 tracing::info!(%url, issuer = %crl.issuer, this_update = %at(Some(crl.this_update)),
                     next_update = %at(Some(crl.next_update)), changed, "crl fetched");
                 self.outcome = "ok".to_owned();
@@ -192,6 +196,7 @@ impl SourceState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_cert::crl::CrlIssuers;
     use crate::client_cert::test_pki::{BASE, Ca, DAY};
     use rustls_pki_types::CertificateDer;
 
@@ -199,8 +204,8 @@ mod tests {
     fn nearing_and_passing_next_update_is_noted_once_whatever_the_fetches_bring() {
         let root = Ca::root("Expiry Root");
         let start = i64::try_from(BASE).expect("base fits");
-        let issuers = [CertificateDer::from(root.der.clone())];
-        let crl = super::super::check::check(&root.crl(&[], -DAY, DAY), &issuers, start, None)
+        let issuers = CrlIssuers::new(&[CertificateDer::from(root.der.clone())]);
+        let crl = super::super::check::check(root.crl(&[], -DAY, DAY), &issuers, start, None)
             .expect("test crl passes");
         let next_update = crl.next_update;
         let source = UrlSource::new(&Url::parse("http://127.0.0.1/root.crl").expect("url"));
@@ -240,7 +245,7 @@ mod tests {
         assert_eq!(source.expiry(), Expiry::Past);
         // A newer CRL does; the next nearing is warned about again.
         let newer = super::super::check::check(
-            &root.crl_numbered(2, &[], DAY, 3 * DAY),
+            root.crl_numbered(2, &[], DAY, 3 * DAY),
             &issuers,
             next_update + 2 * hour,
             None,

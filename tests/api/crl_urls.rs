@@ -7,6 +7,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::support::crl_point::{Answer, CrlPoint};
+use crate::support::crl_spec::CrlSpec;
 use crate::support::pki::{Issued, Leaf, TestPki};
 use crate::support::{ClientRequest, FunctionsHost, Mode};
 
@@ -221,5 +222,60 @@ async fn a_point_that_does_not_answer_at_startup_delays_serving_a_bounded_time_t
         setup.code(&host).await,
         (200, "ok".into()),
         "admitted as soon as the crl arrives"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_crl_is_applied_on_its_base_and_a_base_that_announces_one_is_not_enough_alone() {
+    let setup = Setup::new("crl-url-delta");
+    let delta_point = CrlPoint::start(Answer::Status(404)).await;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let (hour, week) = (3_600, 7 * 86_400);
+    let spec = |number| CrlSpec::new(number, now - hour, now + week);
+    let signed = |spec: CrlSpec, etag: &str| Answer::Crl {
+        body: setup.pki.root.crl_from(&spec),
+        etag: etag.to_owned(),
+    };
+    // AD CS by default: a base CRL that points to its delta (freshestCRL).
+    let base_point = CrlPoint::start(signed(
+        spec(10).announcing_deltas(&delta_point.url()),
+        "\"base-10\"",
+    ))
+    .await;
+    let host = setup
+        .start(&format!("{},{}", base_point.url(), delta_point.url()))
+        .await;
+
+    let base_alone = setup.code(&host).await;
+    wait_log(&host, "announces delta crls", 1);
+    delta_point.set(signed(spec(11).delta_of(10), "\"delta-11\""));
+    wait_log(&host, "distribution points installed", 2);
+    let with_its_delta = setup.code(&host).await;
+    delta_point.set(signed(
+        spec(12).delta_of(10).revoke(CALLER_SERIAL),
+        "\"delta-12\"",
+    ));
+    wait_log(&host, "distribution points installed", 3);
+    let revoked_in_the_delta = setup.code(&host).await;
+
+    assert_eq!(
+        base_alone,
+        (403, "cert_revocation_unknown".into()),
+        "a base that announces deltas is not enough on its own"
+    );
+    let output = host.process.output();
+    assert!(
+        output.contains(&delta_point.url()),
+        "the warning names where the deltas are published:\n{output}"
+    );
+    assert_eq!(
+        with_its_delta,
+        (200, "ok".into()),
+        "the base and its delta cover it"
+    );
+    assert_eq!(
+        revoked_in_the_delta,
+        (403, "cert_revoked".into()),
+        "a revocation published in the delta is enforced"
     );
 }

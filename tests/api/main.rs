@@ -3,6 +3,7 @@
 mod app_files;
 mod auth;
 mod check;
+mod crl_files;
 mod crl_urls;
 mod dev;
 mod faults;

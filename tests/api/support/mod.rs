@@ -9,6 +9,8 @@
 pub mod app;
 pub mod azure;
 pub mod crl_point;
+#[path = "../../../src/client_cert/test_crl.rs"]
+pub mod crl_spec;
 pub mod host;
 pub mod process;
 pub mod proxying;

@@ -22,6 +22,7 @@ use rustls::sign::CertifiedKey;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::chain::{find_leaf, order_chain, parse};
+use super::pkcs12_work::{self, WorkError};
 use crate::cert_file::{self, Encoding, LoadError};
 
 /// Why the identity could not be loaded. Messages never contain the password.
@@ -33,6 +34,9 @@ pub enum IdentityError {
     WrongPassword,
     #[error("cannot decrypt the PKCS#12 file (wrong password or unsupported algorithm): {detail}")]
     Decrypt { detail: String },
+    /// The file asks for more key-derivation work than an identity needs (see `pkcs12_work`).
+    #[error(transparent)]
+    Work(#[from] WorkError),
     #[error("not a PKCS#12 or PEM file: {detail}")]
     Malformed { detail: String },
     #[error("the file holds no private key")]
@@ -103,16 +107,20 @@ impl Identity {
         }
     }
 
-    /// Decodes a PKCS#12 file (any of the encryption and MAC variants above).
+    /// Decodes a PKCS#12 file (any of the encryption and MAC variants above), once its
+    /// key-derivation work is counted and found within [`pkcs12_work::MAX_WORK`]. The work is
+    /// CPU-bound (up to about a second): call this off the async workers.
     ///
     /// # Errors
-    /// [`IdentityError::WrongPassword`] on a MAC failure, [`IdentityError::NoPrivateKey`],
-    /// [`IdentityError::KeyMismatch`] and the other parse failures.
+    /// [`IdentityError::Work`] over the budget, [`IdentityError::WrongPassword`] on a MAC
+    /// failure, [`IdentityError::NoPrivateKey`], [`IdentityError::KeyMismatch`] and the other
+    /// parse failures.
     pub fn from_pkcs12(
         der: &[u8],
         password: &SecretString,
         provider: &CryptoProvider,
     ) -> Result<Self, IdentityError> {
+        pkcs12_work::check(der, password.expose_secret(), pkcs12_work::MAX_WORK)?;
         let archive = p12_keystore::Pkcs12Archive::from_pkcs12(der, password.expose_secret())
             .map_err(classify_pkcs12_error)?;
         let key_bag = archive.keys.first().ok_or(IdentityError::NoPrivateKey)?;

@@ -17,6 +17,7 @@ pub mod client;
 mod error;
 pub mod identity;
 pub mod identity_source;
+mod pkcs12_work;
 mod reload;
 pub mod tls;
 

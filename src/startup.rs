@@ -54,11 +54,13 @@ pub struct RouteOptions {
     pub cert_info: bool,
     /// Payload mode's `POST /<FunctionName>` (see `HostSettings::serves_payload_mode`).
     pub payload_mode: bool,
+    /// The outbound demo `outbound-mtls` (`OUTBOUND_MTLS_ENABLED`).
+    pub outbound_mtls: bool,
 }
 
 /// Every route of the handler, with the one rejection handler on top.
 pub fn routes(state: AppState, options: RouteOptions) -> BoxedFilter<(Response,)> {
-    let functions = functions::routes(state.clone(), options.cert_info)
+    let functions = functions::routes(state.clone(), options.cert_info, options.outbound_mtls)
         .recover(handle_rejection)
         .unify()
         .boxed();
@@ -115,17 +117,12 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         ));
         background.extend(urls.start().await);
     }
-    let outbound = match &config.outbound.settings {
-        Some(settings) => {
-            let client = OutboundClient::build(settings)?;
-            background.extend(client.spawn_identity_reloader());
-            Some(client)
-        }
-        None => {
-            tracing::info!("outbound mutual TLS is off: outbound-mtls answers 503");
-            None
-        }
-    };
+    let outbound = outbound_client(config)?;
+    background.extend(
+        outbound
+            .as_ref()
+            .and_then(OutboundClient::spawn_identity_reloader),
+    );
     let state = AppState::new(
         &config.server.host.route_prefix,
         Arc::clone(&authenticator),
@@ -142,11 +139,35 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
             RouteOptions {
                 cert_info: config.inbound.cert_info_enabled,
                 payload_mode: config.server.host.serves_payload_mode(),
+                outbound_mtls: config.outbound.demo_enabled,
             },
         ),
         background,
         shutdown_timeout: config.server.shutdown_timeout,
     })
+}
+
+/// The outbound client, available or not; `None` when outbound is off. Outbound problems are
+/// logged here as errors, each naming its setting; none of them stops the start.
+fn outbound_client(config: &Config) -> Result<Option<OutboundClient>, StartupError> {
+    let outbound = &config.outbound;
+    if outbound.settings.is_none() {
+        for problem in &outbound.problems {
+            tracing::error!(
+                setting = problem.setting,
+                "outbound mutual TLS is unavailable (inbound functions are not affected; calls that need it answer 503): {}",
+                problem.message
+            );
+        }
+    }
+    if let Some(settings) = &outbound.settings {
+        return Ok(Some(OutboundClient::build(settings)?));
+    }
+    if let Some(why) = &outbound.unavailable {
+        return Ok(Some(OutboundClient::unavailable(why.clone())));
+    }
+    tracing::info!("outbound mutual TLS is off: outbound-mtls answers 503 outbound_not_configured");
+    Ok(None)
 }
 
 impl App {

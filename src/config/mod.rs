@@ -5,7 +5,7 @@
 //! defaults. Loading collects every mistake and reports them all at once
 //! ([`ConfigError::Invalid`]); `main` prints them and exits with code 64.
 
-mod advice;
+pub(crate) mod advice;
 mod env;
 pub mod inbound;
 pub mod outbound;
@@ -55,6 +55,7 @@ pub const SETTINGS: &[&str] = &[
     outbound::CLIENT_CERT_PASSWORD,
     outbound::CLIENT_CERT_THUMBPRINT,
     outbound::CLIENT_CERT_COMMON_NAME,
+    outbound::CLIENT_CERT_ALLOW_ANY_ISSUER,
     outbound::CLIENT_CERT_BASE64,
     outbound::CLIENT_CERT_DIR,
     outbound::CLIENT_CERT_RELOAD_SECONDS,
@@ -63,6 +64,7 @@ pub const SETTINGS: &[&str] = &[
     outbound::CONNECT_TIMEOUT_MS,
     outbound::TIMEOUT_MS,
     outbound::MAX_RESPONSE_BYTES,
+    outbound::MTLS_ENABLED,
 ];
 
 /// Everything the handler needs, parsed into domain types.
@@ -126,6 +128,8 @@ fn render(errors: &[SettingError]) -> String {
 
 impl Config {
     /// Reads and checks every setting, files included (CA bundles, CRLs, the PKCS#12 identity).
+    /// Outbound problems do not fail the load: they are in [`OutboundConfig::problems`], and the
+    /// outbound client starts unavailable.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] with every problem found, each naming its setting.
@@ -133,7 +137,7 @@ impl Config {
         let mut reader = Reader::new(env);
         let server = ServerConfig::read(&mut reader);
         let inbound = InboundConfig::read(&mut reader);
-        let outbound = OutboundConfig::read(&mut reader);
+        let outbound = OutboundConfig::read(env, &mut reader);
         let errors = reader.into_errors();
         if errors.is_empty() {
             Ok(Self {

@@ -16,12 +16,22 @@ use crate::state::AppState;
 pub const NAMES: [&str; 3] = [health::NAME, cert_info::NAME, outbound_mtls::NAME];
 
 /// Every function route, unrecovered: a request that matches none is rejected.
-/// `cert_info_enabled = false` leaves the diagnostics route out (404).
-pub fn routes(state: AppState, cert_info_enabled: bool) -> BoxedFilter<(Response,)> {
-    let always = health::route(state.clone())
-        .or(outbound_mtls::route(state.clone()))
-        .unify()
-        .boxed();
+/// `cert_info_enabled = false` leaves the diagnostics route out (404), and
+/// `outbound_mtls_enabled = false` the outbound demo (404).
+pub fn routes(
+    state: AppState,
+    cert_info_enabled: bool,
+    outbound_mtls_enabled: bool,
+) -> BoxedFilter<(Response,)> {
+    let health = health::route(state.clone()).boxed();
+    let always = if outbound_mtls_enabled {
+        health
+            .or(outbound_mtls::route(state.clone()))
+            .unify()
+            .boxed()
+    } else {
+        health
+    };
     if cert_info_enabled {
         always.or(cert_info::route(state)).unify().boxed()
     } else {

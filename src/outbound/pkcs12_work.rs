@@ -315,20 +315,16 @@ fn positive(iterations: i32) -> u64 {
 }
 
 #[cfg(test)]
-#[path = "../../tests/api/support/hostile_p12.rs"]
-mod hostile_p12;
-
-#[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
 
     use secrecy::SecretString;
 
-    use super::hostile_p12::{
+    use super::*;
+    use crate::outbound::hostile_p12::{
         data_safe, encrypted_safe, many_key_bags, pbes2_parameters, pfx, scrypt_key_bag,
         shrouded_key_bags,
     };
-    use super::*;
     use crate::outbound::identity::{Identity, IdentityError};
     use crate::outbound::test_pki::{KeyKind, P12Kind, PASSWORD, TempDir, TestPki, provider};
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod crl_point;
 pub mod host;
+pub mod hostile_p12;
 pub mod process;
 pub mod proxying;
 

@@ -22,13 +22,15 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use rustls::client::danger::ServerCertVerifier;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use secrecy::SecretString;
 use url::Url;
 
 use super::{Env, Reader, SettingError, advice};
 use crate::client_cert::policy::Thumbprint;
-use crate::outbound::identity_source::IdentitySource;
+use crate::outbound::identity_source::{IdentitySource, Stamp};
 use crate::outbound::{Identity, IdentityReload, OutboundSettings, Reason, Unavailable, tls};
 
 /// The upstream the demo `outbound-mtls` calls, and the host of paths in calls of one's own;
@@ -99,6 +101,22 @@ pub struct OutboundConfig {
     pub demo_enabled: bool,
 }
 
+/// The client's parameters other than the identity, as read.
+struct ClientParts {
+    url: Option<Url>,
+    period: Duration,
+    private_ca_count: usize,
+    trust_public_roots: bool,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_response_bytes: u64,
+    provider: Arc<CryptoProvider>,
+    verifier: Option<Arc<dyn ServerCertVerifier>>,
+}
+
+/// The startup load: the identity or why not, the stamp taken before it, when to look again.
+type StartupLoad = (Result<Identity, Unavailable>, Option<Stamp>, Option<i64>);
+
 impl OutboundConfig {
     /// Reads every outbound setting, loads the identity and CA files and builds the trust
     /// configuration now. Outbound problems are kept here; only `OUTBOUND_MTLS_ENABLED` is
@@ -106,19 +124,93 @@ impl OutboundConfig {
     pub fn read(env: &dyn Env, fatal: &mut Reader<'_>) -> Self {
         let demo_enabled = fatal.bool(MTLS_ENABLED, true);
         let mut reader = Reader::new(env);
-        let url = read_url(&mut reader);
-        let source = read_identity_source(&mut reader);
+        let url_named = reader.string(REMOTE_API_URL).is_some();
         let identity_named = IDENTITY_SETTINGS
             .iter()
             .any(|setting| reader.string(setting).is_some());
-        let url_named = reader.string(REMOTE_API_URL).is_some();
+        let source = read_identity_source(&mut reader);
+        let parts = ClientParts::read(&mut reader);
+        let mut problems = reader.into_errors();
+        let off = Self {
+            demo_enabled,
+            ..Self::default()
+        };
+        if !url_named && !identity_named {
+            return Self { problems, ..off };
+        }
+        let in_flight = Arc::new(AtomicBool::new(false));
+        let loaded = source
+            .as_ref()
+            .map(|source| load_identity(source, &parts.provider, &in_flight));
+        let settings_invalid = !problems.is_empty() || parts.verifier.is_none();
+        if let Some((Err(why), ..)) = &loaded {
+            problems.push(SettingError {
+                setting: why.setting(),
+                message: why.message().to_owned(),
+            });
+        }
+        if settings_invalid {
+            let first = problems.first().cloned().unwrap_or_else(|| SettingError {
+                setting: TRUSTED_CA_PATHS,
+                message: "no trust anchors".to_owned(),
+            });
+            let why = Unavailable::new(Reason::SettingInvalid, first.setting, first.message, false);
+            return Self {
+                unavailable: Some(why),
+                problems,
+                ..off
+            };
+        }
+        let (Some(source), Some(loaded)) = (source, loaded) else {
+            return Self::without_identity(problems, off);
+        };
+        Self {
+            settings: parts.into_settings(source, loaded, in_flight),
+            problems,
+            ..off
+        }
+    }
+
+    /// Whether any outbound setting asks for outbound calls.
+    pub fn is_configured(&self) -> bool {
+        self.settings.is_some() || self.unavailable.is_some()
+    }
+
+    /// `REMOTE_API_URL` with no identity setting: nothing to present, nothing to retry.
+    fn without_identity(mut problems: Vec<SettingError>, off: Self) -> Self {
+        let message = format!(
+            "{REMOTE_API_URL} is set but no client identity is: set {CLIENT_CERT_PATH}, \
+             {CLIENT_CERT_THUMBPRINT}, {CLIENT_CERT_COMMON_NAME} or {CLIENT_CERT_BASE64}"
+        );
+        problems.push(SettingError {
+            setting: CLIENT_CERT_PATH,
+            message: message.clone(),
+        });
+        let why = Unavailable::new(
+            Reason::IdentityNotConfigured,
+            CLIENT_CERT_PATH,
+            message,
+            false,
+        );
+        Self {
+            unavailable: Some(why),
+            problems,
+            ..off
+        }
+    }
+}
+
+impl ClientParts {
+    /// Everything but the identity; each problem recorded on `reader`.
+    fn read(reader: &mut Reader<'_>) -> Self {
+        let url = read_url(reader);
         let period = Duration::from_secs(reader.number(
             CLIENT_CERT_RELOAD_SECONDS,
             DEFAULT_CLIENT_CERT_RELOAD_SECONDS,
             1..=86_400,
         ));
         let private_ca_configured = !reader.list(TRUSTED_CA_PATHS).is_empty();
-        let private_roots = read_private_roots(&mut reader);
+        let private_roots = read_private_roots(reader);
         let trust_public_roots = reader.bool(TRUST_PUBLIC_ROOTS, !private_ca_configured);
         let connect_timeout =
             reader.millis(CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, 1..=60_000);
@@ -129,7 +221,8 @@ impl OutboundConfig {
             1..=MAX_MAX_RESPONSE_BYTES,
         );
         let provider = tls::provider();
-        let verifier = match tls::verifier(private_roots.clone(), trust_public_roots, &provider) {
+        let private_ca_count = private_roots.len();
+        let verifier = match tls::verifier(private_roots, trust_public_roots, &provider) {
             Ok(verifier) => Some(verifier),
             Err(error) => {
                 let setting = if private_ca_configured {
@@ -141,93 +234,45 @@ impl OutboundConfig {
                 None
             }
         };
-        let mut problems = reader.into_errors();
-        if !url_named && !identity_named {
-            return Self {
-                problems,
-                demo_enabled,
-                ..Self::default()
-            };
-        }
-        let in_flight = Arc::new(AtomicBool::new(false));
-        let loaded = source
-            .as_ref()
-            .map(|source| load_identity(source, &provider, &in_flight));
-        if let Some((Err(why), ..)) = &loaded {
-            problems.push(SettingError {
-                setting: why.setting(),
-                message: why.message().to_owned(),
-            });
-        }
-        let settings_invalid = problems.len() > usize::from(matches!(loaded, Some((Err(_), ..))));
-        let (Some(verifier), false) = (verifier, settings_invalid) else {
-            let first = problems.first().cloned().unwrap_or_else(|| SettingError {
-                setting: TRUSTED_CA_PATHS,
-                message: "no trust anchors".to_owned(),
-            });
-            return Self {
-                unavailable: Some(Unavailable::new(
-                    Reason::SettingInvalid,
-                    first.setting,
-                    first.message,
-                    false,
-                )),
-                problems,
-                demo_enabled,
-                ..Self::default()
-            };
-        };
-        let (Some(source), Some((identity, stamp, review_at))) = (source, loaded) else {
-            let message = format!(
-                "{REMOTE_API_URL} is set but no client identity is: set {CLIENT_CERT_PATH}, \
-                 {CLIENT_CERT_THUMBPRINT}, {CLIENT_CERT_COMMON_NAME} or {CLIENT_CERT_BASE64}"
-            );
-            problems.push(SettingError {
-                setting: CLIENT_CERT_PATH,
-                message: message.clone(),
-            });
-            return Self {
-                unavailable: Some(Unavailable::new(
-                    Reason::IdentityNotConfigured,
-                    CLIENT_CERT_PATH,
-                    message,
-                    false,
-                )),
-                problems,
-                demo_enabled,
-                ..Self::default()
-            };
-        };
-        let settings = OutboundSettings {
+        Self {
             url,
-            verifier,
-            provider,
-            identity,
+            period,
+            private_ca_count,
+            trust_public_roots,
             connect_timeout,
             timeout,
             max_response_bytes,
-            trust_public_roots,
-            private_ca_count: private_roots.len(),
+            provider,
+            verifier,
+        }
+    }
+
+    /// The client's settings with the startup load's outcome and how to reload.
+    fn into_settings(
+        self,
+        source: IdentitySource,
+        (identity, stamp, review_at): StartupLoad,
+        in_flight: Arc<AtomicBool>,
+    ) -> Option<OutboundSettings> {
+        Some(OutboundSettings {
+            url: self.url,
+            verifier: self.verifier?,
+            provider: self.provider,
+            identity,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+            trust_public_roots: self.trust_public_roots,
+            private_ca_count: self.private_ca_count,
             identity_reload: Some(IdentityReload {
                 source,
                 stamp,
                 review_at,
-                period,
+                period: self.period,
                 advise: advice::identity_problem,
                 in_flight,
             }),
-        };
-        Self {
-            settings: Some(settings),
-            unavailable: None,
-            problems,
-            demo_enabled,
-        }
-    }
-
-    /// Whether any outbound setting asks for outbound calls.
-    pub fn is_configured(&self) -> bool {
-        self.settings.is_some() || self.unavailable.is_some()
+        })
     }
 }
 
@@ -235,13 +280,9 @@ impl OutboundConfig {
 /// or why not; with the stamp taken before the load and when to look again.
 fn load_identity(
     source: &IdentitySource,
-    provider: &Arc<rustls::crypto::CryptoProvider>,
+    provider: &Arc<CryptoProvider>,
     in_flight: &Arc<AtomicBool>,
-) -> (
-    Result<Identity, Unavailable>,
-    Option<crate::outbound::identity_source::Stamp>,
-    Option<i64>,
-) {
+) -> StartupLoad {
     match source.load_within(STARTUP_LOAD_DEADLINE, UnixTime::now(), provider, in_flight) {
         Some((stamp, loaded)) => (
             loaded

@@ -5,9 +5,7 @@
 //! `common_name`), or the setting's own value (`OUTBOUND_CLIENT_CERT_BASE64`: base64 PKCS#12 or
 //! PEM text, as a Key Vault reference gives it, at most [`MAX_INLINE_BYTES`]).
 //!
-//! A [`Stamp`] tells whether the source changed since it was last loaded (each file's
-//! modification and status-change times, inode and length, so a `chmod` that makes a file
-//! readable counts). A load is CPU- and I/O-bound: [`IdentitySource::load_within`] runs it on a
+//! A [`Stamp`] tells whether the source changed since it was last loaded. A load is CPU- and I/O-bound: [`IdentitySource::load_within`] runs it on a
 //! thread of its own and waits a bounded time. This module does not build clients or swap
 //! them (`reload.rs` does), and never puts a password or an inline value in an error or a log.
 
@@ -15,7 +13,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use base64::Engine as _;
 use rustls::crypto::CryptoProvider;
@@ -24,6 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::common_name;
 use super::identity::{Identity, IdentityError};
+pub use super::stamp::Stamp;
 use crate::cert_file::FileKind;
 
 /// The longest inline value accepted (`OUTBOUND_CLIENT_CERT_BASE64`), in bytes: base64 of an
@@ -101,19 +100,6 @@ pub struct Loaded {
     pub review_at: Option<i64>,
 }
 
-/// What the source looked like when read: for each file its name and, if it exists, its
-/// modification time, status-change time and inode (Unix), and length.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Stamp(Vec<(PathBuf, Option<FileStamp>)>);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileStamp {
-    modified: Option<SystemTime>,
-    changed: (i64, i64),
-    inode: u64,
-    len: u64,
-}
-
 impl fmt::Debug for IdentitySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "IdentitySource({})", self.describe())
@@ -159,18 +145,9 @@ impl IdentitySource {
     /// made after the load is seen by the next comparison.
     pub fn stamp(&self) -> Stamp {
         match self {
-            Self::File { path, .. } => Stamp(vec![(path.clone(), file_stamp(path))]),
+            Self::File { path, .. } => Stamp::of(std::slice::from_ref(path)),
             Self::CommonName { dir, .. } => {
-                let mut files: Vec<_> = common_name::thumbprint_files(dir)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|path| {
-                        let stamp = file_stamp(&path);
-                        (path, stamp)
-                    })
-                    .collect();
-                files.sort_by(|a, b| a.0.cmp(&b.0));
-                Stamp(files)
+                Stamp::of(&common_name::thumbprint_files(dir).unwrap_or_default())
             }
             Self::Inline { .. } => Stamp::default(),
         }
@@ -333,23 +310,6 @@ fn checked(
         identity,
         review_at,
     }
-}
-
-fn file_stamp(path: &std::path::Path) -> Option<FileStamp> {
-    let metadata = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    let (changed, inode) = {
-        use std::os::unix::fs::MetadataExt;
-        ((metadata.ctime(), metadata.ctime_nsec()), metadata.ino())
-    };
-    #[cfg(not(unix))]
-    let (changed, inode) = ((0, 0), 0);
-    Some(FileStamp {
-        modified: metadata.modified().ok(),
-        changed,
-        inode,
-        len: metadata.len(),
-    })
 }
 
 #[cfg(test)]

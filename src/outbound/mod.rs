@@ -11,10 +11,12 @@
 //! - `chain`: which certificate is the leaf, the issuers after it, what the leaf says.
 //! - [`tls`]: trusted roots + identity -> rustls `ClientConfig` (ring provider, HTTP/1.1 ALPN).
 //! - [`identity_source`]: where the identity comes from (file, CN in a folder, the setting's
-//!   value), loaded at startup and on every change; `common_name` makes the CN choice.
+//!   value), loaded at startup and on every change; `common_name` makes the CN choice;
+//!   `stamp` tells whether the files changed.
 //! - `availability`: [`Unavailable`], why there is no identity to present.
 //! - `reload`: re-reads a changed identity off the async workers and swaps the client;
 //!   `change` says what changed.
+//! - `settings`: [`OutboundSettings`], what the client is built from.
 //! - [`client`]: the one reqwest client (or why there is none), timeouts and size cap;
 //!   `request`: calls of one's own.
 //! - `error`: [`OutboundError`], its public codes, and how reqwest errors are classified.
@@ -33,18 +35,20 @@ pub mod identity_source;
 mod pkcs12_work;
 mod reload;
 mod request;
+mod settings;
+mod stamp;
 pub mod tls;
 
 pub use availability::{Reason, Unavailable};
 pub use client::{
     BuildError, Fetched, IdentityInfo, IdentityReload, OutboundClient, OutboundError,
-    OutboundSettings,
 };
 /// The `http` crate's types the request API takes and gives (the same crate warp uses).
 pub use http;
 pub use identity::{Identity, IdentityError};
 pub use pkcs12_work::{MAX_WORK as MAX_PKCS12_WORK, WorkError};
 pub use request::{OutboundRequest, OutboundResponse};
+pub use settings::OutboundSettings;
 pub use tls::TlsConfigError;
 
 #[cfg(test)]

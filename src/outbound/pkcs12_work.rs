@@ -444,4 +444,36 @@ mod tests {
             Err(IdentityError::Malformed { .. })
         ));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// A real file with one byte changed anywhere: counted and decoded without a panic;
+        /// what the count refuses is not decoded.
+        #[test]
+        fn a_corrupted_file_is_counted_and_refused_or_decoded_without_a_panic(
+            index in 0usize..4096,
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let bytes = corrupted(index, byte);
+            let counted = check(&bytes, PASSWORD, MAX_WORK);
+            let loaded = load(&bytes);
+            if counted.is_err() {
+                proptest::prop_assert!(loaded.is_err());
+            }
+        }
+    }
+
+    fn corrupted(index: usize, byte: u8) -> Vec<u8> {
+        static FILE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        let file = FILE.get_or_init(|| {
+            let pki = TestPki::new("Corrupted");
+            let client = pki.client(KeyKind::Ec, None);
+            client.p12_with_key(&client.key_pkcs8, PASSWORD)
+        });
+        let mut bytes = file.clone();
+        let at = index % bytes.len();
+        bytes[at] = byte;
+        bytes
+    }
 }

@@ -370,11 +370,11 @@ async fn an_identity_that_appears_after_startup_is_used_within_one_reload_period
         response = host.send(Mode::Forwarding, setup.call()).await;
     }
 
-    // Assert: within one period (1 s) plus a load, no restart.
+    // Assert: within one period (1 s) plus a load (slack for a busy machine), no restart.
     assert_eq!(response.status, 200, "{}", response.body);
     assert_eq!(response.json()["body"], "late but there");
     assert!(
-        appeared.elapsed() < std::time::Duration::from_millis(2500),
+        appeared.elapsed() < std::time::Duration::from_millis(3000),
         "took {:?}",
         appeared.elapsed()
     );

@@ -11,7 +11,7 @@
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
 //! - [`host`]: the custom-handler contract: route prefix, readiness, invocation id, payload-mode envelope.
 //! - [`functions`]: one handler per function folder.
-//! - [`outbound`]: outbound mutual TLS: the client identity (PKCS#12), trusted roots, one reqwest client.
+//! - [`outbound`]: outbound mutual TLS: the renewal-following client identity, trusted roots, one reqwest client, and its request API for functions of your own.
 //! - [`state`]: the shared, read-only state handed to handlers.
 //! - [`error`]: `ApiError`, the one place failures become HTTP responses.
 //! - [`dev`]: `handler dev`, the whole flow on a laptop: PKI, App Service-like front end, upstream.

@@ -71,8 +71,42 @@ pub(super) enum Current {
     Ready {
         http: reqwest::Client,
         identity: IdentityInfo,
+        /// The identity's notAfter (unix seconds): past it, the client is unavailable until a
+        /// renewal is loaded (an upstream would refuse the certificate anyway).
+        not_after: i64,
+        setting: &'static str,
     },
     Unavailable(Unavailable),
+}
+
+impl Current {
+    /// The identity and the client, or why not: an identity past its notAfter counts as gone.
+    fn usable(&self) -> Result<(&IdentityInfo, &reqwest::Client), Unavailable> {
+        match self {
+            Self::Ready {
+                identity,
+                http,
+                not_after,
+                setting,
+            } => {
+                let now =
+                    i64::try_from(rustls::pki_types::UnixTime::now().as_secs()).unwrap_or(i64::MAX);
+                if now > *not_after {
+                    return Err(Unavailable::new(
+                        super::Reason::IdentityExpired,
+                        setting,
+                        format!(
+                            "the identity in use, {}, expired at {}; no renewal has been loaded",
+                            identity.subject, identity.not_after
+                        ),
+                        true,
+                    ));
+                }
+                Ok((identity, http))
+            }
+            Self::Unavailable(why) => Err(why.clone()),
+        }
+    }
 }
 
 // === impl OutboundClient ===
@@ -151,10 +185,9 @@ impl OutboundClient {
     /// # Errors
     /// [`Unavailable`] while no identity is loaded (or the settings make no client possible).
     pub fn status(&self) -> Result<IdentityInfo, Unavailable> {
-        match &*self.current() {
-            Current::Ready { identity, .. } => Ok(identity.clone()),
-            Current::Unavailable(why) => Err(why.clone()),
-        }
+        self.current()
+            .usable()
+            .map(|(identity, _)| identity.clone())
     }
 
     /// The client identity's notAfter, RFC 3339, while one is loaded.
@@ -190,10 +223,7 @@ impl OutboundClient {
 
     /// The reqwest client to call with, or why there is none.
     pub(super) fn http(&self) -> Result<reqwest::Client, Unavailable> {
-        match &*self.current() {
-            Current::Ready { http, .. } => Ok(http.clone()),
-            Current::Unavailable(why) => Err(why.clone()),
-        }
+        self.current().usable().map(|(_, http)| http.clone())
     }
 
     pub(super) fn current(&self) -> std::sync::RwLockReadGuard<'_, Current> {
@@ -300,6 +330,8 @@ pub(super) fn ready(
     Ok(Ok(Current::Ready {
         http: http_client(config, connect_timeout, timeout)?,
         identity: info(identity),
+        not_after: identity.not_after_secs(),
+        setting,
     }))
 }
 
@@ -408,6 +440,35 @@ mod tests {
         assert_eq!(error.code(), "outbound_identity_unavailable", "{error}");
         assert!(client.status().is_err());
         assert_eq!(server.requests(), 0, "nothing reached the upstream");
+    }
+
+    #[tokio::test]
+    async fn an_identity_past_its_not_after_makes_the_client_unavailable() {
+        let pki = TestPki::new("Expired in use");
+        let server = upstream(&pki, Reply::ok("secret")).await;
+        let old = pki.client(
+            KeyKind::Ec,
+            Some((
+                rcgen::date_time_ymd(2020, 1, 1),
+                rcgen::date_time_ymd(2021, 1, 1),
+            )),
+        );
+        let bytes = old.p12_with_key(&old.key_pkcs8, PASSWORD);
+        let expired =
+            Identity::from_pkcs12(&bytes, &SecretString::from(PASSWORD), &provider()).unwrap();
+        let client =
+            OutboundClient::build(&pki.settings(&server.url("/"), Some(&expired))).unwrap();
+
+        let error = client.fetch().await.unwrap_err();
+
+        let why = client.status().unwrap_err();
+        assert_eq!(why.reason(), crate::outbound::Reason::IdentityExpired);
+        assert_eq!(error.code(), "outbound_identity_unavailable", "{error}");
+        assert_eq!(
+            server.handshakes(),
+            0,
+            "the expired certificate was not presented"
+        );
     }
 
     #[tokio::test]

@@ -177,7 +177,11 @@ impl OutboundClient {
         match loaded.identity {
             Ok(identity) => self.install(reload, held.as_deref(), identity),
             Err(error) => {
-                self.refuse(reload, held.is_some(), &error);
+                // An identity in use past its notAfter is no identity to keep.
+                let holding = held
+                    .as_ref()
+                    .is_some_and(|held| held.check_validity(now).is_ok());
+                self.refuse(reload, holding, &error);
                 ReloadOutcome::Refused
             }
         }

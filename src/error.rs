@@ -13,7 +13,7 @@ use warp::reject::Reject;
 
 use crate::client_cert::Denied;
 use crate::host::envelope::EnvelopeError;
-use crate::outbound::OutboundError;
+use crate::outbound::{OutboundError, Unavailable};
 use crate::posture::Refusal;
 
 /// Every failure a caller can see.
@@ -38,8 +38,9 @@ pub enum ApiError {
     /// The client certificate was refused; the variant's own text is for the log only.
     #[error("{}", .0.public_message())]
     Denied(Denied),
-    #[error("outbound mutual TLS is not configured")]
-    OutboundNotConfigured,
+    /// No outbound client can call now; the public message says why in general words.
+    #[error("{}", .0.reason().public_message())]
+    OutboundUnavailable(Unavailable),
     /// The upstream call failed; the variant's own text is for the log only.
     #[error("{}", outbound_message(.0))]
     Outbound(OutboundError),
@@ -66,10 +67,27 @@ fn outbound_message(error: &OutboundError) -> &'static str {
         OutboundError::Tls { .. } => "upstream TLS handshake failed",
         OutboundError::BodyTooLarge { .. } => "upstream response too large",
         OutboundError::Unreachable { .. } => "upstream unreachable",
+        OutboundError::Unavailable(why) => why.reason().public_message(),
+        OutboundError::InvalidRequest { .. } => "internal error",
     }
 }
 
 impl Reject for ApiError {}
+
+impl From<Unavailable> for ApiError {
+    fn from(why: Unavailable) -> Self {
+        Self::OutboundUnavailable(why)
+    }
+}
+
+impl From<OutboundError> for ApiError {
+    fn from(error: OutboundError) -> Self {
+        match error {
+            OutboundError::Unavailable(why) => Self::OutboundUnavailable(why),
+            other => Self::Outbound(other),
+        }
+    }
+}
 
 /// The JSON error body.
 #[derive(Debug, Serialize)]
@@ -92,8 +110,12 @@ impl ApiError {
             Self::Denied(Denied::Malformed { .. }) => StatusCode::BAD_REQUEST,
             // Every other refusal, `cert_weak_key` included, is a 403.
             Self::Denied(_) => StatusCode::FORBIDDEN,
-            Self::OutboundNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::OutboundUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Outbound(OutboundError::Timeout { .. }) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Outbound(OutboundError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Outbound(OutboundError::InvalidRequest { .. }) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::Outbound(_) => StatusCode::BAD_GATEWAY,
             Self::PostureUnverified { .. } | Self::PostureUnsafe { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -112,7 +134,7 @@ impl ApiError {
             Self::Busy => "busy",
             Self::InvalidInvocation(_) => "invalid_invocation",
             Self::Denied(denied) => denied.code(),
-            Self::OutboundNotConfigured => "outbound_not_configured",
+            Self::OutboundUnavailable(why) => why.code(),
             Self::Outbound(error) => error.code(),
             Self::PostureUnverified { .. } => "posture_unverified",
             Self::PostureUnsafe { .. } => "posture_unsafe",
@@ -287,9 +309,34 @@ mod tests {
                 "cert_not_allowed",
             ),
             (
-                ApiError::OutboundNotConfigured,
+                ApiError::OutboundUnavailable(crate::state::not_configured()),
                 503,
                 "outbound_not_configured",
+            ),
+            (
+                ApiError::OutboundUnavailable(Unavailable::new(
+                    crate::outbound::Reason::IdentityMissing,
+                    "OUTBOUND_CLIENT_CERT_PATH",
+                    detail(),
+                    true,
+                )),
+                503,
+                "outbound_identity_unavailable",
+            ),
+            (
+                ApiError::OutboundUnavailable(Unavailable::new(
+                    crate::outbound::Reason::SettingInvalid,
+                    "OUTBOUND_TIMEOUT_MS",
+                    detail(),
+                    false,
+                )),
+                503,
+                "outbound_misconfigured",
+            ),
+            (
+                ApiError::Outbound(OutboundError::InvalidRequest { detail: detail() }),
+                500,
+                "outbound_invalid_request",
             ),
             (
                 ApiError::Outbound(OutboundError::Unreachable { detail: detail() }),

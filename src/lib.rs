@@ -47,7 +47,7 @@
 //! - `host`: the custom-handler contract: routes, readiness, invocation id, payload envelope,
 //!   function folders on disk.
 //! - `functions`: the built-in functions, one handler per function folder.
-//! - [`outbound`]: outbound mutual TLS: the client identity (PKCS#12), trusted roots, one reqwest client.
+//! - [`outbound`]: outbound mutual TLS: the renewal-following client identity, trusted roots, one reqwest client, and its request API for functions of your own.
 //! - `state`: the shared, read-only state handed to handlers.
 //! - `error`: `ApiError`, the one place failures become HTTP responses.
 //! - `dev`: `handler dev`, the whole flow on a laptop: PKI, App Service-like front end, upstream.

@@ -68,6 +68,8 @@ pub struct RouteOptions {
     pub cert_info: bool,
     /// Payload mode's `POST /<FunctionName>` (see `HostSettings::serves_payload_mode`).
     pub payload_mode: bool,
+    /// The outbound demo `outbound-mtls` (`OUTBOUND_MTLS_ENABLED`).
+    pub outbound_mtls: bool,
 }
 
 impl RouteOptions {
@@ -76,6 +78,7 @@ impl RouteOptions {
         Self {
             cert_info: config.inbound.cert_info_enabled,
             payload_mode: config.server.host.serves_payload_mode(),
+            outbound_mtls: config.outbound.demo_enabled,
         }
     }
 }
@@ -185,17 +188,12 @@ pub(crate) async fn start(
         ));
         background.extend(urls.start().await);
     }
-    let outbound = match &config.outbound.settings {
-        Some(settings) => {
-            let client = OutboundClient::build(settings)?;
-            background.extend(client.spawn_identity_reloader());
-            Some(client)
-        }
-        None => {
-            tracing::info!("outbound mutual TLS is off: outbound-mtls answers 503");
-            None
-        }
-    };
+    let outbound = outbound_client(config)?;
+    background.extend(
+        outbound
+            .as_ref()
+            .and_then(OutboundClient::spawn_identity_reloader),
+    );
     let protected = crate::functions::protected_prefixes(
         functions.iter().map(|function| &function.info),
         &config.server.host.route_prefix,
@@ -247,6 +245,29 @@ fn start_posture(
         background.push(checker.spawn(Arc::clone(&posture)));
     }
     Ok(posture)
+}
+
+/// The outbound client, available or not; `None` when outbound is off. Outbound problems are
+/// logged here as errors, each naming its setting; none of them stops the start.
+fn outbound_client(config: &Config) -> Result<Option<OutboundClient>, StartupError> {
+    let outbound = &config.outbound;
+    if outbound.settings.is_none() {
+        for problem in &outbound.problems {
+            tracing::error!(
+                setting = problem.setting,
+                "outbound mutual TLS is unavailable (inbound functions are not affected; calls that need it answer 503): {}",
+                problem.message
+            );
+        }
+    }
+    if let Some(settings) = &outbound.settings {
+        return Ok(Some(OutboundClient::build(settings)?));
+    }
+    if let Some(why) = &outbound.unavailable {
+        return Ok(Some(OutboundClient::unavailable(why.clone())));
+    }
+    tracing::info!("outbound mutual TLS is off: outbound-mtls answers 503 outbound_not_configured");
+    Ok(None)
 }
 
 impl App {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use warp::Filter;
 
 use crate::client_cert::Authenticator;
-use crate::outbound::OutboundClient;
+use crate::config::outbound::{CLIENT_CERT_PATH, REMOTE_API_URL};
+use crate::outbound::{OutboundClient, Reason, Unavailable};
 use crate::posture::Posture;
 
 /// Shared, read-only state of the running handler.
@@ -19,11 +20,11 @@ pub struct AppState {
     pub route_prefix: Arc<str>,
     /// Decides on the forwarded client certificate of every protected request.
     pub authenticator: Arc<Authenticator>,
-    /// The one outbound client, when an identity and `REMOTE_API_URL` are configured.
-    pub outbound: Option<OutboundClient>,
+    /// The one outbound client, when any outbound setting is set (see [`AppState::outbound`]).
+    outbound: Option<OutboundClient>,
     /// The front end's posture, which every protected request passes before its certificate
     /// is judged (off unless [`AppState::with_posture`] says otherwise).
-    pub posture: Arc<Posture>,
+    pub(crate) posture: Arc<Posture>,
 }
 
 impl AppState {
@@ -48,6 +49,36 @@ impl AppState {
         self.posture = posture;
         self
     }
+
+    /// The outbound mutual-TLS client, for calls of your own: it presents the configured
+    /// client identity and follows its renewals (see [`OutboundClient::request`]).
+    ///
+    /// # Errors
+    /// [`Unavailable`] when outbound is not configured, or no identity is loaded right now
+    /// (not there yet, a wrong password, expired...): its [`Unavailable::code`] is the 503
+    /// code to answer with (`ApiError::from` does that), its message is for the log.
+    pub fn outbound(&self) -> Result<&OutboundClient, Unavailable> {
+        let client = self.outbound.as_ref().ok_or_else(not_configured)?;
+        client.status().map(|_| client)
+    }
+
+    /// The outbound client whatever its state, for `health` and the demo (`None`: outbound is
+    /// not configured).
+    pub(crate) fn outbound_client(&self) -> Option<&OutboundClient> {
+        self.outbound.as_ref()
+    }
+}
+
+/// Outbound is off: no setting asks for it.
+pub(crate) fn not_configured() -> Unavailable {
+    Unavailable::new(
+        Reason::NotConfigured,
+        CLIENT_CERT_PATH,
+        format!(
+            "no outbound client identity is configured: set {CLIENT_CERT_PATH} (or another identity setting) and {REMOTE_API_URL}"
+        ),
+        false,
+    )
 }
 
 /// Injects a clone of the state into a route, after its path, method and auth filters.

@@ -219,18 +219,31 @@ impl Posture {
     }
 
     fn outbound(&mut self, config: &Config) {
-        let Some(settings) = &config.outbound.settings else {
-            self.line("outbound: off (outbound-mtls answers 503)".to_owned());
+        let outbound = &config.outbound;
+        for problem in &outbound.problems {
+            self.warnings.push(format!(
+                "outbound mutual TLS is unavailable (serve starts; calls that need it answer 503): {problem}"
+            ));
+        }
+        let Some(settings) = &outbound.settings else {
+            let state = if outbound.is_configured() {
+                "unavailable"
+            } else {
+                "off"
+            };
+            self.line(format!("outbound: {state} (outbound-mtls answers 503)"));
             return;
         };
         self.line(outbound_line(
             settings,
             config.files.identity_source.as_deref(),
         ));
-        if settings.identity_expires_soon {
+        if settings.identity_expires_soon()
+            && let Ok(identity) = settings.identity_info()
+        {
             self.warnings.push(format!(
                 "the outbound identity {} expires on {} (within 30 days)",
-                settings.identity_subject, settings.identity_not_after
+                identity.subject, identity.not_after
             ));
         }
     }
@@ -275,11 +288,19 @@ impl Posture {
 /// The outbound line: the URL as the startup log shows it (no query, no userinfo: either may
 /// carry a function key or a password), the identity and where it comes from.
 fn outbound_line(settings: &OutboundSettings, identity_source: Option<&str>) -> String {
+    let url = settings
+        .url
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), loggable);
+    let identity = match settings.identity_info() {
+        Ok(identity) => format!(
+            "identity {} notAfter {}",
+            identity.subject, identity.not_after
+        ),
+        Err(why) => format!("identity unavailable ({})", why.reason()),
+    };
     format!(
-        "outbound: {} identity {} notAfter {} ({})",
-        loggable(&settings.url),
-        settings.identity_subject,
-        settings.identity_not_after,
+        "outbound: {url} {identity} ({})",
         identity_source.unwrap_or("-")
     )
 }

@@ -147,6 +147,7 @@ mod tests {
         let options = crate::startup::RouteOptions {
             cert_info: true,
             payload_mode: true,
+            outbound_mtls: true,
         };
         let routes =
             crate::startup::routes(AppState::new("api", authenticator(&root), None), options);

@@ -5,7 +5,7 @@
 //! defaults. Loading collects every mistake and reports them all at once
 //! ([`ConfigError::Invalid`]); `main` prints them and exits with code 64.
 
-mod advice;
+pub(crate) mod advice;
 mod env;
 pub mod inbound;
 pub mod outbound;
@@ -57,6 +57,7 @@ pub const SETTINGS: &[&str] = &[
     outbound::CLIENT_CERT_PASSWORD,
     outbound::CLIENT_CERT_THUMBPRINT,
     outbound::CLIENT_CERT_COMMON_NAME,
+    outbound::CLIENT_CERT_ALLOW_ANY_ISSUER,
     outbound::CLIENT_CERT_BASE64,
     outbound::CLIENT_CERT_DIR,
     outbound::CLIENT_CERT_RELOAD_SECONDS,
@@ -72,6 +73,7 @@ pub const SETTINGS: &[&str] = &[
     posture::RECHECK_SECONDS,
     posture::TIMEOUT_MS,
     posture::ARM_CA_PATHS,
+    outbound::MTLS_ENABLED,
 ];
 
 /// Everything the handler needs, parsed into domain types: [`Config::load`] reads it.
@@ -140,6 +142,8 @@ fn render(errors: &[SettingError]) -> String {
 
 impl Config {
     /// Reads and checks every setting, files included (CA bundles, CRLs, the PKCS#12 identity).
+    /// Outbound problems do not fail the load: they are in [`OutboundConfig::problems`], and the
+    /// outbound client starts unavailable.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] with every problem found, each naming its setting.
@@ -147,7 +151,7 @@ impl Config {
         let mut reader = Reader::new(env);
         let server = ServerConfig::read(&mut reader);
         let inbound = InboundConfig::read(&mut reader);
-        let outbound = OutboundConfig::read(&mut reader);
+        let outbound = OutboundConfig::read(env, &mut reader);
         let posture = PostureConfig::read(&mut reader);
         let errors = reader.into_errors();
         if errors.is_empty() {

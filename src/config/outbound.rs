@@ -1,10 +1,17 @@
 //! Outbound mutual-TLS settings: the upstream URL, the client identity, trusted roots, timeouts
-//! and the response size cap. Files are read and the rustls configuration is built here, at
-//! startup, so that every problem is reported with its setting's name before the port is bound.
+//! and the response size cap. Files are read, and the identity loaded, here at startup, so that
+//! every problem is reported with its setting's name before the port is bound.
 //!
-//! Outbound calls are optional. With neither an identity nor `REMOTE_API_URL`, the outbound part
-//! is off (`settings: None`) and the app starts. With only one of them, it is a configuration
-//! error naming the missing one: a half-configured outbound client is always a mistake.
+//! Outbound is one function's dependency, so no outbound problem stops the process: an identity
+//! that does not load (not there yet, unreadable, a wrong password, expired), `REMOTE_API_URL`
+//! without an identity, or an invalid outbound setting leave the client unavailable with the
+//! reason ([`Unavailable`]), every problem is kept in [`OutboundConfig::problems`] (logged as
+//! errors at startup, listed by `handler check`), and inbound serves as usual. Only
+//! `OUTBOUND_MTLS_ENABLED`, which decides whether a route exists, is read as a startup error.
+//!
+//! With neither an identity nor `REMOTE_API_URL`, outbound is off. An identity without
+//! `REMOTE_API_URL` serves one's own functions (full URLs); the demo `outbound-mtls` then
+//! answers 503 `outbound_not_configured`.
 //!
 //! Trust: `OUTBOUND_TRUSTED_CA_PATHS` adds private CAs. `OUTBOUND_TRUST_PUBLIC_ROOTS` defaults to
 //! true when no private CA is given and to false when one is (fail closed: naming a private CA
@@ -12,19 +19,22 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use secrecy::SecretString;
 use url::Url;
 
-use super::Reader;
+use super::{Env, Reader, SettingError, advice};
 use crate::client_cert::policy::Thumbprint;
-use crate::outbound::identity_source::IdentitySource;
-use crate::outbound::{Identity, IdentityReload, OutboundSettings, tls};
+use crate::outbound::identity_source::{IdentitySource, Stamp};
+use crate::outbound::{Identity, IdentityReload, OutboundSettings, Reason, Unavailable, tls};
 
-/// The upstream to call; must be `https`.
+/// The upstream the demo `outbound-mtls` calls, and the host of paths in calls of one's own;
+/// must be `https`.
 pub const REMOTE_API_URL: &str = "REMOTE_API_URL";
 /// A PKCS#12 (or PEM chain + key) file with the client identity (the reference's name).
 pub const CLIENT_CERT_PATH: &str = "OUTBOUND_CLIENT_CERT_PATH";
@@ -34,8 +44,11 @@ pub const CLIENT_CERT_PASSWORD: &str = "OUTBOUND_CLIENT_CERT_PASSWORD";
 /// (`WEBSITE_LOAD_CERTIFICATES`), found as `<dir>/<THUMBPRINT>.p12`.
 pub const CLIENT_CERT_THUMBPRINT: &str = "OUTBOUND_CLIENT_CERT_THUMBPRINT";
 /// Instead of a path or a thumbprint: the subject CN of the identity to choose among the
-/// thumbprint-named files of `OUTBOUND_CLIENT_CERT_DIR` (valid now, latest notAfter).
+/// thumbprint-named files of `OUTBOUND_CLIENT_CERT_DIR` (a client certificate valid now, from
+/// the same issuer as the one in use, latest notAfter).
 pub const CLIENT_CERT_COMMON_NAME: &str = "OUTBOUND_CLIENT_CERT_COMMON_NAME";
+/// With `OUTBOUND_CLIENT_CERT_COMMON_NAME`: accept a renewal from another issuer (weakens).
+pub const CLIENT_CERT_ALLOW_ANY_ISSUER: &str = "OUTBOUND_CLIENT_CERT_ALLOW_ANY_ISSUER";
 /// Instead of a file: the identity itself, base64 PKCS#12 or PEM (a Key Vault reference).
 pub const CLIENT_CERT_BASE64: &str = "OUTBOUND_CLIENT_CERT_BASE64";
 /// How often the identity's file or folder is checked for a renewal, seconds.
@@ -60,31 +73,138 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 /// The largest cap allowed: the answer must still fit a payload-mode envelope
 /// (`host::invocation`'s output limit, with room for JSON escaping).
 pub const MAX_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
-/// A warning is logged at startup when the identity expires within this window.
-pub const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// `false` removes the demo `outbound-mtls` route (404); the client stays for one's own code.
+pub const MTLS_ENABLED: &str = "OUTBOUND_MTLS_ENABLED";
+/// How long startup waits for the identity to load before starting without it (the load goes
+/// on; the reloader takes over).
+pub const STARTUP_LOAD_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Outbound settings; `settings` is `None` when outbound calls are not configured.
+const IDENTITY_SETTINGS: [&str; 4] = [
+    CLIENT_CERT_PATH,
+    CLIENT_CERT_THUMBPRINT,
+    CLIENT_CERT_COMMON_NAME,
+    CLIENT_CERT_BASE64,
+];
+
+/// Outbound settings as read at startup.
 #[derive(Debug, Default)]
 pub struct OutboundConfig {
+    /// The client's settings, when outbound is configured and a client is possible (its
+    /// identity may still be unavailable, see [`OutboundSettings::identity`]).
     pub settings: Option<OutboundSettings>,
+    /// Why outbound is configured but no client is possible (invalid settings, or
+    /// `REMOTE_API_URL` without an identity).
+    pub unavailable: Option<Unavailable>,
+    /// Every outbound problem, each naming its setting (the identity's included).
+    pub problems: Vec<SettingError>,
+    /// `OUTBOUND_MTLS_ENABLED`: whether the demo `outbound-mtls` route is served.
+    pub demo_enabled: bool,
 }
 
+/// The client's parameters other than the identity, as read.
+struct ClientParts {
+    url: Option<Url>,
+    period: Duration,
+    private_ca_count: usize,
+    trust_public_roots: bool,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_response_bytes: u64,
+    provider: Arc<CryptoProvider>,
+    verifier: Option<Arc<dyn ServerCertVerifier>>,
+}
+
+/// The startup load: the identity or why not, the stamp taken before it, when to look again.
+type StartupLoad = (Result<Identity, Unavailable>, Option<Stamp>, Option<i64>);
+
 impl OutboundConfig {
-    /// Reads every outbound setting, loads the identity and CA files and builds the rustls
-    /// configuration now; each problem is recorded on `reader` under its setting's name.
-    pub fn read(reader: &mut Reader<'_>) -> Self {
+    /// Reads every outbound setting, loads the identity and CA files and builds the trust
+    /// configuration now. Outbound problems are kept here; only `OUTBOUND_MTLS_ENABLED` is
+    /// recorded on `fatal`.
+    pub fn read(env: &dyn Env, fatal: &mut Reader<'_>) -> Self {
+        let demo_enabled = fatal.bool(MTLS_ENABLED, true);
+        let mut reader = Reader::new(env);
+        let url_named = reader.string(REMOTE_API_URL).is_some();
+        let identity_named = IDENTITY_SETTINGS
+            .iter()
+            .any(|setting| reader.string(setting).is_some());
+        let source = read_identity_source(&mut reader);
+        let parts = ClientParts::read(&mut reader);
+        let mut problems = reader.into_errors();
+        let off = Self {
+            demo_enabled,
+            ..Self::default()
+        };
+        if !url_named && !identity_named {
+            return Self { problems, ..off };
+        }
+        let in_flight = Arc::new(AtomicBool::new(false));
+        let loaded = source
+            .as_ref()
+            .map(|source| load_identity(source, &parts.provider, &in_flight));
+        let settings_invalid = !problems.is_empty() || parts.verifier.is_none();
+        if let Some((Err(why), ..)) = &loaded {
+            problems.push(SettingError {
+                setting: why.setting(),
+                message: why.message().to_owned(),
+            });
+        }
+        if settings_invalid {
+            let first = problems.first().cloned().unwrap_or_else(|| SettingError {
+                setting: TRUSTED_CA_PATHS,
+                message: "no trust anchors".to_owned(),
+            });
+            let why = Unavailable::new(Reason::SettingInvalid, first.setting, first.message, false);
+            return Self {
+                unavailable: Some(why),
+                problems,
+                ..off
+            };
+        }
+        let (Some(source), Some(loaded)) = (source, loaded) else {
+            return Self::without_identity(problems, off);
+        };
+        Self {
+            settings: parts.into_settings(source, loaded, in_flight),
+            problems,
+            ..off
+        }
+    }
+
+    /// Whether any outbound setting asks for outbound calls.
+    pub fn is_configured(&self) -> bool {
+        self.settings.is_some() || self.unavailable.is_some()
+    }
+
+    /// `REMOTE_API_URL` with no identity setting: nothing to present, nothing to retry.
+    fn without_identity(mut problems: Vec<SettingError>, off: Self) -> Self {
+        let message = format!(
+            "{REMOTE_API_URL} is set but no client identity is: set {CLIENT_CERT_PATH}, \
+             {CLIENT_CERT_THUMBPRINT}, {CLIENT_CERT_COMMON_NAME} or {CLIENT_CERT_BASE64}"
+        );
+        problems.push(SettingError {
+            setting: CLIENT_CERT_PATH,
+            message: message.clone(),
+        });
+        let why = Unavailable::new(
+            Reason::IdentityNotConfigured,
+            CLIENT_CERT_PATH,
+            message,
+            false,
+        );
+        Self {
+            unavailable: Some(why),
+            problems,
+            ..off
+        }
+    }
+}
+
+impl ClientParts {
+    /// Everything but the identity; each problem recorded on `reader`.
+    fn read(reader: &mut Reader<'_>) -> Self {
         let url = read_url(reader);
-        let source = read_identity_source(reader);
-        let provider = tls::provider();
-        // Stamped before loading, so a renewal made after the load is picked up by the reloader.
-        let stamp = source
-            .as_ref()
-            .map(IdentitySource::stamp)
-            .unwrap_or_default();
-        let identity = source
-            .as_ref()
-            .and_then(|source| load_identity(reader, source, &provider));
-        let reload_period = Duration::from_secs(reader.number(
+        let period = Duration::from_secs(reader.number(
             CLIENT_CERT_RELOAD_SECONDS,
             DEFAULT_CLIENT_CERT_RELOAD_SECONDS,
             1..=86_400,
@@ -100,31 +220,9 @@ impl OutboundConfig {
             DEFAULT_MAX_RESPONSE_BYTES,
             1..=MAX_MAX_RESPONSE_BYTES,
         );
-
-        let identity_named = [
-            CLIENT_CERT_PATH,
-            CLIENT_CERT_THUMBPRINT,
-            CLIENT_CERT_COMMON_NAME,
-            CLIENT_CERT_BASE64,
-        ]
-        .iter()
-        .any(|setting| reader.string(setting).is_some());
-        match (reader.string(REMOTE_API_URL).is_some(), identity_named) {
-            (false, false) => return Self { settings: None },
-            (true, false) => reader.invalid(
-                CLIENT_CERT_PATH,
-                format!(
-                    "{REMOTE_API_URL} is set but no client identity is: \
-                     set {CLIENT_CERT_PATH}, {CLIENT_CERT_THUMBPRINT}, {CLIENT_CERT_COMMON_NAME} or {CLIENT_CERT_BASE64}"
-                ),
-            ),
-            (false, true) => reader.invalid(
-                REMOTE_API_URL,
-                "a client identity is configured but no upstream URL is",
-            ),
-            (true, true) => {}
-        }
-        let verifier = match tls::verifier(private_roots.clone(), trust_public_roots, &provider) {
+        let provider = tls::provider();
+        let private_ca_count = private_roots.len();
+        let verifier = match tls::verifier(private_roots, trust_public_roots, &provider) {
             Ok(verifier) => Some(verifier),
             Err(error) => {
                 let setting = if private_ca_configured {
@@ -136,41 +234,77 @@ impl OutboundConfig {
                 None
             }
         };
-        let (Some(url), Some(identity), Some(verifier), Some(source)) =
-            (url, identity, verifier, source)
-        else {
-            return Self { settings: None };
-        };
-        let tls = match tls::client_config(Arc::clone(&verifier), Some(&identity), &provider) {
-            Ok(config) => config,
-            Err(error) => {
-                reader.invalid(source.setting(), error.to_string());
-                return Self { settings: None };
-            }
-        };
-        let identity_reload = identity.chain().first().map(|leaf| IdentityReload {
-            source,
-            stamp,
-            leaf: leaf.clone(),
-            verifier,
-            provider: Arc::clone(&provider),
-            period: reload_period,
-        });
-        let settings = OutboundSettings {
+        Self {
             url,
-            tls,
+            period,
+            private_ca_count,
+            trust_public_roots,
             connect_timeout,
             timeout,
             max_response_bytes,
-            identity_subject: identity.subject().to_owned(),
-            identity_not_after: identity.not_after(),
-            identity_expires_soon: identity.expires_within(UnixTime::now(), EXPIRY_WARNING),
-            trust_public_roots,
-            private_ca_count: private_roots.len(),
-            identity_reload,
-        };
-        Self {
-            settings: Some(settings),
+            provider,
+            verifier,
+        }
+    }
+
+    /// The client's settings with the startup load's outcome and how to reload.
+    fn into_settings(
+        self,
+        source: IdentitySource,
+        (identity, stamp, review_at): StartupLoad,
+        in_flight: Arc<AtomicBool>,
+    ) -> Option<OutboundSettings> {
+        Some(OutboundSettings {
+            url: self.url,
+            verifier: self.verifier?,
+            provider: self.provider,
+            identity,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+            trust_public_roots: self.trust_public_roots,
+            private_ca_count: self.private_ca_count,
+            identity_reload: Some(IdentityReload {
+                source,
+                stamp,
+                review_at,
+                period: self.period,
+                advise: advice::identity_problem,
+                in_flight,
+            }),
+        })
+    }
+}
+
+/// The identity loaded at startup on a thread of its own within [`STARTUP_LOAD_DEADLINE`],
+/// or why not; with the stamp taken before the load and when to look again.
+fn load_identity(
+    source: &IdentitySource,
+    provider: &Arc<CryptoProvider>,
+    in_flight: &Arc<AtomicBool>,
+) -> StartupLoad {
+    match source.load_within(STARTUP_LOAD_DEADLINE, UnixTime::now(), provider, in_flight) {
+        Some((stamp, loaded)) => (
+            loaded
+                .identity
+                .map_err(|error| advice::identity_problem(source, &error)),
+            Some(stamp),
+            loaded.review_at,
+        ),
+        None => {
+            let message = format!(
+                "loading {} did not finish within {} s (a stuck file share?); the handler started \
+                 without it and checks again every {CLIENT_CERT_RELOAD_SECONDS}",
+                source.describe(),
+                STARTUP_LOAD_DEADLINE.as_secs()
+            );
+            let why = Unavailable::new(
+                Reason::LoadTimedOut,
+                source.setting(),
+                message,
+                source.can_change(),
+            );
+            (Err(why), None, None)
         }
     }
 }
@@ -198,15 +332,10 @@ fn read_url(reader: &mut Reader<'_>) -> Option<Url> {
 /// The one identity source the settings name; two or more are an error naming each pair.
 fn read_identity_source(reader: &mut Reader<'_>) -> Option<IdentitySource> {
     let password = SecretString::from(reader.raw(CLIENT_CERT_PASSWORD).unwrap_or_default());
-    let named: Vec<&'static str> = [
-        CLIENT_CERT_PATH,
-        CLIENT_CERT_THUMBPRINT,
-        CLIENT_CERT_COMMON_NAME,
-        CLIENT_CERT_BASE64,
-    ]
-    .into_iter()
-    .filter(|setting| reader.string(setting).is_some())
-    .collect();
+    let named: Vec<&'static str> = IDENTITY_SETTINGS
+        .into_iter()
+        .filter(|setting| reader.string(setting).is_some())
+        .collect();
     for (index, first) in named.iter().enumerate() {
         for second in &named[index + 1..] {
             reader.invalid(
@@ -219,6 +348,7 @@ fn read_identity_source(reader: &mut Reader<'_>) -> Option<IdentitySource> {
         return None;
     };
     let value = reader.string(setting).unwrap_or_default();
+    let any_issuer = reader.bool(CLIENT_CERT_ALLOW_ANY_ISSUER, false);
     let dir = || {
         PathBuf::from(
             reader
@@ -252,6 +382,7 @@ fn read_identity_source(reader: &mut Reader<'_>) -> Option<IdentitySource> {
             common_name: value,
             dir: dir(),
             password,
+            any_issuer,
         }),
         _ => Some(IdentitySource::Inline {
             setting,
@@ -259,21 +390,6 @@ fn read_identity_source(reader: &mut Reader<'_>) -> Option<IdentitySource> {
             value: SecretString::from(reader.raw(setting).unwrap_or_default()),
             password,
         }),
-    }
-}
-
-fn load_identity(
-    reader: &mut Reader<'_>,
-    source: &IdentitySource,
-    provider: &Arc<CryptoProvider>,
-) -> Option<Identity> {
-    match source.load(UnixTime::now(), provider) {
-        Ok(identity) => Some(identity),
-        Err(error) => {
-            let (setting, message) = super::advice::identity_problem(source, &error);
-            reader.invalid(setting, message);
-            None
-        }
     }
 }
 
@@ -296,14 +412,15 @@ mod tests {
     use crate::config::SettingError;
     use crate::outbound::test_pki::{KeyKind, P12Kind, PASSWORD, TempDir, TestPki, key};
 
+    /// The outbound config and the startup errors (only `OUTBOUND_MTLS_ENABLED` can make one).
     fn read(pairs: &[(&'static str, String)]) -> (OutboundConfig, Vec<SettingError>) {
         let env: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect();
-        let mut reader = Reader::new(&env);
-        let config = OutboundConfig::read(&mut reader);
-        (config, reader.into_errors())
+        let mut fatal = Reader::new(&env);
+        let config = OutboundConfig::read(&env, &mut fatal);
+        (config, fatal.into_errors())
     }
 
     /// A PKI, a p12 file and a CA file in a temp dir.
@@ -348,32 +465,43 @@ mod tests {
         pairs
     }
 
-    fn assert_one_error(errors: &[SettingError], setting: &str, fragment: &str) {
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0].setting, setting, "{errors:?}");
+    fn assert_one_problem(config: &OutboundConfig, setting: &str, fragment: &str) {
+        let problems = &config.problems;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].setting, setting, "{problems:?}");
         assert!(
-            errors[0].message.contains(fragment),
+            problems[0].message.contains(fragment),
             "{:?} lacks {fragment:?}",
-            errors[0].message
+            problems[0].message
         );
         assert!(
-            !errors[0].message.contains(PASSWORD),
-            "password leaked: {errors:?}"
+            !problems[0].message.contains(PASSWORD),
+            "password leaked: {problems:?}"
         );
+    }
+
+    /// The startup identity's failure, when outbound has settings but no identity.
+    fn identity_failure(config: &OutboundConfig) -> &Unavailable {
+        let settings = config.settings.as_ref().expect("a client is possible");
+        settings.identity.as_ref().expect_err("no identity")
     }
 
     #[test]
     fn nothing_configured_means_outbound_is_off() {
         let (config, errors) = read(&[]);
-        assert!(config.settings.is_none());
-        assert!(errors.is_empty(), "{errors:?}");
+        assert!(!config.is_configured());
+        assert!(config.demo_enabled, "the demo route is on by default");
+        assert!(errors.is_empty() && config.problems.is_empty());
     }
 
     #[test]
     fn a_full_configuration_loads_with_defaults_and_a_private_ca_only() {
         let f = fixture();
         let (config, errors) = read(&full(&f));
-        assert!(errors.is_empty(), "{errors:?}");
+        assert!(
+            errors.is_empty() && config.problems.is_empty(),
+            "{config:?}"
+        );
         let settings = config.settings.expect("outbound on");
         assert_eq!(settings.timeout, Duration::from_millis(DEFAULT_TIMEOUT_MS));
         assert_eq!(
@@ -385,7 +513,13 @@ mod tests {
             !settings.trust_public_roots,
             "a private CA turns public roots off by default"
         );
-        assert_eq!(settings.identity_subject, "CN=outbound-client");
+        assert_eq!(
+            settings
+                .identity_info()
+                .map(|identity| identity.subject)
+                .ok(),
+            Some("CN=outbound-client".to_owned())
+        );
         assert!(!format!("{settings:?}").contains(PASSWORD));
     }
 
@@ -406,13 +540,13 @@ mod tests {
             (CLIENT_CERT_DIR, f.dir.path().display().to_string()),
             (TRUSTED_CA_PATHS, f.ca.display().to_string()),
         ];
-        let (config, errors) = read(&pairs);
-        assert!(errors.is_empty(), "{errors:?}");
-        assert!(config.settings.is_some());
+        let (config, _) = read(&pairs);
+        assert!(config.problems.is_empty(), "{:?}", config.problems);
+        assert!(config.settings.expect("on").identity.is_ok());
     }
 
     #[test]
-    fn each_identity_failure_names_its_setting_and_never_the_password() {
+    fn an_identity_that_does_not_load_leaves_outbound_unavailable_naming_its_setting() {
         let f = fixture();
         let client = f.pki.client(KeyKind::Ec, None);
         let no_key = f.dir.file("no-key.p12");
@@ -437,27 +571,34 @@ mod tests {
                 "missing file",
                 with(full(&f), CLIENT_CERT_PATH, "/nonexistent/client.p12"),
                 "cannot read",
+                Reason::IdentityMissing,
             ),
             (
                 "no private key",
                 with(full(&f), CLIENT_CERT_PATH, &no_key.display().to_string()),
                 "no private key",
+                Reason::IdentityInvalid,
             ),
             (
                 "key mismatch",
                 with(full(&f), CLIENT_CERT_PATH, &mismatch.display().to_string()),
                 "does not match",
+                Reason::IdentityInvalid,
             ),
             (
                 "expired",
                 with(full(&f), CLIENT_CERT_PATH, &expired.display().to_string()),
                 "expired",
+                Reason::IdentityExpired,
             ),
         ];
-        for (description, pairs, fragment) in cases {
+        for (description, pairs, fragment, reason) in cases {
             let (config, errors) = read(&pairs);
-            assert!(config.settings.is_none(), "{description}");
-            assert_one_error(&errors, CLIENT_CERT_PATH, fragment);
+            assert!(errors.is_empty(), "{description}: not a startup error");
+            assert_one_problem(&config, CLIENT_CERT_PATH, fragment);
+            let why = identity_failure(&config);
+            assert_eq!(why.reason(), reason, "{description}");
+            assert!(why.retrying(), "{description}: the file is checked again");
         }
     }
 
@@ -490,29 +631,39 @@ mod tests {
             ),
         ];
         for (description, pairs, setting, fragment) in cases {
-            let (config, errors) = read(&pairs);
-            assert!(config.settings.is_none(), "{description}");
-            assert_one_error(&errors, setting, fragment);
+            let (config, _) = read(&pairs);
+            assert!(
+                identity_failure(&config).setting() == setting,
+                "{description}"
+            );
+            assert_one_problem(&config, setting, fragment);
         }
     }
 
     #[test]
-    fn half_a_configuration_names_the_missing_half() {
+    fn a_url_without_an_identity_is_unavailable_and_an_identity_without_a_url_is_fine() {
         let f = fixture();
         let url_only = vec![(REMOTE_API_URL, "https://upstream.example/".to_owned())];
-        let (_, errors) = read(&url_only);
-        assert_one_error(&errors, CLIENT_CERT_PATH, REMOTE_API_URL);
+        let (config, errors) = read(&url_only);
+        assert!(errors.is_empty());
+        assert_one_problem(&config, CLIENT_CERT_PATH, REMOTE_API_URL);
+        assert_eq!(
+            config.unavailable.as_ref().map(Unavailable::reason),
+            Some(Reason::IdentityNotConfigured)
+        );
 
         let identity_only: Vec<_> = full(&f)
             .into_iter()
             .filter(|(k, _)| *k != REMOTE_API_URL)
             .collect();
-        let (_, errors) = read(&identity_only);
-        assert_one_error(&errors, REMOTE_API_URL, "no upstream URL");
+        let (config, _) = read(&identity_only);
+        assert!(config.problems.is_empty(), "{:?}", config.problems);
+        let settings = config.settings.expect("a client for one's own calls");
+        assert!(settings.url.is_none() && settings.identity.is_ok());
     }
 
     #[test]
-    fn bad_values_are_all_reported_together() {
+    fn bad_values_are_all_reported_together_and_make_outbound_unavailable() {
         let f = fixture();
         let pairs = with(
             with(
@@ -524,21 +675,44 @@ mod tests {
             "/nonexistent/ca.pem",
         );
         let (config, errors) = read(&pairs);
+        assert!(
+            errors.is_empty(),
+            "none of them stops the start: {errors:?}"
+        );
         assert!(config.settings.is_none());
-        let settings: Vec<_> = errors.iter().map(|e| e.setting).collect();
-        assert!(settings.contains(&REMOTE_API_URL), "{errors:?}");
-        assert!(settings.contains(&TIMEOUT_MS), "{errors:?}");
-        assert!(settings.contains(&TRUSTED_CA_PATHS), "{errors:?}");
+        assert_eq!(
+            config.unavailable.as_ref().map(Unavailable::reason),
+            Some(Reason::SettingInvalid)
+        );
+        let settings: Vec<_> = config.problems.iter().map(|e| e.setting).collect();
+        assert!(settings.contains(&REMOTE_API_URL), "{settings:?}");
+        assert!(settings.contains(&TIMEOUT_MS), "{settings:?}");
+        assert!(settings.contains(&TRUSTED_CA_PATHS), "{settings:?}");
     }
 
     #[test]
-    fn public_roots_off_without_a_private_ca_is_refused() {
+    fn public_roots_off_without_a_private_ca_is_a_problem() {
         let f = fixture();
         let pairs: Vec<_> = with(full(&f), TRUST_PUBLIC_ROOTS, "false")
             .into_iter()
             .filter(|(k, _)| *k != TRUSTED_CA_PATHS)
             .collect();
-        let (_, errors) = read(&pairs);
-        assert_one_error(&errors, TRUST_PUBLIC_ROOTS, "no trust anchors");
+        let (config, _) = read(&pairs);
+        assert_one_problem(&config, TRUST_PUBLIC_ROOTS, "no trust anchors");
+    }
+
+    #[test]
+    fn the_demo_route_switch_is_a_startup_setting() {
+        let f = fixture();
+        let (config, errors) = read(&with(full(&f), MTLS_ENABLED, "false"));
+        assert!(errors.is_empty());
+        assert!(!config.demo_enabled);
+        assert!(
+            config.settings.expect("loaded").identity.is_ok(),
+            "the identity stays loaded for one's own calls"
+        );
+        let (_, errors) = read(&with(full(&f), MTLS_ENABLED, "maybe"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].setting, MTLS_ENABLED);
     }
 }

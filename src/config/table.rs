@@ -134,7 +134,7 @@ pub const TABLE: &[SettingDoc] = &[
     SettingDoc {
         name: outbound::REMOTE_API_URL,
         default: r#"none"#,
-        meaning: r#"the upstream to GET; `https` only"#,
+        meaning: r#"the upstream the demo `outbound-mtls` GETs, and the host a path is resolved on in calls of your own; `https` only. Not needed when your own functions call full URLs"#,
     },
     SettingDoc {
         name: outbound::CLIENT_CERT_PATH,
@@ -154,12 +154,17 @@ pub const TABLE: &[SettingDoc] = &[
     SettingDoc {
         name: outbound::CLIENT_CERT_COMMON_NAME,
         default: r#"none"#,
-        meaning: r#"instead of a path or thumbprint: the subject CN of the identity; among the thumbprint-named `.p12` files of `OUTBOUND_CLIENT_CERT_DIR`, the currently valid one with that CN and the latest notAfter (never an expired or not-yet-valid one), chosen again whenever the folder changes or a certificate's validity begins or ends, so a Key Vault renewal (new thumbprint) is picked up without a settings change"#,
+        meaning: r#"instead of a path or thumbprint: the subject CN of the identity; among the thumbprint-named `.p12` files of `OUTBOUND_CLIENT_CERT_DIR`, the currently valid client certificate with that CN (not a CA, clientAuth or no extended key usage, a matching key, the same issuer as the one in use) and the latest notAfter, chosen again whenever the folder changes or a certificate's validity begins or ends, so a Key Vault renewal (new thumbprint) is picked up without a settings change; each file not chosen is logged with the reason"#,
+    },
+    SettingDoc {
+        name: outbound::CLIENT_CERT_ALLOW_ANY_ISSUER,
+        default: r#"`false`"#,
+        meaning: r#"`true` lets `OUTBOUND_CLIENT_CERT_COMMON_NAME` take a renewal from another CA than the identity in use. **Weakens**; logged at startup"#,
     },
     SettingDoc {
         name: outbound::CLIENT_CERT_BASE64,
         default: r#"none"#,
-        meaning: r#"instead of a file: the identity in the setting itself, base64 PKCS#12 (password `OUTBOUND_CLIENT_CERT_PASSWORD`, empty by default) or PEM text (chain and key), as a Key Vault reference (`@Microsoft.KeyVault(SecretUri=…)`) delivers a certificate; never logged"#,
+        meaning: r#"instead of a file: the identity in the setting itself, base64 PKCS#12 (password `OUTBOUND_CLIENT_CERT_PASSWORD`, empty by default) or PEM text (chain and key), as a Key Vault reference (`@Microsoft.KeyVault(SecretUri=…)`) delivers a certificate; at most 2 MiB of text and 1 MiB decoded; never logged"#,
     },
     SettingDoc {
         name: outbound::CLIENT_CERT_DIR,
@@ -230,6 +235,11 @@ pub const TABLE: &[SettingDoc] = &[
         name: posture::ARM_CA_PATHS,
         default: r#"none"#,
         meaning: r#"PEM or DER CAs for an ARM endpoint on a private CA (Azure Stack Hub); the public roots stay trusted"#,
+    },
+    SettingDoc {
+        name: outbound::MTLS_ENABLED,
+        default: r#"`true`"#,
+        meaning: r#"`false` removes the demo `outbound-mtls` route (404); the identity stays loaded for your own functions"#,
     },
 ];
 

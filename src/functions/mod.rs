@@ -20,19 +20,21 @@ pub(crate) struct Builtins {
     pub(crate) switched_off: Vec<String>,
 }
 
-/// `health` (open), `outbound-mtls` and `cert-info` (protected; `cert_info = false` leaves the
-/// diagnostics route out, so it answers 404).
+/// `health` (open), `outbound-mtls` and `cert-info` (protected; `outbound_mtls = false` leaves
+/// the outbound demo out and `cert_info = false` the diagnostics route, so each answers 404).
 pub(crate) fn builtins(options: &RouteOptions) -> Builtins {
-    let mut functions = vec![
-        Registered {
-            info: crate::app::FunctionInfo::open(health::NAME, Route::get(health::NAME)),
-            make: Box::new(|state| health::route(state.clone()).boxed()),
-        },
-        builtin(outbound_mtls::NAME, |state| {
-            outbound_mtls::route(state.clone()).boxed()
-        }),
-    ];
+    let mut functions = vec![Registered {
+        info: crate::app::FunctionInfo::open(health::NAME, Route::get(health::NAME)),
+        make: Box::new(|state| health::route(state.clone()).boxed()),
+    }];
     let mut switched_off = Vec::new();
+    if options.outbound_mtls {
+        functions.push(builtin(outbound_mtls::NAME, |state| {
+            outbound_mtls::route(state.clone()).boxed()
+        }));
+    } else {
+        switched_off.push(outbound_mtls::NAME.to_owned());
+    }
     if options.cert_info {
         functions.push(builtin(cert_info::NAME, |state| {
             cert_info::route(state.clone()).boxed()
@@ -91,6 +93,7 @@ mod tests {
         let options = RouteOptions {
             cert_info: true,
             payload_mode: true,
+            outbound_mtls: true,
         };
         routes(state, options)
     }

@@ -1,13 +1,94 @@
 //! Putting an identity's certificates in order: which one is the leaf (the one whose public
 //! key is the private key's), and which CA certificates follow it, each the issuer of the one
-//! before. Certificates are compared by their raw DER names, never by their text form.
-//! It does not check signatures or validity: the upstream's verifier does that.
+//! before; and what the leaf says about itself ([`LeafFacts`]: names, serial, validity, whether
+//! it is a CA and whether its usage allows client authentication). Certificates are compared
+//! by their raw DER names, never by their text form. It does not check signatures or validity:
+//! the upstream's verifier does that.
 
 use rustls::pki_types::CertificateDer;
 use rustls::sign::SigningKey;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::identity::IdentityError;
+
+/// What the leaf certificate says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct LeafFacts {
+    /// The subject, as text (for logs).
+    pub subject: String,
+    /// The subject's first CN, by OID.
+    pub common_name: Option<String>,
+    /// The issuer's name, raw DER (compared), and as text (logged).
+    pub issuer: Vec<u8>,
+    pub issuer_text: String,
+    /// The serial number, colon-free lower-case hex.
+    pub serial: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    /// basicConstraints cA=TRUE.
+    pub is_ca: bool,
+    /// The extended key usages it lists, `None` without the extension.
+    pub extended_key_usage: Option<Vec<&'static str>>,
+}
+
+impl LeafFacts {
+    /// Reads `der`'s facts.
+    pub(super) fn read(der: &CertificateDer<'_>) -> Result<Self, IdentityError> {
+        let cert = parse(der)?;
+        let bad =
+            |what: &str, error: x509_parser::error::X509Error| IdentityError::BadCertificate {
+                detail: format!("{what}: {error}"),
+            };
+        let is_ca = cert
+            .basic_constraints()
+            .map_err(|error| bad("basicConstraints", error))?
+            .is_some_and(|extension| extension.value.ca);
+        let extended_key_usage = cert
+            .extended_key_usage()
+            .map_err(|error| bad("extendedKeyUsage", error))?
+            .map(|extension| usage_names(extension.value));
+        let validity = cert.validity();
+        Ok(Self {
+            subject: cert.subject().to_string(),
+            common_name: cert
+                .subject()
+                .iter_common_name()
+                .next()
+                .and_then(|cn| cn.as_str().ok())
+                .map(str::to_owned),
+            issuer: cert.issuer().as_raw().to_vec(),
+            issuer_text: cert.issuer().to_string(),
+            serial: cert.raw_serial_as_string().replace(':', ""),
+            not_before: validity.not_before.timestamp(),
+            not_after: validity.not_after.timestamp(),
+            is_ca,
+            extended_key_usage,
+        })
+    }
+
+    /// Whether TLS client authentication is allowed: no extended key usage, or clientAuth.
+    pub(super) fn allows_client_auth(&self) -> bool {
+        self.extended_key_usage
+            .as_ref()
+            .is_none_or(|usages| usages.contains(&"clientAuth"))
+    }
+}
+
+fn usage_names(usage: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> Vec<&'static str> {
+    [
+        (usage.any, "anyExtendedKeyUsage"),
+        (usage.server_auth, "serverAuth"),
+        (usage.client_auth, "clientAuth"),
+        (usage.code_signing, "codeSigning"),
+        (usage.email_protection, "emailProtection"),
+        (usage.time_stamping, "timeStamping"),
+        (usage.ocsp_signing, "OCSPSigning"),
+        (!usage.other.is_empty(), "other"),
+    ]
+    .into_iter()
+    .filter_map(|(present, name)| present.then_some(name))
+    .collect()
+}
 
 /// Parses one certificate.
 pub(super) fn parse<'a>(der: &'a CertificateDer<'_>) -> Result<X509Certificate<'a>, IdentityError> {

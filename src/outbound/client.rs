@@ -1,46 +1,33 @@
 //! The one outbound HTTP client: reqwest on our rustls `ClientConfig`, built once at startup and
-//! shared (its connection pool keeps the mutual-TLS session alive between calls).
+//! shared (its connection pool keeps the mutual-TLS session alive between calls), or, while the
+//! identity cannot be loaded, the reason why ([`Unavailable`]); the reloader moves it from one
+//! to the other (`reload.rs`).
 //!
 //! It owns the request policy: HTTPS only, HTTP/1.1 only, no redirects (a redirect would carry
 //! our client identity to a host nobody configured), a connect timeout and a total timeout,
-//! and a response size cap enforced while the body streams in. Errors carry a stable `code()`
-//! and log detail; turning them into HTTP responses is `error.rs`'s job, not this module's.
+//! and a response size cap enforced while the body streams in. Calls are made with
+//! [`OutboundClient::request`] (`request.rs`); the demo's `GET REMOTE_API_URL` is
+//! [`OutboundClient::fetch`]. Errors carry a stable `code()` and log detail; turning them into
+//! HTTP responses is `error.rs`'s job, not this module's.
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use rustls::client::danger::ServerCertVerifier;
+use rustls::crypto::CryptoProvider;
 use url::Url;
 
+pub use super::settings::OutboundSettings;
+
+use super::availability::Unavailable;
+use super::error::error_chain;
 pub use super::error::{BuildError, OutboundError};
-use super::error::{classify, error_chain};
+use super::identity::Identity;
+use super::identity_source::IdentitySource;
 pub use super::reload::IdentityReload;
 use super::reload::ReloadState;
-
-/// Everything the client needs, already parsed and checked (see `config::outbound`).
-#[derive(Clone)]
-pub struct OutboundSettings {
-    /// The upstream to call (`REMOTE_API_URL`), always `https`.
-    pub url: Url,
-    /// The rustls configuration: trusted roots and the client identity.
-    pub tls: rustls::ClientConfig,
-    /// TCP connect plus TLS handshake.
-    pub connect_timeout: Duration,
-    /// The whole call, from connect to the last byte of the body.
-    pub timeout: Duration,
-    /// The largest response body accepted.
-    pub max_response_bytes: u64,
-    /// The client identity's subject and notAfter (RFC 3339), for logs and `health`.
-    pub identity_subject: String,
-    pub identity_not_after: String,
-    /// Whether notAfter falls within the warning window (30 days) at startup.
-    pub identity_expires_soon: bool,
-    /// The trust decision, for the startup log.
-    pub trust_public_roots: bool,
-    pub private_ca_count: usize,
-    /// How to re-read the identity when its source changes (`None`: loaded once).
-    pub identity_reload: Option<IdentityReload>,
-}
+use super::tls;
 
 /// The outbound client. Cheap to clone: everything lives behind one `Arc`.
 #[derive(Clone)]
@@ -48,7 +35,16 @@ pub struct OutboundClient {
     pub(super) inner: Arc<Inner>,
 }
 
-/// What the upstream answered.
+/// The identity a ready client presents, as `health` and `handler check` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityInfo {
+    /// The leaf's subject.
+    pub subject: String,
+    /// The leaf's notAfter, RFC 3339.
+    pub not_after: String,
+}
+
+/// What the demo's `GET REMOTE_API_URL` answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
     pub status: u16,
@@ -58,126 +54,285 @@ pub struct Fetched {
 }
 
 pub(super) struct Inner {
-    /// Swapped whole when the identity is renewed (`reload.rs`); a call clones it first, so a
-    /// call in flight finishes on the client it started with.
-    pub(super) http: RwLock<reqwest::Client>,
-    url: Url,
+    /// Swapped whole by the reloader; a call clones the reqwest client first, so a call in
+    /// flight finishes on the client it started with.
+    pub(super) current: RwLock<Current>,
+    pub(super) url: Option<Url>,
+    pub(super) verifier: Option<Arc<dyn ServerCertVerifier>>,
+    pub(super) provider: Arc<CryptoProvider>,
     pub(super) connect_timeout: Duration,
     pub(super) timeout: Duration,
-    max_response_bytes: u64,
-    pub(super) identity_not_after: RwLock<String>,
+    pub(super) max_response_bytes: u64,
     pub(super) reload: Option<ReloadState>,
+}
+
+/// Ready with a client and the identity it presents, or unavailable and why.
+pub(super) enum Current {
+    Ready {
+        http: reqwest::Client,
+        identity: IdentityInfo,
+        /// The identity's notAfter (unix seconds): past it, the client is unavailable until a
+        /// renewal is loaded (an upstream would refuse the certificate anyway).
+        not_after: i64,
+        setting: &'static str,
+    },
+    Unavailable(Unavailable),
+}
+
+impl Current {
+    /// The identity and the client, or why not: an identity past its notAfter counts as gone.
+    fn usable(&self) -> Result<(&IdentityInfo, &reqwest::Client), Unavailable> {
+        match self {
+            Self::Ready {
+                identity,
+                http,
+                not_after,
+                setting,
+            } => {
+                let now =
+                    i64::try_from(rustls::pki_types::UnixTime::now().as_secs()).unwrap_or(i64::MAX);
+                if now > *not_after {
+                    return Err(Unavailable::new(
+                        super::Reason::IdentityExpired,
+                        setting,
+                        format!(
+                            "the identity in use, {}, expired at {}; no renewal has been loaded",
+                            identity.subject, identity.not_after
+                        ),
+                        true,
+                    ));
+                }
+                Ok((identity, http))
+            }
+            Self::Unavailable(why) => Err(why.clone()),
+        }
+    }
 }
 
 // === impl OutboundClient ===
 
 impl OutboundClient {
     /// Builds the client once; call at startup, after telemetry is installed: it logs the
-    /// identity, the trust decision, and a warning if the identity expires soon.
+    /// identity and the trust decision, a warning if the identity expires within 30 days, and
+    /// an error naming the setting when there is no identity to present (the client is then
+    /// unavailable until the reloader loads one).
     ///
     /// # Errors
     /// [`BuildError`] if reqwest refuses the configuration.
-    pub fn build(config: &OutboundSettings) -> Result<Self, BuildError> {
-        let http = http_client(config.tls.clone(), config.connect_timeout, config.timeout)?;
-        log_startup(config);
-        Ok(Self {
+    pub fn build(settings: &OutboundSettings) -> Result<Self, BuildError> {
+        let settings = settings.clone();
+        let expires_soon = settings.identity_expires_soon();
+        let setting = settings
+            .identity_reload
+            .as_ref()
+            .map_or("OUTBOUND_CLIENT_CERT_PATH", |reload| {
+                reload.source.setting()
+            });
+        let (current, held) = match settings.identity {
+            Ok(identity) => match ready(
+                &identity,
+                setting,
+                &settings.verifier,
+                &settings.provider,
+                settings.connect_timeout,
+                settings.timeout,
+            )? {
+                Ok(current) => (current, Some(identity)),
+                Err(refused) => (Current::Unavailable(refused), None),
+            },
+            Err(unavailable) => (Current::Unavailable(unavailable), None),
+        };
+        let client = Self {
             inner: Arc::new(Inner {
-                http: RwLock::new(http),
-                url: config.url.clone(),
-                connect_timeout: config.connect_timeout,
-                timeout: config.timeout,
-                max_response_bytes: config.max_response_bytes,
-                identity_not_after: RwLock::new(config.identity_not_after.clone()),
-                reload: config.identity_reload.clone().map(ReloadState::new),
+                current: RwLock::new(current),
+                url: settings.url,
+                verifier: Some(settings.verifier),
+                provider: settings.provider,
+                connect_timeout: settings.connect_timeout,
+                timeout: settings.timeout,
+                max_response_bytes: settings.max_response_bytes,
+                reload: settings
+                    .identity_reload
+                    .map(|reload| ReloadState::new(reload, held)),
             }),
-        })
+        };
+        client.log_startup(
+            settings.trust_public_roots,
+            settings.private_ca_count,
+            expires_soon,
+        );
+        Ok(client)
     }
 
-    /// The client identity's notAfter, RFC 3339 (for `health`).
-    pub fn identity_not_after(&self) -> String {
-        self.inner
-            .identity_not_after
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// A client that stays unavailable for `why` (settings that make no client possible).
+    pub fn unavailable(why: Unavailable) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                current: RwLock::new(Current::Unavailable(why.without_retry())),
+                url: None,
+                verifier: None,
+                provider: tls::provider(),
+                connect_timeout: Duration::ZERO,
+                timeout: Duration::ZERO,
+                max_response_bytes: 0,
+                reload: None,
+            }),
+        }
     }
 
-    /// `GET`s the upstream URL and reads at most `max_response_bytes` of its body.
-    ///
-    /// Any status is a successful fetch; the caller decides what a 500 from upstream means.
+    /// The identity presented now, or why the client cannot call anyone.
     ///
     /// # Errors
-    /// [`OutboundError::Timeout`], [`OutboundError::Tls`], [`OutboundError::Unreachable`] or
-    /// [`OutboundError::BodyTooLarge`].
-    #[tracing::instrument(skip_all, fields(url = %loggable(&self.inner.url)))]
+    /// [`Unavailable`] while no identity is loaded (or the settings make no client possible).
+    pub fn status(&self) -> Result<IdentityInfo, Unavailable> {
+        self.current()
+            .usable()
+            .map(|(identity, _)| identity.clone())
+    }
+
+    /// The client identity's notAfter, RFC 3339, while one is loaded.
+    pub fn identity_not_after(&self) -> Option<String> {
+        self.status().ok().map(|identity| identity.not_after)
+    }
+
+    /// `REMOTE_API_URL`: the demo's target, and the host paths are resolved on.
+    pub fn remote_api_url(&self) -> Option<&Url> {
+        self.inner.url.as_ref()
+    }
+
+    /// The demo's call: `GET REMOTE_API_URL` (query included), the body as text.
+    ///
+    /// # Errors
+    /// As [`OutboundRequest::send`](super::OutboundRequest::send);
+    /// [`OutboundError::InvalidRequest`] without `REMOTE_API_URL`.
     pub async fn fetch(&self) -> Result<Fetched, OutboundError> {
-        let started = Instant::now();
-        let http = self
+        let url = self
             .inner
-            .http
+            .url
+            .clone()
+            .ok_or_else(|| OutboundError::InvalidRequest {
+                detail: "REMOTE_API_URL is not set".to_owned(),
+            })?;
+        let response = self.request(http::Method::GET, url.as_str()).send().await?;
+        Ok(Fetched {
+            status: response.status().as_u16(),
+            elapsed_ms: u64::try_from(response.elapsed().as_millis()).unwrap_or(u64::MAX),
+            body: String::from_utf8_lossy(response.body()).into_owned(),
+        })
+    }
+
+    /// The reqwest client to call with, or why there is none.
+    pub(super) fn http(&self) -> Result<reqwest::Client, Unavailable> {
+        self.current().usable().map(|(_, http)| http.clone())
+    }
+
+    pub(super) fn current(&self) -> std::sync::RwLockReadGuard<'_, Current> {
+        self.inner
+            .current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let mut response = http
-            .get(self.inner.url.clone())
-            .send()
-            .await
-            .map_err(|error| classify(error, self.inner.timeout))?;
-        let status = response.status().as_u16();
-        let limit = self.inner.max_response_bytes;
-        if response
-            .content_length()
-            .is_some_and(|length| length > limit)
-        {
-            return Err(OutboundError::BodyTooLarge { limit });
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|error| classify(error, self.inner.timeout))?
-        {
-            if (body.len() + chunk.len()) as u64 > limit {
-                return Err(OutboundError::BodyTooLarge { limit });
+    }
+
+    pub(super) fn set_current(&self, current: Current) {
+        *self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = current;
+    }
+
+    fn log_startup(&self, trust_public_roots: bool, private_cas: usize, expires_soon: bool) {
+        let url = self.inner.url.as_ref().map(loggable).unwrap_or_default();
+        let reload = self.inner.reload.as_ref().map(ReloadState::settings);
+        let source = reload
+            .map(|reload| reload.source.describe())
+            .unwrap_or_default();
+        let reload_seconds = reload
+            .filter(|reload| reload.source.can_change())
+            .map_or(0, |reload| reload.period.as_secs());
+        match self.status() {
+            Ok(identity) => {
+                tracing::info!(%url, identity = %identity.subject, not_after = %identity.not_after,
+                    trust_public_roots, private_cas, %source, reload_seconds,
+                    "outbound mutual TLS configured");
+                if expires_soon {
+                    tracing::warn!(identity = %identity.subject, not_after = %identity.not_after,
+                        "the outbound client certificate expires within 30 days");
+                }
             }
-            body.extend_from_slice(&chunk);
+            Err(why) => {
+                let retry = if why.retrying() && reload_seconds > 0 {
+                    format!(
+                        "its source is checked again every {reload_seconds} s, and outbound works once it loads"
+                    )
+                } else {
+                    "fix the setting and restart the app".to_owned()
+                };
+                tracing::error!(setting = why.setting(), reason = %why.reason(), %source,
+                    "outbound mutual TLS is unavailable (inbound functions are not affected; calls that need it answer 503 {}): {}; {retry}",
+                    why.code(), why.message());
+            }
         }
-        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        tracing::debug!(status, bytes = body.len(), elapsed_ms, "upstream answered");
-        Ok(Fetched {
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-            elapsed_ms,
-        })
+        if let Some(IdentitySource::CommonName {
+            any_issuer: true, ..
+        }) = reload.map(|reload| &reload.source)
+        {
+            tracing::warn!(
+                "OUTBOUND_CLIENT_CERT_ALLOW_ANY_ISSUER=true weakens the CN choice: a certificate with the CN from any CA can replace the identity in use"
+            );
+        }
+        if self.inner.url.is_none() {
+            tracing::info!(
+                "REMOTE_API_URL is not set: outbound-mtls answers 503 outbound_not_configured, and your own functions call with full https URLs"
+            );
+        }
     }
 }
 
 impl fmt::Debug for OutboundClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OutboundClient")
-            .field("url", &loggable(&self.inner.url))
+            .field("url", &self.inner.url.as_ref().map(loggable))
             .field("timeout", &self.inner.timeout)
             .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
 
-// === impl OutboundSettings ===
-
-impl fmt::Debug for OutboundSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The rustls config holds the private key: never print it.
-        f.debug_struct("OutboundSettings")
-            .field("url", &loggable(&self.url))
-            .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .field("identity_subject", &self.identity_subject)
-            .field("identity_not_after", &self.identity_not_after)
-            .field("trust_public_roots", &self.trust_public_roots)
-            .field("private_ca_count", &self.private_ca_count)
-            .finish_non_exhaustive()
+/// The identity a ready client shows.
+pub(super) fn info(identity: &Identity) -> IdentityInfo {
+    IdentityInfo {
+        subject: identity.subject().to_owned(),
+        not_after: identity.not_after(),
     }
+}
+
+/// A ready client presenting `identity`; `Ok(Err(..))` when rustls refuses the identity.
+pub(super) fn ready(
+    identity: &Identity,
+    setting: &'static str,
+    verifier: &Arc<dyn ServerCertVerifier>,
+    provider: &Arc<CryptoProvider>,
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<Result<Current, Unavailable>, BuildError> {
+    let config = match tls::client_config(Arc::clone(verifier), Some(identity), provider) {
+        Ok(config) => config,
+        Err(error) => {
+            return Ok(Err(Unavailable::new(
+                super::Reason::IdentityInvalid,
+                setting,
+                error.to_string(),
+                true,
+            )));
+        }
+    };
+    Ok(Ok(Current::Ready {
+        http: http_client(config, connect_timeout, timeout)?,
+        identity: info(identity),
+        not_after: identity.not_after_secs(),
+        setting,
+    }))
 }
 
 /// The reqwest client on `tls`: HTTPS and HTTP/1.1 only, no redirects, both timeouts.
@@ -210,27 +365,6 @@ pub fn loggable(url: &Url) -> String {
     }
 }
 
-fn log_startup(config: &OutboundSettings) {
-    tracing::info!(
-        url = %loggable(&config.url),
-        identity = %config.identity_subject,
-        not_after = %config.identity_not_after,
-        trust_public_roots = config.trust_public_roots,
-        private_cas = config.private_ca_count,
-        source = %config.identity_reload.as_ref().map_or_else(String::new, |reload| reload.source.describe()),
-        reload_seconds = config.identity_reload.as_ref().filter(|reload| reload.source.can_change())
-            .map_or(0, |reload| reload.period.as_secs()),
-        "outbound mutual TLS configured"
-    );
-    if config.identity_expires_soon {
-        tracing::warn!(
-            identity = %config.identity_subject,
-            not_after = %config.identity_not_after,
-            "the outbound client certificate expires within 30 days"
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
 
@@ -242,6 +376,8 @@ mod tests {
         let plain = Url::parse("https://api.example/?sig=x").expect("url");
         assert_eq!(loggable(&plain), "https://api.example/");
     }
+
+    use std::time::Instant;
 
     use super::*;
     use crate::outbound::identity::Identity;
@@ -287,26 +423,52 @@ mod tests {
         let provider = provider();
         let verifier = crate::outbound::tls::verifier(vec![pki.root()], true, &provider).unwrap();
         let mut settings = pki.settings(&server.url("/"), Some(&identity));
-        settings.tls =
-            crate::outbound::tls::client_config(verifier, Some(&identity), &provider).unwrap();
+        settings.verifier = verifier;
         let client = OutboundClient::build(&settings).unwrap();
 
         assert_eq!(client.fetch().await.unwrap().body, "via platform verifier");
     }
 
     #[tokio::test]
-    async fn without_an_identity_the_upstream_refuses_the_handshake() {
+    async fn without_an_identity_no_call_is_attempted() {
         let pki = TestPki::new("NoIdentity");
         let server = upstream(&pki, Reply::ok("secret")).await;
         let client = OutboundClient::build(&pki.settings(&server.url("/"), None)).unwrap();
 
         let error = client.fetch().await.unwrap_err();
 
-        // TLS 1.3: the client's handshake completes, then the server's certificate_required
-        // alert arrives on the first read: a TLS error, not a connection error.
-        assert_eq!(error.code(), "upstream_tls", "{error}");
-        assert!(error.to_string().contains("CertificateRequired"), "{error}");
-        assert_eq!(server.handshakes(), 0);
+        assert_eq!(error.code(), "outbound_identity_unavailable", "{error}");
+        assert!(client.status().is_err());
+        assert_eq!(server.requests(), 0, "nothing reached the upstream");
+    }
+
+    #[tokio::test]
+    async fn an_identity_past_its_not_after_makes_the_client_unavailable() {
+        let pki = TestPki::new("Expired in use");
+        let server = upstream(&pki, Reply::ok("secret")).await;
+        let old = pki.client(
+            KeyKind::Ec,
+            Some((
+                rcgen::date_time_ymd(2020, 1, 1),
+                rcgen::date_time_ymd(2021, 1, 1),
+            )),
+        );
+        let bytes = old.p12_with_key(&old.key_pkcs8, PASSWORD);
+        let expired =
+            Identity::from_pkcs12(&bytes, &SecretString::from(PASSWORD), &provider()).unwrap();
+        let client =
+            OutboundClient::build(&pki.settings(&server.url("/"), Some(&expired))).unwrap();
+
+        let error = client.fetch().await.unwrap_err();
+
+        let why = client.status().unwrap_err();
+        assert_eq!(why.reason(), crate::outbound::Reason::IdentityExpired);
+        assert_eq!(error.code(), "outbound_identity_unavailable", "{error}");
+        assert_eq!(
+            server.handshakes(),
+            0,
+            "the expired certificate was not presented"
+        );
     }
 
     #[tokio::test]

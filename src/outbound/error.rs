@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use super::availability::Unavailable;
+
 /// Why the client could not be built (at startup, never on a call).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the outbound HTTP client: {detail}")]
@@ -23,6 +25,12 @@ pub enum OutboundError {
     BodyTooLarge { limit: u64 },
     #[error("upstream did not answer within {timeout_ms} ms: {detail}")]
     Timeout { timeout_ms: u64, detail: String },
+    /// No identity is loaded (the call was not attempted).
+    #[error("outbound mutual TLS is unavailable: {0}")]
+    Unavailable(Unavailable),
+    /// The call itself is malformed: its URL, a header (a mistake in the calling code).
+    #[error("invalid outbound request: {detail}")]
+    InvalidRequest { detail: String },
 }
 
 /// Classifies a failed call. The URL is stripped first: it may carry a key in its query.
@@ -49,6 +57,8 @@ impl OutboundError {
             Self::Tls { .. } => "upstream_tls",
             Self::BodyTooLarge { .. } => "upstream_body_too_large",
             Self::Timeout { .. } => "upstream_timeout",
+            Self::Unavailable(why) => why.code(),
+            Self::InvalidRequest { .. } => "outbound_invalid_request",
         }
     }
 }

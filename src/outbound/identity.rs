@@ -21,7 +21,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixT
 use rustls::sign::CertifiedKey;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::chain::{find_leaf, order_chain, parse};
+use super::chain::{LeafFacts, find_leaf, order_chain};
+use super::pkcs12_work::{self, WorkError};
 use crate::cert_file::{self, Encoding, LoadError};
 
 /// Why the identity could not be loaded. Messages never contain the password.
@@ -33,6 +34,9 @@ pub enum IdentityError {
     WrongPassword,
     #[error("cannot decrypt the PKCS#12 file (wrong password or unsupported algorithm): {detail}")]
     Decrypt { detail: String },
+    /// The file asks for more key-derivation work than an identity needs (see `pkcs12_work`).
+    #[error(transparent)]
+    Work(#[from] WorkError),
     #[error("not a PKCS#12 or PEM file: {detail}")]
     Malformed { detail: String },
     #[error("the file holds no private key")]
@@ -62,14 +66,13 @@ pub enum IdentityError {
 }
 
 /// A private key and its chain (leaf first, then CA certificates ordered by issuer link).
+///
+/// Two identities are equal when their chains (every certificate, in order) and keys are: a
+/// chain completed after its leaf is a different identity.
 pub struct Identity {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
-    subject: String,
-    /// The leaf's subject CN (the first, by OID), for choosing among renewals.
-    common_name: Option<String>,
-    not_before: i64,
-    not_after: i64,
+    leaf: LeafFacts,
 }
 
 // === impl Identity ===
@@ -103,16 +106,20 @@ impl Identity {
         }
     }
 
-    /// Decodes a PKCS#12 file (any of the encryption and MAC variants above).
+    /// Decodes a PKCS#12 file (any of the encryption and MAC variants above), once its
+    /// key-derivation work is counted and found within [`pkcs12_work::MAX_WORK`]. The work is
+    /// CPU-bound (up to about a second): call this off the async workers.
     ///
     /// # Errors
-    /// [`IdentityError::WrongPassword`] on a MAC failure, [`IdentityError::NoPrivateKey`],
-    /// [`IdentityError::KeyMismatch`] and the other parse failures.
+    /// [`IdentityError::Work`] over the budget, [`IdentityError::WrongPassword`] on a MAC
+    /// failure, [`IdentityError::NoPrivateKey`], [`IdentityError::KeyMismatch`] and the other
+    /// parse failures.
     pub fn from_pkcs12(
         der: &[u8],
         password: &SecretString,
         provider: &CryptoProvider,
     ) -> Result<Self, IdentityError> {
+        pkcs12_work::check(der, password.expose_secret(), pkcs12_work::MAX_WORK)?;
         let archive = p12_keystore::Pkcs12Archive::from_pkcs12(der, password.expose_secret())
             .map_err(classify_pkcs12_error)?;
         let key_bag = archive.keys.first().ok_or(IdentityError::NoPrivateKey)?;
@@ -160,17 +167,17 @@ impl Identity {
     /// [`IdentityError::Expired`] or [`IdentityError::NotYetValid`].
     pub fn check_validity(&self, now: UnixTime) -> Result<(), IdentityError> {
         let now_secs = unix_secs(now);
-        if now_secs > self.not_after {
+        if now_secs > self.leaf.not_after {
             return Err(IdentityError::Expired {
-                subject: self.subject.clone(),
+                subject: self.leaf.subject.clone(),
                 not_after: self.not_after(),
                 now: rfc3339(now_secs),
             });
         }
-        if now_secs < self.not_before {
+        if now_secs < self.leaf.not_before {
             return Err(IdentityError::NotYetValid {
-                subject: self.subject.clone(),
-                not_before: rfc3339(self.not_before),
+                subject: self.leaf.subject.clone(),
+                not_before: rfc3339(self.leaf.not_before),
                 now: rfc3339(now_secs),
             });
         }
@@ -180,7 +187,7 @@ impl Identity {
     /// Whether the leaf expires within `window` of `now`.
     pub fn expires_within(&self, now: UnixTime, window: Duration) -> bool {
         let window_secs = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
-        self.not_after <= unix_secs(now).saturating_add(window_secs)
+        self.leaf.not_after <= unix_secs(now).saturating_add(window_secs)
     }
 
     /// The certificate chain, leaf first.
@@ -195,27 +202,57 @@ impl Identity {
 
     /// The leaf's subject, as text (for logs).
     pub fn subject(&self) -> &str {
-        &self.subject
+        &self.leaf.subject
     }
 
     /// The leaf's subject CN, if it has one.
     pub fn common_name(&self) -> Option<&str> {
-        self.common_name.as_deref()
+        self.leaf.common_name.as_deref()
+    }
+
+    /// The leaf issuer's name, as text.
+    pub fn issuer(&self) -> &str {
+        &self.leaf.issuer_text
+    }
+
+    /// The leaf's serial number, hex.
+    pub fn serial(&self) -> &str {
+        &self.leaf.serial
     }
 
     /// The leaf's notAfter, unix seconds.
     pub fn not_after_secs(&self) -> i64 {
-        self.not_after
+        self.leaf.not_after
     }
 
     /// The leaf's notBefore, unix seconds.
     pub fn not_before_secs(&self) -> i64 {
-        self.not_before
+        self.leaf.not_before
     }
 
     /// The leaf's notAfter, RFC 3339 (what `health` reports).
     pub fn not_after(&self) -> String {
-        rfc3339(self.not_after)
+        rfc3339(self.leaf.not_after)
+    }
+
+    /// Whether the leaf is a CA certificate (basicConstraints cA=TRUE).
+    pub fn is_ca(&self) -> bool {
+        self.leaf.is_ca
+    }
+
+    /// Whether the leaf may authenticate a TLS client: no extended key usage, or clientAuth.
+    pub fn allows_client_auth(&self) -> bool {
+        self.leaf.allows_client_auth()
+    }
+
+    /// The extended key usages the leaf lists (`None` without the extension), for messages.
+    pub fn extended_key_usage(&self) -> Option<&[&'static str]> {
+        self.leaf.extended_key_usage.as_deref()
+    }
+
+    /// Whether `other`'s leaf has the same issuer name (compared as DER).
+    pub fn same_issuer_as(&self, other: &Identity) -> bool {
+        self.leaf.issuer == other.leaf.issuer
     }
 
     /// Picks the leaf (linked by localKeyId, else by public key), checks the key matches it
@@ -241,34 +278,39 @@ impl Identity {
                 .ok_or(IdentityError::NoMatchingCertificate)?,
         };
         let chain = order_chain(certs, leaf_index)?;
-        let leaf = parse(&chain[0])?;
-        let subject = leaf.subject().to_string();
-        let common_name = leaf
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-            .map(str::to_owned);
+        let leaf = LeafFacts::read(&chain[0])?;
         match CertifiedKey::new(chain.clone(), signing_key).keys_match() {
             Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
-            Err(_) => return Err(IdentityError::KeyMismatch { subject }),
+            Err(_) => {
+                return Err(IdentityError::KeyMismatch {
+                    subject: leaf.subject,
+                });
+            }
         }
-        let validity = leaf.validity();
-        Ok(Self {
-            not_before: validity.not_before.timestamp(),
-            not_after: validity.not_after.timestamp(),
-            subject,
-            common_name,
-            chain,
-            key,
-        })
+        Ok(Self { chain, key, leaf })
+    }
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Self {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            leaf: self.leaf.clone(),
+        }
+    }
+}
+
+impl PartialEq for Identity {
+    fn eq(&self, other: &Self) -> bool {
+        self.chain == other.chain && self.key.secret_der() == other.key.secret_der()
     }
 }
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Identity")
-            .field("subject", &self.subject)
+            .field("subject", &self.leaf.subject)
             .field("not_after", &self.not_after())
             .field("chain_len", &self.chain.len())
             .field("key", &"<redacted>")
@@ -294,7 +336,7 @@ fn unix_secs(now: UnixTime) -> i64 {
 }
 
 /// `secs` since the epoch as RFC 3339 (UTC), e.g. `2026-01-31T12:00:00Z`.
-fn rfc3339(secs: i64) -> String {
+pub(super) fn rfc3339(secs: i64) -> String {
     use time::format_description::well_known::Rfc3339;
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
@@ -314,8 +356,7 @@ mod tests {
     }
 
     fn subject_cn(der: &CertificateDer<'_>) -> String {
-        let cert = parse(der).expect("parsable");
-        cert.subject().to_string()
+        LeafFacts::read(der).expect("parsable").subject
     }
 
     #[test]

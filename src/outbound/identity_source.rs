@@ -1,24 +1,33 @@
 //! Where the outbound identity comes from, and loading it from there, at startup and again on
 //! every reload: a file (`OUTBOUND_CLIENT_CERT_PATH`, or `<dir>/<THUMBPRINT>.p12` for
 //! `OUTBOUND_CLIENT_CERT_THUMBPRINT`), the best certificate of a subject CN among the
-//! thumbprint-named files of a folder (`OUTBOUND_CLIENT_CERT_COMMON_NAME`: currently valid,
-//! latest notAfter, so a renewal with a new thumbprint is picked up), or the setting's own value
-//! (`OUTBOUND_CLIENT_CERT_BASE64`: base64 PKCS#12 or PEM text, as a Key Vault reference gives it).
+//! thumbprint-named files of a folder (`OUTBOUND_CLIENT_CERT_COMMON_NAME`, chosen in
+//! `common_name`), or the setting's own value (`OUTBOUND_CLIENT_CERT_BASE64`: base64 PKCS#12 or
+//! PEM text, as a Key Vault reference gives it, at most [`MAX_INLINE_BYTES`]).
 //!
-//! A [`Stamp`] tells whether the source changed since it was last loaded (file modification
-//! times and lengths). This module does not build clients or swap them (`reload.rs` does), and
-//! never puts a password or an inline value in an error or a log.
+//! A [`Stamp`] tells whether the source changed since it was last loaded. A load is CPU- and I/O-bound: [`IdentitySource::load_within`] runs it on a
+//! thread of its own and waits a bounded time. This module does not build clients or swap
+//! them (`reload.rs` does), and never puts a password or an inline value in an error or a log.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use base64::Engine as _;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::UnixTime;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::common_name;
 use super::identity::{Identity, IdentityError};
+pub use super::stamp::Stamp;
+use crate::cert_file::FileKind;
+
+/// The longest inline value accepted (`OUTBOUND_CLIENT_CERT_BASE64`), in bytes: base64 of an
+/// identity at the file cap ([`FileKind::Identity`], 1 MiB), with room for line breaks.
+pub const MAX_INLINE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Where the identity comes from; `setting` is what errors and warnings name.
 #[derive(Clone)]
@@ -30,12 +39,14 @@ pub enum IdentitySource {
         password: SecretString,
     },
     /// The valid certificate with this subject CN and the latest notAfter among `dir`'s
-    /// thumbprint-named `.p12` files.
+    /// thumbprint-named `.p12` files that qualify as a client identity (`common_name`).
     CommonName {
         setting: &'static str,
         common_name: String,
         dir: PathBuf,
         password: SecretString,
+        /// Whether a renewal may come from another issuer than the identity in use.
+        any_issuer: bool,
     },
     /// The setting's value: base64 of PKCS#12 (or of PEM), or PEM text.
     Inline {
@@ -56,31 +67,38 @@ pub enum SourceError {
     #[error("cannot list {dir}: {source}")]
     Dir { dir: String, source: std::io::Error },
     #[error(
-        "no currently valid certificate with CN {common_name:?} among the {considered} thumbprint-named .p12 file(s) of {dir}"
+        "no certificate qualifies as CN {common_name:?} among the {considered} thumbprint-named .p12 file(s) of {dir} ({skipped} skipped, each logged with the reason)"
     )]
     NoMatch {
         common_name: String,
         dir: String,
         considered: usize,
+        skipped: usize,
     },
     #[error("the value is neither PEM text nor base64")]
     NotBase64,
+    #[error("the value of {setting} is {bytes} bytes, more than the {cap} accepted")]
+    InlineTooLarge {
+        setting: &'static str,
+        bytes: usize,
+        cap: usize,
+    },
+    #[error(
+        "the value of {setting} is an unresolved Key Vault reference (@Microsoft.KeyVault(...)), not a certificate"
+    )]
+    UnresolvedKeyVaultReference { setting: &'static str },
 }
 
-/// One load of the source, with when its choice could next come out differently.
+/// One load of the source, with when its outcome could next change with no file changed.
 #[derive(Debug)]
 pub struct Loaded {
     pub identity: Result<Identity, SourceError>,
-    /// For a CN choice: the earliest moment (unix seconds, after `now`) at which the choice
-    /// could change with no file changed: just past the chosen certificate's notAfter, or the
-    /// notBefore of a matching certificate skipped as not yet valid. `None` for a single file
-    /// or an inline value (loading them again yields the same identity).
+    /// The earliest moment (unix seconds, after `now`) at which loading again could come out
+    /// differently with no file changed: for a CN choice, just past the chosen certificate's
+    /// notAfter or the notBefore of a matching certificate skipped as not yet valid; for a file
+    /// not valid yet, its notBefore. `None` when only a change of the files can change it.
     pub review_at: Option<i64>,
 }
-
-/// What the source looked like when read: each file's name, modification time and length.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Stamp(Vec<(PathBuf, Option<(SystemTime, u64)>)>);
 
 impl fmt::Debug for IdentitySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -127,18 +145,9 @@ impl IdentitySource {
     /// made after the load is seen by the next comparison.
     pub fn stamp(&self) -> Stamp {
         match self {
-            Self::File { path, .. } => Stamp(vec![(path.clone(), file_stamp(path))]),
+            Self::File { path, .. } => Stamp::of(std::slice::from_ref(path)),
             Self::CommonName { dir, .. } => {
-                let mut files: Vec<_> = thumbprint_files(dir)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|path| {
-                        let stamp = file_stamp(&path);
-                        (path, stamp)
-                    })
-                    .collect();
-                files.sort();
-                Stamp(files)
+                Stamp::of(&common_name::thumbprint_files(dir).unwrap_or_default())
             }
             Self::Inline { .. } => Stamp::default(),
         }
@@ -149,148 +158,158 @@ impl IdentitySource {
     /// # Errors
     /// [`SourceError`] naming the file or folder (never the password or an inline value).
     pub fn load(&self, now: UnixTime, provider: &CryptoProvider) -> Result<Identity, SourceError> {
-        self.load_with_review(now, provider).identity
+        self.load_with_review(now, provider, None).identity
     }
 
-    /// [`IdentitySource::load`], with when a CN choice should be made again (see [`Loaded`]).
-    pub fn load_with_review(&self, now: UnixTime, provider: &CryptoProvider) -> Loaded {
+    /// [`IdentitySource::load`], with when to load again regardless of the files (see
+    /// [`Loaded`]). `held` is the identity in use: a CN choice takes a renewal only from its
+    /// issuer (unless `any_issuer`).
+    pub fn load_with_review(
+        &self,
+        now: UnixTime,
+        provider: &CryptoProvider,
+        held: Option<&Identity>,
+    ) -> Loaded {
         match self {
             Self::CommonName {
                 common_name,
                 dir,
                 password,
+                any_issuer,
                 ..
-            } => best_by_common_name(common_name, dir, password, now, provider),
-            _ => Loaded {
-                identity: self.load_one(now, provider),
-                review_at: None,
+            } => {
+                let rule = common_name::Rule {
+                    common_name,
+                    issuer_of: if *any_issuer { None } else { held },
+                };
+                common_name::choose(&rule, dir, password, now, provider)
+            }
+            Self::File { path, password, .. } => {
+                let origin = || path.display().to_string();
+                checked(Identity::load(path, password, provider), now, origin)
+            }
+            Self::Inline {
+                setting, password, ..
+            } => match self.inline_bytes() {
+                Ok(bytes) => checked(
+                    Identity::from_bytes(&bytes, password, provider),
+                    now,
+                    || format!("the value of {setting}"),
+                ),
+                Err(error) => Loaded {
+                    identity: Err(error),
+                    review_at: None,
+                },
             },
         }
     }
 
-    fn load_one(&self, now: UnixTime, provider: &CryptoProvider) -> Result<Identity, SourceError> {
-        match self {
-            Self::File { path, password, .. } => Identity::load(path, password, provider)
-                .and_then(|identity| identity.check_validity(now).map(|()| identity))
-                .map_err(|source| SourceError::Identity {
-                    origin: path.display().to_string(),
-                    source,
-                }),
-            Self::CommonName { .. } => self.load_with_review(now, provider).identity,
-            Self::Inline {
-                setting,
-                value,
-                password,
-            } => {
-                let text = value.expose_secret().trim();
-                let bytes = if text.starts_with("-----BEGIN") {
-                    text.as_bytes().to_vec()
-                } else {
-                    let compact: String = text.split_whitespace().collect();
-                    base64::engine::general_purpose::STANDARD
-                        .decode(compact)
-                        .map_err(|_| SourceError::NotBase64)?
-                };
-                Identity::from_bytes(&bytes, password, provider)
-                    .and_then(|identity| identity.check_validity(now).map(|()| identity))
-                    .map_err(|source| SourceError::Identity {
-                        origin: format!("the value of {setting}"),
-                        source,
-                    })
-            }
+    /// The stamp, then [`IdentitySource::load_with_review`], on a thread of its own, waiting at
+    /// most `deadline` (a stuck file share or folder listing cannot stall the caller).
+    /// `in_flight` is held while the load runs, and the load is not started when it is already
+    /// held. `None`: it did not finish in time (it goes on, holding `in_flight`, and its outcome
+    /// is dropped), or another load holds `in_flight`.
+    pub fn load_within(
+        &self,
+        deadline: Duration,
+        now: UnixTime,
+        provider: &Arc<CryptoProvider>,
+        in_flight: &Arc<AtomicBool>,
+    ) -> Option<(Stamp, Loaded)> {
+        let guard = InFlight::acquire(Arc::clone(in_flight))?;
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        let (source, provider) = (self.clone(), Arc::clone(provider));
+        let spawned = std::thread::Builder::new()
+            .name("identity-load".to_owned())
+            .spawn(move || {
+                let _guard = guard;
+                let stamp = source.stamp();
+                let loaded = source.load_with_review(now, &provider, None);
+                sender.send((stamp, loaded)).ok();
+            });
+        if spawned.is_err() {
+            return None;
         }
+        receiver.recv_timeout(deadline).ok()
+    }
+
+    /// The inline value as identity bytes, within the caps.
+    fn inline_bytes(&self) -> Result<Vec<u8>, SourceError> {
+        let Self::Inline { setting, value, .. } = self else {
+            return Ok(Vec::new());
+        };
+        let text = value.expose_secret();
+        if text.len() > MAX_INLINE_BYTES {
+            return Err(SourceError::InlineTooLarge {
+                setting,
+                bytes: text.len(),
+                cap: MAX_INLINE_BYTES,
+            });
+        }
+        let text = text.trim();
+        if text.starts_with("@Microsoft.KeyVault(") {
+            return Err(SourceError::UnresolvedKeyVaultReference { setting });
+        }
+        let bytes = if text.starts_with("-----BEGIN") {
+            text.as_bytes().to_vec()
+        } else {
+            let compact: String = text.split_whitespace().collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .map_err(|_| SourceError::NotBase64)?
+        };
+        let cap = FileKind::Identity.max_bytes();
+        if bytes.len() as u64 > cap {
+            return Err(SourceError::InlineTooLarge {
+                setting,
+                bytes: bytes.len(),
+                cap: usize::try_from(cap).unwrap_or(usize::MAX),
+            });
+        }
+        Ok(bytes)
     }
 }
 
-/// The currently valid identity with `common_name` and the latest notAfter in `dir`, and when
-/// the choice could change by the clock alone (see [`Loaded::review_at`]).
-fn best_by_common_name(
-    common_name: &str,
-    dir: &Path,
-    password: &SecretString,
-    now: UnixTime,
-    provider: &CryptoProvider,
-) -> Loaded {
-    let files = match thumbprint_files(dir) {
-        Ok(files) => files,
-        Err(source) => {
-            let dir = dir.display().to_string();
-            let identity = Err(SourceError::Dir { dir, source });
-            return Loaded {
-                identity,
-                review_at: None,
-            };
-        }
-    };
-    let considered = files.len();
-    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    let mut best: Option<Identity> = None;
-    let mut pending: Option<i64> = None;
-    for path in files {
-        let identity = match Identity::load(&path, password, provider) {
-            Ok(identity) => identity,
-            Err(error) => {
-                tracing::debug!(path = %path.display(), %error, "skipped: not a usable identity");
-                continue;
-            }
-        };
-        if identity.common_name() != Some(common_name) {
-            continue;
-        }
-        if identity.not_before_secs() > now_secs {
-            let not_before = identity.not_before_secs();
-            pending = Some(pending.map_or(not_before, |earliest| earliest.min(not_before)));
-        }
-        if identity.check_validity(now).is_err() {
-            continue;
-        }
-        if best
-            .as_ref()
-            .is_none_or(|chosen| identity.not_after_secs() > chosen.not_after_secs())
-        {
-            best = Some(identity);
-        }
+/// A flag held for as long as a load runs; released when dropped, even by a panic.
+pub(super) struct InFlight(Arc<AtomicBool>);
+
+impl InFlight {
+    /// Takes the flag; `None` when another load holds it.
+    pub(super) fn acquire(flag: Arc<AtomicBool>) -> Option<Self> {
+        flag.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            .then(|| Self(flag))
     }
-    let expiry = best
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// A single identity checked for validity at `now`; not valid yet is worth another look at
+/// its notBefore.
+fn checked(
+    loaded: Result<Identity, IdentityError>,
+    now: UnixTime,
+    origin: impl Fn() -> String,
+) -> Loaded {
+    let review_at = loaded
         .as_ref()
-        .map(|chosen| chosen.not_after_secs().saturating_add(1));
-    let review_at = match (pending, expiry) {
-        (Some(pending), Some(expiry)) => Some(pending.min(expiry)),
-        (pending, expiry) => pending.or(expiry),
-    };
-    let identity = best.ok_or_else(|| SourceError::NoMatch {
-        common_name: common_name.to_owned(),
-        dir: dir.display().to_string(),
-        considered,
-    });
+        .ok()
+        .map(Identity::not_before_secs)
+        .filter(|not_before| *not_before > i64::try_from(now.as_secs()).unwrap_or(i64::MAX));
+    let identity = loaded
+        .and_then(|identity| identity.check_validity(now).map(|()| identity))
+        .map_err(|source| SourceError::Identity {
+            origin: origin(),
+            source,
+        });
     Loaded {
         identity,
         review_at,
     }
-}
-
-/// `dir`'s files named `<40 or 64 hex>.p12`, as App Service names them.
-fn thumbprint_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let is_thumbprint = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .and_then(|name| name.strip_suffix(".p12"))
-            .is_some_and(|stem| {
-                matches!(stem.len(), 40 | 64) && stem.bytes().all(|byte| byte.is_ascii_hexdigit())
-            });
-        if is_thumbprint && path.is_file() {
-            files.push(path);
-        }
-    }
-    Ok(files)
-}
-
-fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let metadata = std::fs::metadata(path).ok()?;
-    Some((metadata.modified().ok()?, metadata.len()))
 }
 
 #[cfg(test)]
@@ -307,6 +326,7 @@ mod tests {
             common_name: "outbound-client".to_owned(),
             dir: dir.path().to_owned(),
             password: SecretString::from(String::new()),
+            any_issuer: false,
         }
     }
 
@@ -388,5 +408,73 @@ mod tests {
             leaves["renewal"],
             "latest notAfter among the valid ones"
         );
+    }
+
+    fn inline(value: String) -> IdentitySource {
+        IdentitySource::Inline {
+            setting: "OUTBOUND_CLIENT_CERT_BASE64",
+            value: SecretString::from(value),
+            password: SecretString::from(String::new()),
+        }
+    }
+
+    #[test]
+    fn an_inline_value_over_its_caps_is_refused_naming_the_cap() {
+        let cases = [
+            (
+                "3 MiB of text",
+                "A".repeat(3 * 1024 * 1024),
+                "more than the 2097152 accepted",
+            ),
+            (
+                "base64 of 1.5 MiB",
+                base64::engine::general_purpose::STANDARD.encode(vec![0u8; 1536 * 1024]),
+                "more than the 1048576 accepted",
+            ),
+        ];
+        for (reason, value, fragment) in cases {
+            let error = inline(value)
+                .load(UnixTime::now(), &provider())
+                .expect_err(reason);
+            assert!(
+                matches!(error, SourceError::InlineTooLarge { .. })
+                    && error.to_string().contains(fragment),
+                "{reason}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unresolved_key_vault_reference_is_named_as_such() {
+        let reference =
+            "@Microsoft.KeyVault(SecretUri=https://vault.vault.azure.net/secrets/partner/)";
+        let error = inline(reference.to_owned())
+            .load(UnixTime::now(), &provider())
+            .expect_err("not a certificate");
+        assert!(
+            matches!(error, SourceError::UnresolvedKeyVaultReference { .. }),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("vault.azure.net"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn making_a_file_readable_changes_the_stamp() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new();
+        let path = dir.file("identity.p12");
+        std::fs::write(&path, b"bytes").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        let source = IdentitySource::File {
+            setting: "OUTBOUND_CLIENT_CERT_PATH",
+            path: path.clone(),
+            password: SecretString::from(String::new()),
+        };
+        let unreadable = source.stamp();
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+
+        assert_ne!(source.stamp(), unreadable, "a chmod is a change");
     }
 }

@@ -18,6 +18,7 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::OffsetDateTime;
 
+use super::availability::{Reason, Unavailable};
 use super::client::OutboundSettings;
 use super::identity::Identity;
 use super::tls;
@@ -44,6 +45,21 @@ pub enum P12Kind {
     OpensslLegacy,
     /// `-keypbe NONE -certpbe NONE -nomac`: plain bags, no integrity check.
     OpensslPlain,
+}
+
+/// How [`TestPki::shaped`] makes a certificate with the client's CN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// clientAuth, issued by the intermediate: the real thing.
+    Client,
+    /// No extended key usage at all (allowed).
+    NoExtendedKeyUsage,
+    ServerAuthOnly,
+    /// basicConstraints cA=TRUE.
+    Ca,
+    /// Issued by the root instead of the intermediate: another issuer.
+    FromRoot,
+    SelfSigned,
 }
 
 /// A client certificate and key, with the chain that issued it.
@@ -98,39 +114,73 @@ impl TestPki {
         kind: KeyKind,
         validity: Option<(OffsetDateTime, OffsetDateTime)>,
     ) -> ClientIdentity {
+        self.shaped(Shape::Client, kind, validity)
+    }
+
+    /// A certificate with the client's CN, shaped as `shape` (a decoy, or the real thing).
+    pub fn shaped(
+        &self,
+        shape: Shape,
+        kind: KeyKind,
+        validity: Option<(OffsetDateTime, OffsetDateTime)>,
+    ) -> ClientIdentity {
         let key = key(kind);
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("no SAN");
         params
             .distinguished_name
             .push(DnType::CommonName, "outbound-client");
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.extended_key_usages = match shape {
+            Shape::ServerAuthOnly => vec![ExtendedKeyUsagePurpose::ServerAuth],
+            Shape::NoExtendedKeyUsage => Vec::new(),
+            _ => vec![ExtendedKeyUsagePurpose::ClientAuth],
+        };
+        if shape == Shape::Ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
         if let Some((not_before, not_after)) = validity {
             params.not_before = not_before;
             params.not_after = not_after;
         }
-        let leaf = params
-            .signed_by(&key, &self.intermediate)
-            .expect("client cert");
+        let (leaf, cas) = match shape {
+            Shape::FromRoot => (
+                params.signed_by(&key, &self.root).expect("client cert"),
+                vec![self.root.der().clone()],
+            ),
+            Shape::SelfSigned => (params.self_signed(&key).expect("self-signed"), Vec::new()),
+            _ => (
+                params
+                    .signed_by(&key, &self.intermediate)
+                    .expect("client cert"),
+                vec![self.intermediate.der().clone(), self.root.der().clone()],
+            ),
+        };
         ClientIdentity {
             leaf: leaf.der().clone(),
             key_pkcs8: key.serialize_der(),
-            cas: vec![self.intermediate.der().clone(), self.root.der().clone()],
+            cas,
         }
     }
 
-    /// Settings trusting only this PKI's root, for `url`, presenting `identity` if any.
+    /// Settings trusting only this PKI's root, for `url`, presenting `identity` (none: the
+    /// client is unavailable).
     pub fn settings(&self, url: &str, identity: Option<&Identity>) -> OutboundSettings {
         let provider = tls::provider();
         let verifier = tls::verifier(vec![self.root()], false, &provider).expect("verifier");
         OutboundSettings {
-            url: url.parse().expect("test URL"),
-            tls: tls::client_config(verifier, identity, &provider).expect("client config"),
+            url: Some(url.parse().expect("test URL")),
+            verifier,
+            provider,
+            identity: identity.cloned().ok_or_else(|| {
+                Unavailable::new(
+                    Reason::IdentityMissing,
+                    "OUTBOUND_CLIENT_CERT_PATH",
+                    "none",
+                    false,
+                )
+            }),
             connect_timeout: std::time::Duration::from_millis(500),
             timeout: std::time::Duration::from_millis(500),
             max_response_bytes: 1024,
-            identity_subject: identity.map(|i| i.subject().to_owned()).unwrap_or_default(),
-            identity_not_after: identity.map(Identity::not_after).unwrap_or_default(),
-            identity_expires_soon: false,
             trust_public_roots: false,
             private_ca_count: 1,
             identity_reload: None,

@@ -64,10 +64,6 @@ impl Posture {
         Self::new(Mode::Off)
     }
 
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
     /// The current status (meaningless under [`Mode::Off`]).
     pub fn status(&self) -> Status {
         Status::from_tag(self.status.load(Ordering::Acquire))

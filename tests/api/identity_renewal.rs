@@ -12,9 +12,7 @@ use time::OffsetDateTime;
 
 use crate::support::pki::{Issued, Leaf, TestPki};
 use crate::support::upstream::{Reply, Upstream};
-use crate::support::{
-    ClientRequest, FunctionsHost, HandlerProcess, Mode, free_port, mtls_upstream,
-};
+use crate::support::{ClientRequest, FunctionsHost, Mode, mtls_upstream};
 
 const CALLER_CN: &str = "renewal-caller.example";
 const IDENTITY_CN: &str = "svc.example";
@@ -43,6 +41,25 @@ impl Setup {
             not_after: now + time::Duration::days(until_days),
             ..Leaf::client(cn)
         })
+    }
+
+    /// A certificate with `cn` that must never be chosen as the identity: `shape` says how it
+    /// differs (valid for 500 days, longer than any renewal).
+    fn decoy(&self, cn: &str, serial: u64, shape: &str) -> Issued {
+        let now = OffsetDateTime::now_utc();
+        let leaf = Leaf {
+            serial,
+            not_before: now - time::Duration::days(1),
+            not_after: now + time::Duration::days(500),
+            server_auth_only: shape == "serverAuth only",
+            ..Leaf::client(cn)
+        };
+        match shape {
+            "a CA certificate" => self.pki.issue_as_ca(&leaf),
+            "issued by another CA" => self.pki.issue_under_intermediate(&leaf),
+            "self-signed" => self.pki.self_signed(&leaf),
+            _ => self.pki.issue(&leaf),
+        }
     }
 
     fn p12(&self, identity: &Issued, password: &str) -> Vec<u8> {
@@ -234,21 +251,166 @@ async fn a_renewal_dropped_into_the_folder_is_chosen_by_common_name() {
             setup.identity("other.example", 0x3105, -1, 600),
         ),
     ];
-    for (_, decoy) in &decoys {
+    // Same CN, later notAfter, each presentable or accepted by some upstream: never chosen,
+    // each skipped with a warning that names its file.
+    let refused = [
+        "serverAuth only",
+        "a CA certificate",
+        "issued by another CA",
+        "self-signed",
+    ]
+    .map(|shape| (shape, setup.decoy(IDENTITY_CN, 0x3110, shape)));
+    for (_, decoy) in decoys.iter().chain(&refused) {
         drop_in(decoy);
     }
     drop_in(&renewal);
-    wait_log(&host, "outbound identity reloaded");
+    let output = wait_log(&host, "outbound identity reloaded");
     let response = host.send(Mode::Forwarding, setup.call()).await;
 
     assert_eq!(response.status, 200, "{}", response.body);
     wait_presented(&upstream, &renewal).await;
-    for (reason, decoy) in &decoys {
+    for (reason, decoy) in decoys.iter().chain(&refused) {
         assert!(
             !upstream.client_leaves().contains(&decoy.der),
             "{reason} is never chosen"
         );
     }
+    for (shape, decoy) in &refused {
+        let file = format!("{}.p12", decoy.sha1());
+        let line = output
+            .lines()
+            .find(|line| line.contains(&file) && line.contains("candidate skipped"))
+            .unwrap_or_else(|| panic!("{shape}: no line for {file}:\n{output}"));
+        assert!(line.contains("WARN"), "{shape}: {line}");
+    }
+    let reloaded = output
+        .lines()
+        .find(|line| line.contains("outbound identity reloaded"))
+        .unwrap_or_default();
+    assert!(
+        reloaded.contains("serial 3101 -> 3102"),
+        "the change is logged: {reloaded}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_at_the_identity_path_does_not_stop_later_renewals() {
+    // Arrange
+    let setup = Setup::new("renew-fifo");
+    let old = setup.identity(IDENTITY_CN, 0x3301, -1, 10);
+    let new = setup.identity(IDENTITY_CN, 0x3302, -1, 90);
+    let path = setup.pki.write("identity.p12", setup.p12(&old, PASSWORD));
+    let upstream = mtls_upstream(&setup.pki, Reply::ok("pong")).await;
+    let host = setup
+        .start(
+            &upstream,
+            &[
+                ("OUTBOUND_CLIENT_CERT_PATH", &path),
+                ("OUTBOUND_CLIENT_CERT_PASSWORD", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(host.send(Mode::Forwarding, setup.call()).await.status, 200);
+
+    // Act: the file becomes a FIFO with no writer for a while, then a renewal lands.
+    std::fs::remove_file(&path).expect("remove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    wait_log(&host, "not a regular file (a FIFO)");
+    let staged = setup
+        .pki
+        .write("identity.p12.new", setup.p12(&new, PASSWORD));
+    std::fs::rename(&staged, &path).expect("rename over the FIFO");
+    wait_log(&host, "outbound identity reloaded");
+
+    // Assert: the renewal is presented; calls kept working on the old identity meanwhile.
+    let response = host.send(Mode::Forwarding, setup.call()).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    wait_presented(&upstream, &new).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pem_identity_completed_after_its_leaf_is_reloaded_and_the_change_logged() {
+    // Arrange: a renewal issued by the intermediate, written without the intermediate first
+    // (a non-atomic writer, or an operator fixing a missing intermediate).
+    let setup = Setup::new("renew-chain");
+    let old = setup.identity(IDENTITY_CN, 0x3401, -1, 10);
+    let path = setup.pki.write(
+        "identity.pem",
+        format!("{}{}{}", old.pem, setup.pki.root.cert.pem, old.key_pem),
+    );
+    let upstream = mtls_upstream(&setup.pki, Reply::ok("pong")).await;
+    let host = setup
+        .start(&upstream, &[("OUTBOUND_CLIENT_CERT_PATH", &path)])
+        .await;
+    assert_eq!(host.send(Mode::Forwarding, setup.call()).await.status, 200);
+    let now = OffsetDateTime::now_utc();
+    let renewal = setup.pki.issue_under_intermediate(&Leaf {
+        serial: 0x3402,
+        not_before: now - time::Duration::days(1),
+        not_after: now + time::Duration::days(90),
+        ..Leaf::client(IDENTITY_CN)
+    });
+    let leaf_only = format!("{}{}", renewal.pem, renewal.key_pem);
+    std::fs::write(setup.pki.path("identity.pem.new"), &leaf_only).expect("write");
+    std::fs::rename(setup.pki.path("identity.pem.new"), &path).expect("rename");
+    wait_log(&host, "serial 3401 -> 3402");
+    let broken = host.send(Mode::Forwarding, setup.call()).await;
+
+    // Act: the intermediate is appended; the leaf does not change.
+    let completed = format!("{leaf_only}{}", setup.pki.intermediate.cert.pem);
+    std::fs::write(setup.pki.path("identity.pem.new"), completed).expect("write");
+    std::fs::rename(setup.pki.path("identity.pem.new"), &path).expect("rename");
+    let output = wait_log(&host, "chain 1 -> 2 certificates");
+
+    // Assert: the upstream (which trusts the root only) refused the leaf alone, and takes the
+    // completed chain; the log line says what changed.
+    assert_eq!(broken.json()["code"], "upstream_tls", "{}", broken.body);
+    let response = host.send(Mode::Forwarding, setup.call()).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    wait_presented(&upstream, &renewal).await;
+    assert!(
+        output.contains("Test Intermediate CA"),
+        "the added issuer is named:\n{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pkcs12_asking_for_too_much_key_derivation_is_refused_at_once() {
+    // Arrange: the review's file, 300 key bags at 1,000,000 iterations each (about 30 s of
+    // CPU if decoded), at the identity path.
+    let setup = Setup::new("renew-kdf");
+    let path = setup.pki.write(
+        "identity.p12",
+        crate::hostile_p12::many_key_bags(300, 1_000_000),
+    );
+    let upstream = mtls_upstream(&setup.pki, Reply::ok("pong")).await;
+    let started = Instant::now();
+
+    // Act
+    let host = setup
+        .start(&upstream, &[("OUTBOUND_CLIENT_CERT_PATH", &path)])
+        .await;
+    let ready_after = started.elapsed();
+    let health = host
+        .send(Mode::Forwarding, ClientRequest::get("/api/health"))
+        .await
+        .json();
+
+    // Assert: started without doing the work, outbound unavailable, the cap in the log.
+    assert!(
+        ready_after < Duration::from_secs(5),
+        "ready after {ready_after:?}"
+    );
+    assert_eq!(health["outbound"]["reason"], "identity_invalid", "{health}");
+    let output = host.process.output();
+    assert!(
+        output.contains("more than the 10000000 accepted per file"),
+        "{output}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,8 +459,8 @@ async fn an_identity_in_the_setting_is_presented_as_base64_pkcs12_or_pem() {
     }
 }
 
-#[test]
-fn each_pair_of_identity_sources_exits_64_naming_both() {
+#[tokio::test]
+async fn each_pair_of_identity_sources_leaves_outbound_unavailable_naming_both() {
     let sources = [
         ("OUTBOUND_CLIENT_CERT_PATH", "/nonexistent/identity.p12"),
         (
@@ -311,21 +473,20 @@ fn each_pair_of_identity_sources_exits_64_naming_both() {
             "c2VjcmV0LWlkZW50aXR5LXZhbHVl",
         ),
     ];
+    let setup = Setup::new("renew-pairs");
+    let ca = setup.pki.path("ca.pem").to_string_lossy().into_owned();
     for (index, first) in sources.iter().enumerate() {
         for second in &sources[index + 1..] {
-            let mut handler = HandlerProcess::spawn(
-                free_port(),
-                &[*first, *second, ("REMOTE_API_URL", "https://127.0.0.1:9/")],
-            );
-            let status = handler.wait_exit(Duration::from_secs(10));
-            let output = handler.output();
-            assert_eq!(
-                status.code(),
-                Some(64),
-                "{} + {}:\n{output}",
-                first.0,
-                second.0
-            );
+            let host = FunctionsHost::start(&[
+                ("CLIENT_CERT_TRUSTED_CA_PATHS", ca.as_str()),
+                ("ALLOWED_CLIENT_CERT_COMMON_NAMES", CALLER_CN),
+                *first,
+                *second,
+                ("REMOTE_API_URL", "https://127.0.0.1:9/"),
+            ])
+            .await;
+            let demo = host.send(Mode::Forwarding, setup.call()).await;
+            let output = host.process.output();
             assert!(
                 output.contains(&format!("set only one of {} and {}", first.0, second.0)),
                 "the error names both settings:\n{output}"
@@ -334,6 +495,8 @@ fn each_pair_of_identity_sources_exits_64_naming_both() {
                 !output.contains("c2VjcmV0"),
                 "the inline value reached the output"
             );
+            assert_eq!(demo.status, 503, "{}", demo.body);
+            assert_eq!(demo.json()["code"], "outbound_misconfigured");
         }
     }
 }

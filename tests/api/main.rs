@@ -8,6 +8,8 @@ mod crl_urls;
 mod dev;
 mod faults;
 mod hostile;
+// A PKCS#12 file built to cost key derivations (only this suite needs its crates).
+mod hostile_p12;
 mod identity_renewal;
 mod lifecycle;
 mod logs;

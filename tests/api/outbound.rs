@@ -200,9 +200,22 @@ async fn without_an_outbound_identity_the_function_answers_503() {
     assert_eq!(response.json()["code"], "outbound_not_configured");
 }
 
-#[test]
-fn identity_problems_stop_the_start_with_64_naming_the_setting() {
-    let setup = Setup::new("out-startup");
+/// The health answer's `outbound` object.
+async fn outbound_health(host: &FunctionsHost) -> serde_json::Value {
+    let health = host
+        .send(Mode::Forwarding, ClientRequest::get("/api/health"))
+        .await;
+    assert_eq!(
+        health.status, 200,
+        "health answers 200 whatever outbound's state"
+    );
+    health.json()["outbound"].clone()
+}
+
+#[tokio::test]
+async fn an_identity_that_cannot_load_degrades_outbound_only_and_names_the_fix() {
+    // Arrange: one bad identity per case; the inbound settings are right.
+    let setup = Setup::new("out-degraded");
     let pki = &setup.pki;
     let stranger = pki.issue(&Leaf::client("stranger.example"));
     let mismatched = pki.pkcs12(&stranger.key_der, &[&setup.identity], PASSWORD);
@@ -213,54 +226,227 @@ fn identity_problems_stop_the_start_with_64_naming_the_setting() {
         ..Leaf::client("old.example")
     });
     let expired = pki.pkcs12(&old.key_der, &[&old], PASSWORD);
+    let identity = pki.path("identity.p12").to_string_lossy().into_owned();
+    let path = "OUTBOUND_CLIENT_CERT_PATH";
     let cases = [
-        ("missing.p12".to_owned(), PASSWORD, "a missing file"),
         (
-            pki.write("mismatch.p12", mismatched),
+            Some(pki.path("missing.p12").to_string_lossy().into_owned()),
             PASSWORD,
+            "identity_missing",
+            path,
+            "a missing file",
+        ),
+        (
+            Some(pki.write("mismatch.p12", mismatched)),
+            PASSWORD,
+            "identity_invalid",
+            path,
             "a key that does not match its certificate",
         ),
         (
-            pki.write("expired.p12", expired),
+            Some(pki.write("expired.p12", expired)),
             PASSWORD,
+            "identity_expired",
+            path,
             "an expired identity",
         ),
         (
-            pki.path("identity.p12").to_string_lossy().into_owned(),
+            Some(identity),
             "wrong-password-value",
+            "wrong_password",
+            "OUTBOUND_CLIENT_CERT_PASSWORD",
             "a wrong password",
         ),
         (
-            pki.write("not-p12.p12", "garbage"),
+            Some(pki.write("not-p12.p12", "garbage")),
             PASSWORD,
+            "identity_invalid",
+            path,
             "not a PKCS#12 file",
         ),
+        (
+            None,
+            PASSWORD,
+            "identity_not_configured",
+            path,
+            "REMOTE_API_URL without an identity",
+        ),
     ];
-    for (path, password, reason) in cases {
-        let mut env = setup.env("https://127.0.0.1:1/");
+    let upstream = setup.upstream(Reply::ok("never reached")).await;
+    for (file, password, reason, setting, description) in cases {
+        let mut env = setup.env(&upstream.url("/"));
         env.retain(|(name, _)| {
             name != "OUTBOUND_CLIENT_CERT_PATH" && name != "OUTBOUND_CLIENT_CERT_PASSWORD"
         });
-        env.push(("OUTBOUND_CLIENT_CERT_PATH".into(), path));
-        env.push(("OUTBOUND_CLIENT_CERT_PASSWORD".into(), password.into()));
+        if let Some(file) = &file {
+            env.push(("OUTBOUND_CLIENT_CERT_PATH".into(), file.clone()));
+            env.push(("OUTBOUND_CLIENT_CERT_PASSWORD".into(), password.into()));
+        }
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let mut handler = HandlerProcess::spawn(free_port(), &pairs);
-        let status = handler.wait_exit(std::time::Duration::from_secs(10));
-        let output = handler.output();
-        assert_eq!(status.code(), Some(64), "{reason}:\n{output}");
-        // A wrong password is blamed on the password setting, everything else on the file.
-        let setting = if password == PASSWORD {
-            "OUTBOUND_CLIENT_CERT_PATH"
-        } else {
-            "OUTBOUND_CLIENT_CERT_PASSWORD"
-        };
+
+        // Act: the handler starts (FunctionsHost waits for readiness, or fails on an exit).
+        let host = FunctionsHost::start(&pairs).await;
+        let outbound = outbound_health(&host).await;
+        let inbound = host
+            .send(
+                Mode::Forwarding,
+                ClientRequest::get("/api/cert-info")
+                    .header("X-ARR-ClientCert", &setup.caller.header()),
+            )
+            .await;
+        let demo = host.send(Mode::Forwarding, setup.call()).await;
+
+        // Assert
+        assert_eq!(
+            outbound["status"], "unavailable",
+            "{description}: {outbound}"
+        );
+        assert_eq!(outbound["reason"], reason, "{description}: {outbound}");
+        assert_eq!(outbound["setting"], setting, "{description}: {outbound}");
+        assert_eq!(
+            inbound.status, 200,
+            "{description}: inbound works: {}",
+            inbound.body
+        );
+        assert_eq!(demo.status, 503, "{description}: {}", demo.body);
+        assert_eq!(
+            demo.json()["code"],
+            "outbound_identity_unavailable",
+            "{description}"
+        );
+        let output = host.process.output();
+        let error = output
+            .lines()
+            .find(|line| {
+                line.contains("ERROR") && line.contains("outbound mutual TLS is unavailable")
+            })
+            .unwrap_or_else(|| panic!("{description}: no ERROR line:\n{output}"));
         assert!(
-            output.contains(setting),
-            "{reason}: {setting} is named:\n{output}"
+            error.contains(setting),
+            "{description}: the setting is named: {error}"
         );
         assert!(
             !output.contains(password),
-            "{reason}: the password leaked:\n{output}"
+            "{description}: the password leaked:\n{output}"
+        );
+        assert!(
+            !demo.body.contains(".p12"),
+            "{description}: no path to callers: {}",
+            demo.body
+        );
+        assert_eq!(
+            upstream.handshakes(),
+            0,
+            "{description}: nothing was presented"
         );
     }
+}
+
+#[tokio::test]
+async fn an_identity_that_appears_after_startup_is_used_within_one_reload_period() {
+    // Arrange: the file is not there yet (a certificate still being provisioned).
+    let setup = Setup::new("out-late");
+    let upstream = setup.upstream(Reply::ok("late but there")).await;
+    let late = setup.pki.path("late.p12").to_string_lossy().into_owned();
+    let host = setup
+        .start(
+            &upstream.url("/"),
+            &[
+                ("OUTBOUND_CLIENT_CERT_PATH", late.as_str()),
+                ("OUTBOUND_CLIENT_CERT_RELOAD_SECONDS", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(host.send(Mode::Forwarding, setup.call()).await.status, 503);
+
+    // Act: the file appears, written beside and renamed into place.
+    let identity = std::fs::read(setup.pki.path("identity.p12")).expect("identity");
+    let staged = setup.pki.write("late.p12.tmp", identity);
+    std::fs::rename(&staged, &late).expect("rename into place");
+    let appeared = std::time::Instant::now();
+    let mut response = host.send(Mode::Forwarding, setup.call()).await;
+    while response.status != 200 && appeared.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        response = host.send(Mode::Forwarding, setup.call()).await;
+    }
+
+    // Assert: within one period (1 s) plus a load (slack for a busy machine), no restart.
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.json()["body"], "late but there");
+    assert!(
+        appeared.elapsed() < std::time::Duration::from_millis(3000),
+        "took {:?}",
+        appeared.elapsed()
+    );
+    assert_eq!(outbound_health(&host).await["status"], "available");
+    let output = host.process.output();
+    assert!(output.contains("outbound identity reloaded"), "{output}");
+    assert!(
+        host.process.output().contains("identity_missing"),
+        "{output}"
+    );
+}
+
+#[tokio::test]
+async fn outbound_mtls_enabled_false_removes_the_demo_route_and_keeps_the_identity() {
+    let setup = Setup::new("out-demo-off");
+    let upstream = setup.upstream(Reply::ok("not for the demo")).await;
+    let host = setup
+        .start(&upstream.url("/"), &[("OUTBOUND_MTLS_ENABLED", "false")])
+        .await;
+
+    for mode in MODES {
+        let response = host.send(mode, setup.call()).await;
+        assert_eq!(response.status, 404, "{mode:?}: {}", response.body);
+    }
+    let outbound = outbound_health(&host).await;
+    assert_eq!(outbound["status"], "available", "{outbound}");
+    assert_eq!(upstream.requests(), 0);
+}
+
+#[tokio::test]
+async fn an_identity_without_remote_api_url_starts_and_the_demo_says_what_is_missing() {
+    let setup = Setup::new("out-no-url");
+    let mut env = setup.env("https://127.0.0.1:1/");
+    env.retain(|(name, _)| name != "REMOTE_API_URL");
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let host = FunctionsHost::start(&pairs).await;
+
+    let demo = host.send(Mode::Forwarding, setup.call()).await;
+
+    assert_eq!(demo.status, 503, "{}", demo.body);
+    assert_eq!(demo.json()["code"], "outbound_not_configured");
+    assert_eq!(outbound_health(&host).await["status"], "available");
+    assert!(
+        !host.process.output().contains("ERROR"),
+        "not an error: {}",
+        host.process.output()
+    );
+}
+
+#[test]
+fn inbound_mistakes_still_stop_the_start_with_64_whatever_outbound_is() {
+    // A missing CA file makes inbound judgement impossible: fatal, even beside an outbound slip.
+    let setup = Setup::new("out-inbound-fatal");
+    let mut env = setup.env("https://127.0.0.1:1/");
+    env.retain(|(name, _)| {
+        name != "CLIENT_CERT_TRUSTED_CA_PATHS" && name != "OUTBOUND_CLIENT_CERT_PATH"
+    });
+    env.push((
+        "CLIENT_CERT_TRUSTED_CA_PATHS".into(),
+        "/nonexistent/ca.pem".into(),
+    ));
+    env.push((
+        "OUTBOUND_CLIENT_CERT_PATH".into(),
+        "/nonexistent/identity.p12".into(),
+    ));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    let mut handler = HandlerProcess::spawn(free_port(), &pairs);
+    let status = handler.wait_exit(std::time::Duration::from_secs(10));
+
+    let output = handler.output();
+    assert_eq!(status.code(), Some(64), "{output}");
+    assert!(output.contains("CLIENT_CERT_TRUSTED_CA_PATHS"), "{output}");
+    assert!(!output.contains(PASSWORD), "{output}");
 }

@@ -252,13 +252,14 @@ fn a_forged_header_that_reaches_a_handler_which_admits_it_is_reported_as_admitte
     let _dev = DevFrontEnd::start(&pki, "required"); // makes the PKI
     let port = free_port();
     let ca = pki.file("ca.pem");
-    let _handler = HandlerProcess::spawn(
+    let handler = HandlerProcess::spawn(
         port,
         &[
             ("CLIENT_CERT_TRUSTED_CA_PATHS", &ca),
             ("ALLOWED_CLIENT_CERT_COMMON_NAMES", DEV_CLIENT_CN),
         ],
     );
+    handler.wait_for_output("listening", Duration::from_secs(10));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

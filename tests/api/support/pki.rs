@@ -149,6 +149,15 @@ impl TestPki {
         store.writer(password).write().expect("write PKCS#12")
     }
 
+    /// A CA certificate (basicConstraints cA=TRUE) with the leaf's subject, signed by the root.
+    pub fn issue_as_ca(&self, leaf: &Leaf) -> Issued {
+        let key = KeyPair::generate().expect("key");
+        let mut params = params(leaf);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = params.signed_by(&key, &self.root.issuer).expect("sign");
+        issued(&cert, &key)
+    }
+
     /// A self-signed leaf with the same shape: what an impostor can make.
     pub fn self_signed(&self, leaf: &Leaf) -> Issued {
         let key = KeyPair::generate().expect("key");

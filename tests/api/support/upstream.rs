@@ -1,11 +1,12 @@
 //! A mutual-TLS upstream for tests: a tokio-rustls server on 127.0.0.1:0 that requires a client
 //! certificate from a given CA, answers every HTTP/1.1 request on a kept-alive connection with
-//! one canned reply, and counts completed TLS handshakes.
+//! one canned reply, counts completed TLS handshakes, and records each request it received.
 //!
 //! Self-contained (tokio, tokio-rustls, rustls only) so both the library's unit tests
 //! (`src/outbound/mod.rs` includes it with `#[path]`) and integration tests can use it:
-//! `#[path = "support/upstream.rs"] mod upstream;`. It is not a real HTTP server: it reads
-//! requests only up to the blank line (GET without a body), which is all our client sends.
+//! `#[path = "support/upstream.rs"] mod upstream;`. It is not a real HTTP server: it reads a
+//! request's head up to the blank line and then `content-length` bytes of body (no chunked
+//! request bodies), which is all our client sends.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -31,6 +32,28 @@ pub struct Reply {
     pub chunked: bool,
     /// Closes the connection after this many bytes of the response (a reset mid-body).
     pub cut_after: Option<usize>,
+    /// Extra response headers.
+    pub headers: Vec<(String, String)>,
+}
+
+/// One request as the upstream received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// `GET /path?query HTTP/1.1`.
+    pub request_line: String,
+    /// Header names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 impl Reply {
@@ -41,6 +64,7 @@ impl Reply {
             delay: Duration::ZERO,
             chunked: false,
             cut_after: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -52,6 +76,7 @@ pub struct Upstream {
     requests: Arc<AtomicUsize>,
     /// The leaf each completed handshake's client presented, in order.
     client_leaves: Arc<Mutex<Vec<Vec<u8>>>>,
+    received: Arc<Mutex<Vec<Received>>>,
     task: JoinHandle<()>,
 }
 
@@ -76,12 +101,15 @@ impl Upstream {
         let request_counter = requests.clone();
         let client_leaves = Arc::new(Mutex::new(Vec::new()));
         let leaves = client_leaves.clone();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 let counter = counter.clone();
                 let request_counter = request_counter.clone();
                 let leaves = leaves.clone();
+                let log = log.clone();
                 let reply = reply.clone();
                 tokio::spawn(async move {
                     if let Ok(tls) = acceptor.accept(tcp).await {
@@ -91,7 +119,7 @@ impl Upstream {
                             leaves.lock().expect("leaves lock").push(leaf.to_vec());
                         }
                         counter.fetch_add(1, Ordering::SeqCst);
-                        serve(tls, &reply, &request_counter).await;
+                        serve(tls, &reply, &request_counter, &log).await;
                     }
                 });
             }
@@ -101,6 +129,7 @@ impl Upstream {
             handshakes,
             requests,
             client_leaves,
+            received,
             task,
         }
     }
@@ -118,6 +147,11 @@ impl Upstream {
     /// The client leaf (DER) of every completed handshake so far, in order.
     pub fn client_leaves(&self) -> Vec<Vec<u8>> {
         self.client_leaves.lock().expect("leaves lock").clone()
+    }
+
+    /// Every request received so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("received lock").clone()
     }
 
     /// Completed TLS handshakes so far.
@@ -162,7 +196,7 @@ impl Drop for Upstream {
 }
 
 /// Answers requests on one connection until the client closes it.
-async fn serve<S>(mut stream: S, reply: &Reply, requests: &AtomicUsize)
+async fn serve<S>(mut stream: S, reply: &Reply, requests: &AtomicUsize, log: &Mutex<Vec<Received>>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -175,7 +209,28 @@ where
         };
         buffer.extend_from_slice(&chunk[..read]);
         while let Some(end) = find_blank_line(&buffer) {
-            buffer.drain(..end + 4);
+            let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
+            let mut lines = head.split("\r\n");
+            let request_line = lines.next().unwrap_or_default().to_owned();
+            let headers: Vec<(String, String)> = lines
+                .filter_map(|line| line.split_once(':'))
+                .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+                .collect();
+            let length = headers
+                .iter()
+                .find(|(name, _)| name == "content-length")
+                .and_then(|(_, value)| value.parse::<usize>().ok())
+                .unwrap_or(0);
+            if buffer.len() < end + 4 + length {
+                break;
+            }
+            let body = buffer[end + 4..end + 4 + length].to_vec();
+            buffer.drain(..end + 4 + length);
+            log.lock().expect("received lock").push(Received {
+                request_line,
+                headers,
+                body,
+            });
             requests.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(reply.delay).await;
             let rendered = render(reply);
@@ -201,6 +256,9 @@ fn render(reply: &Reply) -> Vec<u8> {
         reply.status
     )
     .into_bytes();
+    for (name, value) in &reply.headers {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
     if reply.chunked {
         out.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
         for piece in reply.body.chunks(8192) {

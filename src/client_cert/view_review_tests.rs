@@ -179,3 +179,305 @@ fn an_empty_subject_alt_name_does_not_shield_the_subjects_email_address() {
         "an empty SAN lets a subject emailAddress outside the constraint through: {got:?}"
     );
 }
+
+// === What held ===
+
+/// A GeneralSubtree with `base` of form `tag`.
+fn subtree(tag: u8, base: &[u8]) -> Vec<u8> {
+    encode(0x30, &encode(tag, base))
+}
+
+/// A critical nameConstraints extension with these GeneralSubtrees.
+fn name_constraints(permitted: &[Vec<u8>], excluded: &[Vec<u8>]) -> CustomExtension {
+    let list = |tag: u8, list: &[Vec<u8>]| {
+        if list.is_empty() {
+            Vec::new()
+        } else {
+            encode(tag, &list.concat())
+        }
+    };
+    let content = encode(
+        0x30,
+        &[list(0xa0, permitted), list(0xa1, excluded)].concat(),
+    );
+    let mut extension = CustomExtension::from_oid_content(&[2, 5, 29, 30], content);
+    extension.set_criticality(true);
+    extension
+}
+
+fn with_sans(dns: &[&str], emails: &[&str]) -> Leaf {
+    let mut leaf = Leaf::cn("client");
+    leaf.dns_names = dns.iter().map(|name| (*name).to_owned()).collect();
+    leaf.emails = emails.iter().map(|email| (*email).to_owned()).collect();
+    leaf
+}
+
+/// The name forms left in a re-encoded intermediate are still webpki's to enforce: iPAddress,
+/// excluded dNSName, URI and directoryName subtrees beside email ones.
+#[test]
+fn held_the_other_name_forms_of_a_re_encoded_intermediate_are_still_enforced() {
+    let root = Ca::root("Root");
+    let mixed = root.intermediate_edited("Mixed CA", 2, |params| {
+        params.custom_extensions = vec![name_constraints(
+            &[
+                subtree(0x81, b"example.com"),
+                subtree(0x87, &[10, 0, 0, 0, 255, 0, 0, 0]),
+            ],
+            &[subtree(0x82, b"evil.example.com")],
+        )];
+    });
+    let uri = root.intermediate_edited("Uri CA", 3, |params| {
+        params.custom_extensions = vec![name_constraints(
+            &[
+                subtree(0x81, b"example.com"),
+                subtree(0x86, b".example.com"),
+            ],
+            &[],
+        )];
+    });
+    let directory = root.intermediate_edited("Directory CA", 4, |params| {
+        let name = encode(
+            0x30,
+            &encode(
+                0x31,
+                &encode(
+                    0x30,
+                    &[
+                        &[0x06, 0x03, 0x55, 0x04, 0x03][..],
+                        &encode(0x0c, b"client"),
+                    ]
+                    .concat(),
+                ),
+            ),
+        );
+        params.custom_extensions = vec![name_constraints(
+            &[subtree(0x81, b"example.com"), subtree(0xa4, &name)],
+            &[],
+        )];
+    });
+    let cas = [&root];
+    let intermediates = [&mixed, &uri, &directory];
+    let inside_ip = with_sans(&[], &["ops@example.com"]).edited(|params| {
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress([10, 1, 2, 3].into()));
+    });
+    let outside_ip = with_sans(&[], &["ops@example.com"]).edited(|params| {
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress([192, 168, 0, 1].into()));
+    });
+    let mut with_uri = with_sans(&[], &["ops@example.com"]);
+    with_uri.uris = vec!["https://a.example.com/".to_owned()];
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("permitted email and IP", mixed.issue(&inside_ip), true),
+        ("an IP outside", mixed.issue(&outside_ip), false),
+        (
+            "an excluded dNSName",
+            mixed.issue(&with_sans(&["evil.example.com"], &["ops@example.com"])),
+            false,
+        ),
+        (
+            "another dNSName",
+            mixed.issue(&with_sans(&["good.example.com"], &["ops@example.com"])),
+            true,
+        ),
+        (
+            "a URI under URI subtrees (webpki fails closed)",
+            uri.issue(&with_uri),
+            false,
+        ),
+        (
+            "control: no URI",
+            uri.issue(&with_sans(&[], &["ops@example.com"])),
+            true,
+        ),
+        (
+            "any subject under a directoryName subtree (webpki fails closed)",
+            directory.issue(&with_sans(&[], &["ops@example.com"])),
+            false,
+        ),
+    ];
+    for (reason, der, admitted) in cases {
+        let got = decision(&cas, &intermediates, &der);
+        if admitted {
+            assert_eq!(got, Ok(()), "{reason}");
+        } else {
+            assert!(
+                got.as_ref()
+                    .is_err_and(|why| why.contains("name constraints exclude it")),
+                "{reason}: {got:?}"
+            );
+        }
+    }
+}
+
+/// The wrapped algorithms only map a shown tbsCertificate: the shown intermediate presented
+/// as a leaf (its signature does verify over the original) is a CA certificate and refused;
+/// a leaf edited after signing is refused on its signature.
+#[test]
+fn held_the_wrapped_signature_check_does_not_admit_a_shown_certificate_or_an_edited_leaf() {
+    let root = Ca::root("Root");
+    let issuing = root.intermediate_edited("Mail CA", 2, |params| {
+        params.custom_extensions = vec![name_constraints(&[subtree(0x81, b"example.com")], &[])];
+    });
+    let shown = webpki_view::show_intermediate(
+        &issuing.der,
+        Omit {
+            email_constraints: true,
+            subject_alt_name: false,
+        },
+    )
+    .expect("re-encoded");
+    let as_leaf = ClientCert::parse(shown.der.clone()).expect("the shown DER parses");
+    let store = store(&[&root], &[&issuing]);
+    let got = store.verify(&as_leaf, BASE, &CrlSet::default());
+    assert!(
+        matches!(&got, Err(Denied::WrongUsage { .. })),
+        "the shown intermediate as a leaf: {got:?}"
+    );
+    let leaf = issuing.issue(&with_sans(&[], &["ops@example.com"]));
+    assert_eq!(outcome(&store, leaf.clone()), Ok(()));
+    // The SAN sits inside an OCTET STRING: replace the address in place (same length).
+    let at = leaf
+        .windows(b"ops@example.com".len())
+        .position(|window| window == b"ops@example.com")
+        .expect("the address is in the DER");
+    let mut edited = leaf.clone();
+    edited[at..at + b"ops@example.com".len()].copy_from_slice(b"ops@example.net");
+    assert_ne!(edited, leaf);
+    let got = outcome(&store, edited);
+    assert!(
+        got.as_ref().is_err_and(|why| why.contains("signature")),
+        "an edited leaf: {got:?}"
+    );
+}
+
+/// A re-encoded intermediate keeps its serial and key: a CRL revokes it, and the CRL it signs
+/// revokes its leaves.
+#[test]
+fn held_revocation_reaches_a_re_encoded_intermediate_and_its_leaves() {
+    let root = Ca::root("Root");
+    let issuing = root.intermediate_edited("Mail CA", 2, |params| {
+        params.custom_extensions = vec![name_constraints(&[subtree(0x81, b"example.com")], &[])];
+    });
+    let store = store(&[&root], &[&issuing]);
+    let leaf =
+        || ClientCert::parse(issuing.issue(&with_sans(&[], &["ops@example.com"]))).expect("parses");
+    let verify = |root_revokes: &[u64], issuing_revokes: &[u64]| {
+        let root_crl = root.crl(root_revokes, -DAY, 7 * DAY);
+        let issuing_crl = issuing.crl(issuing_revokes, -DAY, 7 * DAY);
+        let crls = CrlSet::from_ders(&[&root_crl, &issuing_crl]).expect("crls parse");
+        store.verify(&leaf(), BASE, &crls).map(|_| ())
+    };
+    assert_eq!(verify(&[], &[]), Ok(()), "control: nothing revoked");
+    assert_eq!(
+        verify(&[2], &[]),
+        Err(Denied::Revoked),
+        "the intermediate revoked"
+    );
+    assert_eq!(
+        verify(&[], &[1000]),
+        Err(Denied::Revoked),
+        "the leaf revoked"
+    );
+}
+
+/// basicConstraints survive the re-encoding: a pathLenConstraint of 0 on a re-encoded
+/// intermediate still refuses a CA below it.
+#[test]
+fn held_the_path_length_of_a_re_encoded_intermediate_is_enforced() {
+    let root = Ca::root("Root");
+    let issuing = root.intermediate_edited("Mail CA", 2, |params| {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+        params.custom_extensions = vec![name_constraints(&[subtree(0x81, b"example.com")], &[])];
+    });
+    let sub = issuing.intermediate("Sub CA", 5);
+    let got = decision(
+        &[&root],
+        &[&issuing, &sub],
+        &sub.issue(&with_sans(&[], &["ops@example.com"])),
+    );
+    assert!(
+        got.as_ref().is_err_and(|why| why.contains("pathLen")),
+        "a CA below pathLen 0: {got:?}"
+    );
+    assert_eq!(
+        decision(
+            &[&root],
+            &[&issuing, &sub],
+            &issuing.issue(&with_sans(&[], &["ops@example.com"]))
+        ),
+        Ok(()),
+        "control: the leaf directly below"
+    );
+}
+
+/// The email constraints of a CA reach the email addresses of the intermediates below it
+/// (but a self-issued one), and a same-named intermediate with another key does not lend
+/// its (absent) constraints: the path is mapped back by DER, not by name.
+#[test]
+fn held_intermediates_are_held_to_the_email_constraints_above_them_and_not_confused_by_name() {
+    let root = Ca::root_edited("Mail Root", |params| {
+        params.custom_extensions = vec![name_constraints(&[subtree(0x81, b"example.com")], &[])];
+    });
+    let named_elsewhere = root.intermediate_edited("Issuing CA", 2, |params| {
+        params.subject_alt_names = vec![rcgen::SanType::Rfc822Name(
+            "ca@contoso.com".try_into().expect("ascii"),
+        )];
+    });
+    let rollover = root.intermediate_edited("Mail Root", 3, |params| {
+        params.subject_alt_names = vec![rcgen::SanType::Rfc822Name(
+            "ca@contoso.com".try_into().expect("ascii"),
+        )];
+    });
+    let inside = with_sans(&[], &["ops@example.com"]);
+    let outside = with_sans(&[], &["ops@contoso.com"]);
+    assert!(
+        decision(
+            &[&root],
+            &[&named_elsewhere],
+            &named_elsewhere.issue(&inside)
+        )
+        .is_err_and(|why| why.contains("\"ca@contoso.com\"")),
+        "an intermediate whose own address is outside"
+    );
+    assert_eq!(
+        decision(&[&root], &[&rollover], &rollover.issue(&inside)),
+        Ok(()),
+        "a self-issued intermediate's own address is exempt"
+    );
+    assert!(
+        decision(&[&root], &[&rollover], &rollover.issue(&outside))
+            .is_err_and(|why| why.contains("\"ops@contoso.com\"")),
+        "the leaf below a self-issued intermediate is not"
+    );
+
+    let anchor = Ca::root("Root");
+    let constrained = anchor.intermediate_edited("Same Name CA", 4, |params| {
+        params.custom_extensions = vec![name_constraints(&[subtree(0x81, b"example.com")], &[])];
+    });
+    let unconstrained = anchor.intermediate("Same Name CA", 5);
+    let both = [&unconstrained, &constrained];
+    assert!(
+        decision(&[&anchor], &both, &constrained.issue(&outside))
+            .is_err_and(|why| why.contains("\"ops@contoso.com\"")),
+        "the constrained one's leaf outside"
+    );
+    assert_eq!(
+        decision(&[&anchor], &both, &unconstrained.issue(&outside)),
+        Ok(()),
+        "the unconstrained one vouches for its own leaves"
+    );
+}
+
+/// No wrapping, and so no added cost per signature, without email constraints or a
+/// self-issued intermediate with a name.
+#[test]
+fn held_deployments_without_email_constraints_get_webpki_unwrapped() {
+    let root = Ca::root_with_dns_constraints("Root", &["example.com"], &[]);
+    let issuing = root.intermediate_with_dns_constraints("Issuing CA", 2, &["example.com"], &[]);
+    let rollover = root.intermediate("Root", 3);
+    let store = store(&[&root], &[&issuing, &rollover]);
+    assert!(store.algorithms.is_none(), "{:?}", store.algorithms);
+}

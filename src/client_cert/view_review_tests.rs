@@ -481,3 +481,109 @@ fn held_deployments_without_email_constraints_get_webpki_unwrapped() {
     let store = store(&[&root], &[&issuing, &rollover]);
     assert!(store.algorithms.is_none(), "{:?}", store.algorithms);
 }
+
+/// Every one-octet change to a configured intermediate (self-issued, with a name and email
+/// constraints) or anchor with email constraints (startup input a file controls) is read, shown and verified against without a panic.
+#[test]
+fn held_a_mangled_configured_intermediate_never_panics() {
+    let root = Ca::root("Root");
+    let issuing = root.intermediate_edited("Root", 2, |params| {
+        params.subject_alt_names = vec![rcgen::SanType::Rfc822Name(
+            "ca@example.com".try_into().expect("ascii"),
+        )];
+        params.custom_extensions = vec![name_constraints(
+            &[subtree(0x81, b"example.com"), subtree(0x82, b"example.com")],
+            &[subtree(0x81, b".example.net")],
+        )];
+    });
+    let leaf =
+        ClientCert::parse(issuing.issue(&with_sans(&["a.example.com"], &["ops@example.com"])))
+            .expect("parses");
+    let anchor = TrustedCa::from_der(&CertificateDer::from(root.der.clone())).expect("a CA");
+    for at in 0..issuing.der.len() {
+        for value in [0x00, 0x80, 0xff] {
+            let mut mangled = issuing.der.clone();
+            mangled[at] = value;
+            let store =
+                TrustStore::new(vec![anchor.clone()], vec![CertificateDer::from(mangled)], 0);
+            let _ = store.verify(&leaf, BASE, &CrlSet::default());
+        }
+    }
+    let constrained_root = Ca::root_edited("Mail Root", |params| {
+        params.custom_extensions = vec![name_constraints(
+            &[subtree(0x81, b"example.com"), subtree(0x82, b"example.com")],
+            &[subtree(0x81, b".example.net")],
+        )];
+    });
+    let leaf = ClientCert::parse(
+        constrained_root.issue(&with_sans(&["a.example.com"], &["ops@example.com"])),
+    )
+    .expect("parses");
+    for at in 0..constrained_root.der.len() {
+        for value in [0x00, 0x80, 0xff] {
+            let mut mangled = constrained_root.der.clone();
+            mangled[at] = value;
+            let Ok(anchor) = TrustedCa::from_der(&CertificateDer::from(mangled)) else {
+                continue;
+            };
+            let store = TrustStore::new(vec![anchor], Vec::new(), 0);
+            let _ = store.verify(&leaf, BASE, &CrlSet::default());
+        }
+    }
+}
+
+/// Addresses a caller writes to slip past an excluded email subtree: each is either inside it
+/// or not an address that can be checked, and refused either way; none panics.
+#[test]
+fn held_hostile_addresses_do_not_step_around_an_excluded_subtree() {
+    let root = Ca::root("Root");
+    let issuing = root.intermediate_edited("Excluding CA", 2, |params| {
+        params.custom_extensions = vec![name_constraints(
+            &[],
+            &[
+                subtree(0x81, b"example.com"),
+                subtree(0x81, b".example.com"),
+            ],
+        )];
+    });
+    let long_local = format!("{}@example.com", "a".repeat(10_000));
+    let hostile: Vec<&[u8]> = vec![
+        b"ceo@EXAMPLE.COM",
+        b"ceo@Example.Com",
+        b"ceo@sub.EXAMPLE.com",
+        b"ceo@example.com.",
+        b"ceo@example.com\0.evil.org",
+        b"ceo@example.com@evil.org",
+        b"\"ceo@evil.org\"@example.com",
+        b"ceo@[192.0.2.1]",
+        b"ceo@.example.com",
+        b"ceo@example..com",
+        b"ceo @example.com",
+        b"ceo@example.com ",
+        b"ceo@ex\xc3\xa4mple.com",
+        b"@example.com",
+        b"ceo@",
+        b"",
+        long_local.as_bytes(),
+    ];
+    for address in hostile {
+        let mut leaf = Leaf::cn("client");
+        leaf.custom_extensions = vec![CustomExtension::from_oid_content(
+            &[2, 5, 29, 17],
+            encode(0x30, &encode(0x81, address)),
+        )];
+        let got = decision(&[&root], &[&issuing], &issuing.issue(&leaf));
+        assert!(
+            got.is_err(),
+            "{:?} is admitted below an excluded example.com",
+            String::from_utf8_lossy(address)
+        );
+    }
+    let mut other = Leaf::cn("client");
+    other.emails = vec!["ceo@example.org".to_owned()];
+    assert_eq!(
+        decision(&[&root], &[&issuing], &issuing.issue(&other)),
+        Ok(()),
+        "control: an address elsewhere"
+    );
+}

@@ -180,6 +180,32 @@ fn an_empty_subject_alt_name_does_not_shield_the_subjects_email_address() {
     );
 }
 
+/// FINDING (availability, not admission): the email constraints are checked after webpki
+/// has settled on a path, so webpki cannot try another. A cross-certified issuing CA (one key
+/// and name, certified by one root with an email constraint and by another root without) has
+/// its leaves refused whenever webpki tries the constrained path first, although the other
+/// path vouches for them. webpki's `verify_path` callback exists for this: a check that fails
+/// there makes webpki go on building.
+#[test]
+fn a_path_refused_on_email_constraints_does_not_hide_another_that_vouches() {
+    let strict = Ca::root("Strict Root");
+    let lenient = Ca::root("Lenient Root");
+    let issuing = strict.intermediate_edited("Issuing CA", 2, |params| {
+        params.custom_extensions = vec![name_constraints(&[subtree(0x81, b"example.com")], &[])];
+    });
+    let cross = issuing.cross_signed_by(&lenient, |params| params.custom_extensions = Vec::new());
+    let mut outside = Leaf::cn("client");
+    outside.emails = vec!["ops@contoso.com".to_owned()];
+    let leaf = issuing.issue(&outside);
+    assert_eq!(
+        decision(&[&lenient], &[&cross], &leaf),
+        Ok(()),
+        "control: the lenient path alone vouches"
+    );
+    let got = decision(&[&strict, &lenient], &[&issuing, &cross], &leaf);
+    assert_eq!(got, Ok(()), "both paths configured, the strict one first");
+}
+
 // === What held ===
 
 /// A GeneralSubtree with `base` of form `tag`.

@@ -293,7 +293,7 @@ impl TrustStore {
                     .build()
             });
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time));
-        let (anchors, places) = self.anchors_valid_at(now);
+        let anchors = self.anchors_valid_at(now);
         if anchors.is_empty() {
             return Err(Denied::Untrusted {
                 reason: "every trust anchor is outside its validity window".to_owned(),
@@ -301,33 +301,6 @@ impl TrustStore {
         }
         let wrapped = self.algorithms.as_ref().map(Algorithms::as_refs);
         let algorithms = wrapped.as_deref().unwrap_or(webpki::ALL_VERIFICATION_ALGS);
-        // The configured anchor and intermediates of a candidate path: the anchor by its place
-        // in the slice webpki was given (two anchors can look the same to webpki). The email
-        // constraints are checked on each candidate, so webpki goes on to another path when
-        // one is refused.
-        let resolve =
-            |path: &webpki::VerifiedPath<'_>| -> Option<(&TrustedCa, Vec<&Intermediate>)> {
-                let used = (path.anchor() as *const TrustAnchor<'_>).cast::<()>();
-                let position = anchors.iter().position(|candidate| {
-                    std::ptr::eq((candidate as *const TrustAnchor<'_>).cast(), used)
-                })?;
-                let anchor = self.cas.get(*places.get(position)?)?;
-                let intermediates = path
-                    .intermediate_certificates()
-                    .map(|intermediate| self.intermediate_shown_as(intermediate.der().as_ref()))
-                    .collect::<Option<_>>()?;
-                Some((anchor, intermediates))
-            };
-        let email_refusal = std::cell::RefCell::new(None);
-        let check_path = |path: &webpki::VerifiedPath<'_>| -> Result<(), WebpkiError> {
-            let Some((anchor, intermediates)) = resolve(path) else {
-                return Err(WebpkiError::UnknownIssuer);
-            };
-            check_email_constraints(cert, &intermediates, anchor).map_err(|denied| {
-                *email_refusal.borrow_mut() = Some(denied);
-                WebpkiError::NameConstraintViolation
-            })
-        };
         let verify = |revocation| {
             end_entity.verify_for_usage(
                 algorithms,
@@ -336,7 +309,7 @@ impl TrustStore {
                 time,
                 KeyUsage::client_auth(),
                 revocation,
-                Some(&check_path),
+                None,
             )
         };
         let path = match verify(revocation) {
@@ -356,18 +329,18 @@ impl TrustStore {
                         ),
                     });
                 }
-                // Every path webpki built was refused on email constraints: say which.
-                if matches!(denied, Denied::Untrusted { .. })
-                    && let Some(refusal) = email_refusal.borrow_mut().take()
-                {
-                    return Err(refusal);
-                }
                 return Err(self.name_unusable_issuer(cert, denied));
             }
         };
-        let (anchor, path) = resolve(&path).ok_or_else(|| Denied::Untrusted {
-            reason: "verified anchor or intermediate is not configured".to_owned(),
-        })?;
+        let anchor = self
+            .anchors
+            .iter()
+            .position(|candidate| candidate == path.anchor())
+            .and_then(|position| self.anchor_cas.get(position))
+            .and_then(|index| self.cas.get(*index))
+            .ok_or_else(|| Denied::Untrusted {
+                reason: "verified anchor is not configured".to_owned(),
+            })?;
         // With CRLs on, the certificate just below the anchor was covered by a CRL the anchor
         // signed; an anchor whose keyUsage lacks cRLSign cannot vouch for that CRL.
         if revocation.is_some() && !anchor.facts.crl_sign {
@@ -376,44 +349,36 @@ impl TrustStore {
                     .to_owned(),
             });
         }
+        let path: Vec<&Intermediate> = path
+            .intermediate_certificates()
+            .map(|intermediate| self.intermediate_shown_as(intermediate.der().as_ref()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Denied::Untrusted {
+                reason: "a verified intermediate is not configured".to_owned(),
+            })?;
+        check_email_constraints(cert, &path, anchor)?;
         Ok(VerifiedChain::of(&path, anchor))
     }
 
     /// The anchors whose certificates are valid at `now` (plus the skew); borrowed when all
     /// of them are, which is the usual case.
-    fn anchors_valid_at(
-        &self,
-        now: u64,
-    ) -> (
-        std::borrow::Cow<'_, [TrustAnchor<'static>]>,
-        std::borrow::Cow<'_, [usize]>,
-    ) {
-        use std::borrow::Cow;
+    fn anchors_valid_at(&self, now: u64) -> std::borrow::Cow<'_, [TrustAnchor<'static>]> {
         let (from, until) = self.all_anchors_valid;
         let skew = self.clock_skew;
         if now.saturating_add(skew) >= from && now <= until.saturating_add(skew) {
-            return (
-                Cow::Borrowed(&self.anchors),
-                Cow::Borrowed(&self.anchor_cas),
-            );
+            return std::borrow::Cow::Borrowed(&self.anchors);
         }
-        let places: Vec<usize> = self
-            .anchor_cas
+        self.anchor_cas
             .iter()
-            .copied()
-            .filter(|index| {
-                self.cas[*index]
-                    .facts
+            .map(|index| &self.cas[*index])
+            .filter(|ca| {
+                ca.facts
                     .validity
                     .as_ref()
                     .is_some_and(|window| window.contains(now, skew))
             })
-            .collect();
-        let anchors = places
-            .iter()
-            .map(|index| self.cas[*index].anchor.clone())
-            .collect();
-        (Cow::Owned(anchors), Cow::Owned(places))
+            .map(|ca| ca.anchor.clone())
+            .collect()
     }
 
     /// The configured intermediate webpki was shown as `der`.

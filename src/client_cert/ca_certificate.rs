@@ -104,7 +104,11 @@ impl CaFacts {
             Err(problem) => (None, Some(problem)),
         };
         let san = cert.subject_alternative_name().ok().flatten();
-        let emails = match &san {
+        // An empty subjectAltName (which RFC 5280 forbids) does not shield the subject's.
+        let emails = match san
+            .as_ref()
+            .filter(|san| !san.value.general_names.is_empty())
+        {
             Some(san) => san
                 .value
                 .general_names

@@ -4,9 +4,10 @@
 //! otherwise vouch for every certificate signed with its key. That is a startup error.
 //!
 //! A CA certificate can also be one that cannot vouch for anyone (`CaFacts::unusable`): a
-//! critical extension that is not understood, an extendedKeyUsage without clientAuth (webpki
-//! ignores an anchor's extensions, so an anchor is held here to what webpki requires of every
-//! other certificate), an empty subject, or malformed name constraints (`subtrees.rs`). Such a certificate is left out of every
+//! critical extension that is not understood, an extension present twice, an
+//! extendedKeyUsage without clientAuth (webpki ignores an anchor's extensions, so an anchor is
+//! held here to what webpki requires of every other certificate), an empty subject, or
+//! malformed name constraints (`subtrees.rs`). Such a certificate is left out of every
 //! verification and named in a startup warning, as one outside its validity window is: a
 //! refusal to start would turn a bad certificate in a bundle into an outage at the next
 //! restart, while leaving it out already denies it any say.
@@ -101,7 +102,11 @@ impl CaFacts {
             Err(problem) => (None, Some(problem)),
         };
         let san = cert.subject_alternative_name().ok().flatten();
-        let emails = match &san {
+        // An empty subjectAltName (which RFC 5280 forbids) does not shield the subject's.
+        let emails = match san
+            .as_ref()
+            .filter(|san| !san.value.general_names.is_empty())
+        {
             Some(san) => san
                 .value
                 .general_names
@@ -164,6 +169,24 @@ fn cannot_vouch(cert: &X509Certificate<'_>) -> Option<String> {
         return Some(format!(
             "it has a critical extension that is not understood ({}), which RFC 5280 says to refuse",
             extension.oid.to_id_string()
+        ));
+    }
+    // webpki refuses a certificate with an extension twice, and `webpki_view.rs` must not make
+    // one acceptable by re-encoding it without one of them.
+    let extensions = cert.extensions();
+    if let Some(twice) = extensions
+        .iter()
+        .enumerate()
+        .find(|(at, extension)| {
+            extensions[..*at]
+                .iter()
+                .any(|seen| seen.oid == extension.oid)
+        })
+        .map(|(_, extension)| extension)
+    {
+        return Some(format!(
+            "it has the extension {} twice, which RFC 5280 forbids",
+            twice.oid.to_id_string()
         ));
     }
     if cert.subject().iter().next().is_none() {

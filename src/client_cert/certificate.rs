@@ -62,8 +62,9 @@ pub struct ClientCert {
     /// Why it is not an end-entity client certificate although basicConstraints says it is
     /// not a CA: keyCertSign, name constraints, anyExtendedKeyUsage.
     pub not_a_client: Option<&'static str>,
-    /// The subject's emailAddress attributes when the certificate has no subjectAltName:
-    /// what email name constraints apply to besides `emails` (RFC 5280 §4.2.1.10).
+    /// The subject's emailAddress attributes when the certificate has no subjectAltName (or
+    /// an empty one, which RFC 5280 forbids and must not shield them): what email name
+    /// constraints apply to besides `emails` (RFC 5280 §4.2.1.10).
     pub subject_emails: Vec<String>,
     pub der: Vec<u8>,
 }
@@ -100,9 +101,10 @@ impl ClientCert {
             .map_err(|error| Denied::malformed(format!("basicConstraints: {error}")))?
             .is_some_and(|extension| extension.value.ca);
         let not_a_client = super::leaf_profile::not_a_client(&cert, is_ca);
-        let subject_emails = match sans.critical {
-            Some(_) => Vec::new(),
-            None => super::name::email_addresses(cert.subject()),
+        let subject_emails = if sans.has_entries {
+            Vec::new()
+        } else {
+            super::name::email_addresses(cert.subject())
         };
         let public_key = PublicKeySummary::read(cert.public_key())?;
         let unsupported_critical_extension = cert
@@ -284,6 +286,8 @@ struct SubjectAltNames {
     ip_addresses: Vec<IpAddr>,
     /// Whether the extension is critical; `None` when there is none.
     critical: Option<bool>,
+    /// The extension has at least one name (of any form).
+    has_entries: bool,
 }
 
 impl SubjectAltNames {
@@ -296,6 +300,7 @@ impl SubjectAltNames {
             return Ok(sans);
         };
         sans.critical = Some(extension.critical);
+        sans.has_entries = !extension.value.general_names.is_empty();
         for name in &extension.value.general_names {
             match name {
                 GeneralName::DNSName(dns) => sans.dns_names.push((*dns).to_owned()),

@@ -8,9 +8,9 @@
 //!   (`.contoso.com`, not `contoso.com` itself); the local part is compared exactly, the host
 //!   ignoring ASCII case; an `*` is an ordinary character;
 //! - every email address of every certificate below the CA on the path (SAN rfc822Names, or the
-//!   subject's emailAddress attributes when it has no subjectAltName) is inside a permitted
-//!   subtree if the CA lists any, and inside no excluded one; self-issued intermediates are
-//!   exempt, as RFC 5280 says;
+//!   subject's emailAddress attributes when it has no subjectAltName or an empty one) is inside
+//!   a permitted subtree if the CA lists any, and inside no excluded one; self-issued
+//!   intermediates are exempt, as RFC 5280 says;
 //! - an address that is not a plain `local@host` (a dot-atom local part, a DNS host) cannot be
 //!   checked, so under such a CA it is refused (fail closed). Quoted local parts are refused.
 //!

@@ -229,6 +229,34 @@ impl Ca {
         Self::self_signed(params)
     }
 
+    /// This root re-issued with the same key and name, `edit` applied to a copy of its
+    /// parameters (a root renewed with its key, e.g. with new validity or name constraints).
+    pub fn reissued(&self, edit: fn(&mut CertificateParams)) -> Self {
+        let mut params = self.params.clone();
+        edit(&mut params);
+        let key = KeyPair::from_pem(&self.key.serialize_pem()).expect("key round-trips");
+        let der = params
+            .self_signed(&key)
+            .expect("reissued root")
+            .der()
+            .to_vec();
+        Self { params, key, der }
+    }
+
+    /// This CA's certificate with the same key and name issued by `issuer` instead, `edit`
+    /// applied to a copy of its parameters (a cross-certificate).
+    pub fn cross_signed_by(&self, issuer: &Ca, edit: fn(&mut CertificateParams)) -> Self {
+        let mut params = self.params.clone();
+        edit(&mut params);
+        let key = KeyPair::from_pem(&self.key.serialize_pem()).expect("key round-trips");
+        let der = params
+            .signed_by(&key, &issuer.issuer())
+            .expect("cross-certificate")
+            .der()
+            .to_vec();
+        Self { params, key, der }
+    }
+
     fn self_signed(params: CertificateParams) -> Self {
         let key = KeyPair::generate().expect("key generation");
         let der = params.self_signed(&key).expect("root").der().to_vec();

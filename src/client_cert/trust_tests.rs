@@ -354,3 +354,6 @@ fn a_self_issued_intermediate_is_exempt_from_the_name_constraints_above_it() {
         "an intermediate of another name is held to them: {not_self_issued:?}"
     );
 }
+
+#[path = "view_review_tests.rs"]
+mod review;

@@ -269,7 +269,7 @@ impl TrustStore {
             now.min(cert.not_after)
         };
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time));
-        let anchors = self.anchors_valid_at(now);
+        let (anchors, places) = self.anchors_valid_at(now);
         if anchors.is_empty() {
             return Err(Denied::Untrusted {
                 reason: "every trust anchor is outside its validity window".to_owned(),
@@ -277,20 +277,50 @@ impl TrustStore {
         }
         let wrapped = self.algorithms.as_ref().map(Algorithms::as_refs);
         let algorithms = wrapped.as_deref().unwrap_or(webpki::ALL_VERIFICATION_ALGS);
-        // Revocation is checked on each candidate path webpki verifies (`revocation.rs`), so a
-        // path that fails it lets webpki try the others; the reason is kept for the refusal.
-        let revocation_refusal = std::cell::RefCell::new(None::<Denied>);
-        let check_revocation = |path: &webpki::VerifiedPath<'_>| {
+        // The configured anchor and intermediates of a candidate path: the anchor by its place
+        // in the slice webpki was given (two anchors can look the same to webpki: a renewal
+        // with the same key and name), never by equality.
+        let resolve =
+            |path: &webpki::VerifiedPath<'_>| -> Option<(&TrustedCa, Vec<&Intermediate>)> {
+                let used: *const TrustAnchor<'_> = path.anchor();
+                let position = anchors
+                    .iter()
+                    .position(|candidate| std::ptr::eq(candidate, used))?;
+                let anchor = self.cas.get(*places.get(position)?)?;
+                let intermediates = path
+                    .intermediate_certificates()
+                    .map(|intermediate| self.intermediate_shown_as(intermediate.der().as_ref()))
+                    .collect::<Option<_>>()?;
+                Some((anchor, intermediates))
+            };
+        // Each candidate path webpki verifies is held to the email constraints and, with CRLs,
+        // checked for revocation (`revocation.rs`), so a path refused here lets webpki try the
+        // others; the reason is kept for the refusal.
+        let refusal = std::cell::RefCell::new(None::<Denied>);
+        let keep = |denied: Denied| {
+            let mut kept = refusal.borrow_mut();
+            if !matches!(*kept, Some(Denied::Revoked)) {
+                *kept = Some(denied);
+            }
+        };
+        let check_path = |path: &webpki::VerifiedPath<'_>| -> Result<(), WebpkiError> {
+            let Some((anchor, intermediates)) = resolve(path) else {
+                return Err(WebpkiError::UnknownIssuer);
+            };
+            check_email_constraints(cert, &intermediates, anchor).map_err(|denied| {
+                keep(denied);
+                WebpkiError::NameConstraintViolation
+            })?;
+            if crls.is_empty() {
+                return Ok(());
+            }
             crls.check_path(path, now, self.clock_skew)
                 .map_err(|denied| {
                     let error = match denied {
                         Denied::Revoked => WebpkiError::CertRevoked,
                         _ => WebpkiError::UnknownRevocationStatus,
                     };
-                    let mut kept = revocation_refusal.borrow_mut();
-                    if !matches!(*kept, Some(Denied::Revoked)) {
-                        *kept = Some(denied);
-                    }
+                    keep(denied);
                     error
                 })
         };
@@ -302,56 +332,64 @@ impl TrustStore {
                 time,
                 KeyUsage::client_auth(),
                 None,
-                (!crls.is_empty()).then_some(&check_revocation as _),
+                Some(&check_path),
             )
-            .map_err(|error| match error {
-                WebpkiError::CertRevoked | WebpkiError::UnknownRevocationStatus => {
-                    revocation_refusal
-                        .borrow_mut()
-                        .take()
-                        .unwrap_or_else(|| map_error(error, now))
+            .map_err(|error| {
+                // webpki reports the most specific error over every candidate path, so a
+                // same-named CA's signature failure can hide the real path's refusal here (a
+                // rollover): a path that verified and was refused by this check says why.
+                let kept = refusal.borrow_mut().take();
+                match (map_error(error, now), kept) {
+                    (
+                        Denied::Untrusted { .. }
+                        | Denied::Revoked
+                        | Denied::RevocationUnknown { .. },
+                        Some(denied),
+                    ) => denied,
+                    (denied, _) => self.name_unusable_issuer(cert, denied),
                 }
-                other => self.name_unusable_issuer(cert, map_error(other, now)),
             })?;
-        let anchor = self
-            .anchors
-            .iter()
-            .position(|candidate| candidate == path.anchor())
-            .and_then(|position| self.anchor_cas.get(position))
-            .and_then(|index| self.cas.get(*index))
-            .ok_or_else(|| Denied::Untrusted {
-                reason: "verified anchor is not configured".to_owned(),
-            })?;
-        let path: Vec<&Intermediate> = path
-            .intermediate_certificates()
-            .map(|intermediate| self.intermediate_shown_as(intermediate.der().as_ref()))
-            .collect::<Option<_>>()
-            .ok_or_else(|| Denied::Untrusted {
-                reason: "a verified intermediate is not configured".to_owned(),
-            })?;
-        check_email_constraints(cert, &path, anchor)?;
+        let (anchor, path) = resolve(&path).ok_or_else(|| Denied::Untrusted {
+            reason: "verified anchor or intermediate is not configured".to_owned(),
+        })?;
         Ok(VerifiedChain::of(&path, anchor))
     }
 
-    /// The anchors whose certificates are valid at `now` (plus the skew); borrowed when all
-    /// of them are, which is the usual case.
-    fn anchors_valid_at(&self, now: u64) -> std::borrow::Cow<'_, [TrustAnchor<'static>]> {
+    /// The anchors whose certificates are valid at `now` (plus the skew), and their places in
+    /// `cas`; borrowed when all of them are, which is the usual case.
+    fn anchors_valid_at(
+        &self,
+        now: u64,
+    ) -> (
+        std::borrow::Cow<'_, [TrustAnchor<'static>]>,
+        std::borrow::Cow<'_, [usize]>,
+    ) {
+        use std::borrow::Cow;
         let (from, until) = self.all_anchors_valid;
         let skew = self.clock_skew;
         if now.saturating_add(skew) >= from && now <= until.saturating_add(skew) {
-            return std::borrow::Cow::Borrowed(&self.anchors);
+            return (
+                Cow::Borrowed(&self.anchors),
+                Cow::Borrowed(&self.anchor_cas),
+            );
         }
-        self.anchor_cas
+        let places: Vec<usize> = self
+            .anchor_cas
             .iter()
-            .map(|index| &self.cas[*index])
-            .filter(|ca| {
-                ca.facts
+            .copied()
+            .filter(|index| {
+                self.cas[*index]
+                    .facts
                     .validity
                     .as_ref()
                     .is_some_and(|window| window.contains(now, skew))
             })
-            .map(|ca| ca.anchor.clone())
-            .collect()
+            .collect();
+        let anchors = places
+            .iter()
+            .map(|index| self.cas[*index].anchor.clone())
+            .collect();
+        (Cow::Owned(anchors), Cow::Owned(places))
     }
 
     /// The configured intermediate webpki was shown as `der`.

@@ -395,7 +395,18 @@ fn held_revocation_reaches_a_re_encoded_intermediate_and_its_leaves() {
     let verify = |root_revokes: &[u64], issuing_revokes: &[u64]| {
         let root_crl = root.crl(root_revokes, -DAY, 7 * DAY);
         let issuing_crl = issuing.crl(issuing_revokes, -DAY, 7 * DAY);
-        let crls = CrlSet::from_ders(&[&root_crl, &issuing_crl]).expect("crls parse");
+        let issuers = crate::client_cert::test_pki::issuers(&[&root, &issuing]);
+        let crls = CrlSet::from_crls([&root_crl, &issuing_crl].into_iter().enumerate().map(
+            |(index, der)| {
+                let crl = crate::client_cert::crl::Crl::read(
+                    der,
+                    &issuers,
+                    crate::client_cert::crl::SignatureRule::Recorded,
+                )
+                .expect("test crl reads");
+                (format!("crl {index}"), std::sync::Arc::new(crl))
+            },
+        ));
         store.verify(&leaf(), BASE, &crls).map(|_| ())
     };
     assert_eq!(verify(&[], &[]), Ok(()), "control: nothing revoked");

@@ -4,32 +4,17 @@
 
 use std::time::Duration;
 
+use crate::support::inbound::{ALLOWED_CN, cert_info, start_trusting_root};
 use crate::support::pki::{Leaf, TestPki};
 use crate::support::{ClientRequest, FunctionsHost, Mode};
-
-const ALLOWED_CN: &str = "client.example";
 
 /// A CN that, written raw, would start a forged "accepted" line and drive the terminal.
 const FORGED_CN: &str = "evil\n2026-01-01T00:00:00.000000Z  INFO request: mtls_handler: client certificate accepted code=ok\r\u{1b}[2J\u{2028}\0x";
 
-async fn start(pki: &TestPki, extra: &[(&str, &str)]) -> FunctionsHost {
-    let ca = pki.write("ca.pem", &pki.root.cert.pem);
-    let mut env = vec![
-        ("CLIENT_CERT_TRUSTED_CA_PATHS", ca.as_str()),
-        ("ALLOWED_CLIENT_CERT_COMMON_NAMES", ALLOWED_CN),
-    ];
-    env.extend_from_slice(extra);
-    FunctionsHost::start(&env).await
-}
-
-fn cert_info(header: &str) -> ClientRequest {
-    ClientRequest::get("/api/cert-info").header("X-ARR-ClientCert", header)
-}
-
 #[tokio::test]
 async fn a_cn_with_a_newline_cannot_forge_a_log_line_in_plain_format() {
     let pki = TestPki::new("logs-forged-plain");
-    let host = start(&pki, &[("LOG_FORMAT", "plain")]).await;
+    let host = start_trusting_root(&pki, &[("LOG_FORMAT", "plain")]).await;
     let forged = pki.issue(&Leaf::client(FORGED_CN));
 
     let response = host
@@ -98,7 +83,7 @@ fn plain_fields(line: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_cn_with_spaces_and_equals_cannot_add_fields_to_a_plain_line() {
     let pki = TestPki::new("logs-fake-fields");
-    let host = start(&pki, &[("LOG_FORMAT", "plain")]).await;
+    let host = start_trusting_root(&pki, &[("LOG_FORMAT", "plain")]).await;
     let forged = pki.issue(&Leaf::client(FAKE_FIELDS_CN));
 
     host.send(Mode::Forwarding, cert_info(&forged.header()))
@@ -145,7 +130,7 @@ async fn a_cn_with_spaces_and_equals_cannot_add_fields_to_a_plain_line() {
 #[tokio::test]
 async fn a_cn_with_control_characters_stays_inside_its_json_string() {
     let pki = TestPki::new("logs-forged-json");
-    let host = start(&pki, &[("LOG_FORMAT", "json")]).await;
+    let host = start_trusting_root(&pki, &[("LOG_FORMAT", "json")]).await;
     let forged = pki.issue(&Leaf::client(FORGED_CN));
 
     host.send(Mode::Payload, cert_info(&forged.header())).await;
@@ -175,7 +160,7 @@ async fn a_cn_with_control_characters_stays_inside_its_json_string() {
 #[tokio::test]
 async fn info_goes_to_stdout_and_warnings_to_stderr_with_the_level_word() {
     let pki = TestPki::new("logs-streams");
-    let host = start(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
     let stranger = pki.issue(&Leaf::client("stranger.example"));
 
@@ -212,7 +197,7 @@ async fn info_goes_to_stdout_and_warnings_to_stderr_with_the_level_word() {
 #[tokio::test]
 async fn the_decision_line_says_who_and_why_in_words() {
     let pki = TestPki::new("logs-decision");
-    let host = start(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let now = time::OffsetDateTime::now_utc();
     let expired = pki.issue(&Leaf {
         not_before: now - time::Duration::days(30),
@@ -260,7 +245,7 @@ async fn the_decision_line_says_who_and_why_in_words() {
 #[tokio::test]
 async fn a_request_writes_at_most_one_line_and_scanners_and_the_expected_503_are_quiet() {
     let pki = TestPki::new("logs-quiet");
-    let host = start(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
     let startup = host.process.output().lines().count();
 
@@ -295,7 +280,7 @@ async fn a_request_writes_at_most_one_line_and_scanners_and_the_expected_503_are
 async fn rust_log_accepts_the_hosts_level_names() {
     let pki = TestPki::new("logs-host-levels");
     for level in ["Information", "Warning", "verbose"] {
-        let host = start(&pki, &[("RUST_LOG", level)]).await;
+        let host = start_trusting_root(&pki, &[("RUST_LOG", level)]).await;
         let stranger = pki.issue(&Leaf::client("stranger.example"));
         host.send(Mode::Forwarding, cert_info(&stranger.header()))
             .await;
@@ -349,7 +334,7 @@ async fn the_startup_posture_carries_values_and_warns_of_a_crl_near_its_next_upd
             time::OffsetDateTime::now_utc() + time::Duration::hours(2),
         ),
     );
-    let host = start(&pki, &[("CLIENT_CERT_CRL_PATHS", &crl)]).await;
+    let host = start_trusting_root(&pki, &[("CLIENT_CERT_CRL_PATHS", &crl)]).await;
 
     host.process
         .wait_for_output("trust posture warning", Duration::from_secs(1));

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod crl_point;
 pub mod host;
+pub mod inbound;
 pub mod process;
 pub mod proxying;
 

@@ -6,7 +6,7 @@
 //! least one) and then runs on tokio's blocking pool. At most `max_queued` requests may wait;
 //! the next one is answered at once with [`GateError::Busy`] (503 `busy`), so the queue holds at
 //! most `max_queued` certificates (each at most the header cap). A request whose caller goes
-//! away leaves the queue.
+//! away leaves the queue. The work runs inside the caller's tracing span.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,9 +67,12 @@ impl ColdGate {
                 .await
                 .map_err(|_| GateError::Failed)?
         };
+        // The blocking pool has no span of its own: carry the request's, so that the decision
+        // line written there says which request (method, path, invocation id) it is about.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            work()
+            span.in_scope(work)
         })
         .await
         .map_err(|_| GateError::Failed)

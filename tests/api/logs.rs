@@ -351,3 +351,43 @@ async fn the_startup_posture_carries_values_and_warns_of_a_crl_near_its_next_upd
         "a warning naming the file:\n{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_cold_ca_verified_decision_is_logged_inside_its_request_span() {
+    let pki = TestPki::new("logs-cold-span");
+    let host = start_trusting_root(&pki, &[("LOG_FORMAT", "json")]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    let stranger = pki.issue(&Leaf::client("stranger.example"));
+
+    for (certificate, status) in [(&client, 200), (&stranger, 403)] {
+        let response = host
+            .send(Mode::Forwarding, cert_info(&certificate.header()))
+            .await;
+        assert_eq!(response.status, status, "{}", response.body);
+    }
+
+    let output = host
+        .process
+        .wait_for_output(&stranger.sha256(), Duration::from_secs(1));
+    for (certificate, message) in [
+        (&client, "client certificate accepted"),
+        (&stranger, "client certificate refused"),
+    ] {
+        let line: serde_json::Value = output
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|line| line["sha256"] == certificate.sha256())
+            .unwrap_or_else(|| panic!("no decision line for {message}:\n{output}"));
+        assert_eq!(line["message"], message, "{line}");
+        assert_eq!(line["cached"], false, "a cold decision: {line}");
+        assert_eq!(line["issuer"], "CN=Test Root CA", "{line}");
+        assert_eq!(line["span"]["path"], "/api/cert-info", "{line}");
+        assert_eq!(line["span"]["method"], "GET", "{line}");
+        assert!(
+            line["span"]["invocation_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("5b0a6b8e-")),
+            "the host's invocation id: {line}"
+        );
+    }
+}

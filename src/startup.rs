@@ -78,15 +78,21 @@ pub fn routes(state: AppState, options: RouteOptions) -> BoxedFilter<(Response,)
 }
 
 /// One span per request: method, path (never the query, which may carry `code`), and the
-/// host's invocation id (`x-ms-invocation-id` or `X-Azure-Functions-InvocationId`).
+/// host's invocation id (`X-Azure-Functions-InvocationId`; `ambiguous`, with the values seen in
+/// `invocation_ids`, when it arrived more than once: see `host::invocation_id`).
 fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
     let invocation_id = host::invocation_id::invocation_id(info.request_headers());
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         method = %info.method(),
         path = %info.path(),
         invocation_id = %invocation_id,
-    )
+        invocation_ids = tracing::field::Empty,
+    );
+    if let Some(listed) = invocation_id.listed() {
+        span.record("invocation_ids", listed.as_str());
+    }
+    span
 }
 
 /// Builds the state and binds `127.0.0.1:<port>`.

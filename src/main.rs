@@ -2,7 +2,10 @@
 //! configuration (print every problem, exit 64), install logging, serve. `handler dev` does the
 //! same behind a local App Service-like front end (see `mtls_handler::dev`).
 
+use std::future::Future;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use mtls_handler::check::{self, CheckOptions};
@@ -66,7 +69,8 @@ fn serve() -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(async {
+    let stop = Stop::new(config.server.shutdown_timeout);
+    let code = runtime.block_on(async {
         let app = match startup::build(&config).await {
             Ok(app) => app,
             Err(error) => {
@@ -78,10 +82,12 @@ fn serve() -> ExitCode {
         if let Ok(addr) = app.local_addr() {
             tracing::info!(%addr, route_prefix = %config.server.host.route_prefix, "listening");
         }
-        app.run(startup::shutdown_signal()).await;
+        app.run(stop.signal()).await;
         tracing::info!("stopped");
         ExitCode::SUCCESS
-    })
+    });
+    stop.shut_down(runtime);
+    code
 }
 
 fn dev(options: &DevOptions) -> ExitCode {
@@ -89,7 +95,8 @@ fn dev(options: &DevOptions) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(async {
+    let mut stop = None;
+    let code = runtime.block_on(async {
         let dev = match Dev::prepare(options, &ProcessEnv).await {
             Ok(dev) => dev,
             Err(error @ DevError::Config(_)) => {
@@ -102,14 +109,57 @@ fn dev(options: &DevOptions) -> ExitCode {
             }
         };
         telemetry::init(dev.config.server.log_format, &dev.config.server.log_filter);
-        if let Err(error) = dev.run(startup::shutdown_signal()).await {
+        let dev_stop = stop.insert(Stop::new(dev.config.server.shutdown_timeout));
+        if let Err(error) = dev.run(dev_stop.signal()).await {
             tracing::error!(error = %error, "startup failed");
             eprintln!("handler: {error}");
             return ExitCode::FAILURE;
         }
         tracing::info!("stopped");
         ExitCode::SUCCESS
-    })
+    });
+    match stop {
+        Some(stop) => stop.shut_down(runtime),
+        None => runtime.shutdown_background(),
+    }
+    code
+}
+
+/// When the process must be gone: `SHUTDOWN_TIMEOUT_MS` after the stop signal, whatever a
+/// background task or the blocking pool is still doing (a CRL or identity reload stuck on a
+/// file, a key derivation). Dropping a runtime waits for every blocking task without bound, so
+/// the runtime is shut down with what is left of the timeout instead, and the work still
+/// running is abandoned with the process.
+struct Stop {
+    timeout: Duration,
+    signalled: Arc<OnceLock<Instant>>,
+}
+
+impl Stop {
+    fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            signalled: Arc::default(),
+        }
+    }
+
+    /// SIGTERM or Ctrl-C, noting when it arrived.
+    fn signal(&self) -> impl Future<Output = ()> + Send + 'static {
+        let signalled = Arc::clone(&self.signalled);
+        async move {
+            startup::shutdown_signal().await;
+            signalled.set(Instant::now()).ok();
+        }
+    }
+
+    /// Shuts `runtime` down, waiting for its remaining work at most until the deadline (at
+    /// once when the server stopped for another reason than the signal).
+    fn shut_down(self, runtime: tokio::runtime::Runtime) {
+        let remaining = self.signalled.get().map_or(Duration::ZERO, |at| {
+            (*at + self.timeout).saturating_duration_since(Instant::now())
+        });
+        runtime.shutdown_timeout(remaining);
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {

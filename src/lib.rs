@@ -9,6 +9,7 @@
 //! - [`config`]: every setting, read from the environment and checked before the port is bound.
 //! - [`telemetry`]: logs: info to stdout, warnings and errors to stderr, caller text escaped, `RUST_LOG`.
 //! - [`startup`]: the route tree, our own listener, graceful shutdown.
+//! - [`http_server`]: hyper's HTTP/1.1 connections under the routes, with the request-head limit.
 //! - [`host`]: the custom-handler contract: route prefix, readiness, invocation id, payload-mode envelope.
 //! - [`functions`]: one handler per function folder.
 //! - [`outbound`]: outbound mutual TLS: the client identity (PKCS#12), trusted roots, one reqwest client.
@@ -27,6 +28,7 @@ pub mod dev;
 pub mod error;
 pub mod functions;
 pub mod host;
+pub mod http_server;
 pub mod outbound;
 pub mod startup;
 pub mod state;

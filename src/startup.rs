@@ -169,10 +169,7 @@ impl App {
             shutdown.await;
             started_tx.send(()).ok();
         };
-        let server = warp::serve(self.routes)
-            .incoming(self.listener)
-            .graceful(signal)
-            .run();
+        let server = crate::http_server::serve(self.listener, self.routes, signal);
         tokio::pin!(server);
         tokio::select! {
             () = &mut server => {}

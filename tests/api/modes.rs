@@ -360,3 +360,50 @@ async fn an_envelope_with_tens_of_thousands_of_header_names_is_a_400_not_a_dropp
         after.body
     );
 }
+
+/// `GET /api/health` whose head (request line, headers, blank line) is exactly `total` bytes,
+/// written in pieces of `piece` bytes; the status line of the answer.
+fn status_of_a_head(port: u16, total: usize, piece: usize) -> String {
+    use std::io::{Read, Write};
+    let start = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ";
+    let end = b"\r\n\r\n";
+    let mut head = start.to_vec();
+    head.resize(total - end.len(), b'a');
+    head.extend_from_slice(end);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    for chunk in head.chunks(piece) {
+        if stream.write_all(chunk).is_err() {
+            break; // refused before the whole head arrived; the answer is waiting
+        }
+    }
+    let mut answer = [0u8; 64];
+    let read = stream.read(&mut answer).unwrap_or(0);
+    String::from_utf8_lossy(&answer[..read])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_request_head_over_the_stated_limit_is_431_however_it_arrives() {
+    let host = FunctionsHost::start(&[]).await;
+    let limit = mtls_handler::http_server::MAX_REQUEST_HEAD_BYTES;
+    for piece in [usize::MAX, 1000, 16 * 1024, 64 * 1024] {
+        let served = status_of_a_head(host.process.port, limit, piece);
+        let refused = status_of_a_head(host.process.port, limit + 1, piece);
+        assert_eq!(
+            served, "HTTP/1.1 200 OK",
+            "{limit} bytes in {piece}-byte writes"
+        );
+        assert_eq!(
+            refused,
+            "HTTP/1.1 431 Request Header Fields Too Large",
+            "{} bytes in {piece}-byte writes",
+            limit + 1
+        );
+    }
+}

@@ -23,6 +23,7 @@ use crate::functions;
 use crate::host;
 use crate::outbound::{BuildError, OutboundClient};
 use crate::state::AppState;
+use crate::telemetry::summary::{self, RefusalLines};
 
 /// A handler that has bound its port and is ready to run.
 pub struct App {
@@ -31,6 +32,8 @@ pub struct App {
     shutdown_timeout: Duration,
     /// Background tasks (CRL files reloading, CRL URLs fetching), stopped when the server stops.
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// Refusal lines counted but not written, summarised when the server stops.
+    refusal_lines: Arc<RefusalLines>,
 }
 
 /// Why the server could not start.
@@ -109,7 +112,10 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     let mut background: Vec<_> = authenticator
         .spawn_crl_reloader()
         .into_iter()
-        .chain([check::daily::spawn_recheck(config.files.clone())])
+        .chain([
+            check::daily::spawn_recheck(config.files.clone()),
+            summary::spawn_summaries(authenticator.refusal_lines()),
+        ])
         .collect();
     if !config.inbound.crl_urls.is_empty() {
         let urls = Arc::new(CrlUrls::new(
@@ -152,6 +158,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
         ),
         background,
         shutdown_timeout: config.server.shutdown_timeout,
+        refusal_lines: authenticator.refusal_lines(),
     })
 }
 
@@ -186,6 +193,7 @@ impl App {
         for task in self.background {
             task.abort();
         }
+        self.refusal_lines.summarise(true);
     }
 }
 

@@ -24,6 +24,7 @@ use super::policy::{NameRules, Policy};
 use super::revocation::{CrlSet, CrlWatcher};
 use super::trust::TrustStore;
 use super::{Authorized, ClientCert, Denied, Settings};
+use crate::telemetry::summary::RefusalLines;
 
 /// What one decision is made under, taken once per request.
 pub(super) struct Snapshot {
@@ -76,6 +77,8 @@ pub struct Authenticator {
     pub(super) cache: DecisionCache,
     /// Where cold decisions queue (bounded) and run (off the async workers).
     pub gate: ColdGate,
+    /// Which refusal lines are written (the first per code and minute) and which counted.
+    pub(super) refusal_lines: Arc<RefusalLines>,
 }
 
 impl Authenticator {
@@ -115,7 +118,14 @@ impl Authenticator {
             }),
             cache: DecisionCache::default(),
             gate: ColdGate::for_this_machine(),
+            refusal_lines: Arc::default(),
         }
+    }
+
+    /// Counts refusal lines and writes their summaries (startup runs its ticker and has it
+    /// summarise at shutdown).
+    pub fn refusal_lines(&self) -> Arc<RefusalLines> {
+        Arc::clone(&self.refusal_lines)
     }
 
     /// The header that carries the certificate, as configured.
@@ -142,14 +152,14 @@ impl Authenticator {
         let der = match header::decode(header_values, self.format, self.max_header_bytes) {
             Ok(der) => der,
             Err(denied) => {
-                log_decision(&Err(denied.clone()), &Described::NOTHING, false);
+                self.log_decision(&Err(denied.clone()), &Described::NOTHING, false);
                 return Lookup::Decided(Err(denied));
             }
         };
         let key: [u8; 32] = Sha256::digest(&der).into();
         match self.cache.get(&key, now) {
             Some(Cached::Accepted(authorized)) => {
-                log_decision(
+                self.log_decision(
                     &Ok(authorized.clone()),
                     &Described::cert(&authorized.cert),
                     true,
@@ -164,7 +174,7 @@ impl Authenticator {
                     sha1: refusal.sha1_thumbprint.as_deref().unwrap_or("-"),
                     ..Described::NOTHING
                 };
-                log_decision(&decision, &described, true);
+                self.log_decision(&decision, &described, true);
                 Lookup::Decided(decision)
             }
             None => Lookup::Cold(ColdRequest { key, der, now }),
@@ -212,7 +222,7 @@ impl Authenticator {
                 ..Described::NOTHING
             },
         };
-        log_decision(&decision, &described, false);
+        self.log_decision(&decision, &described, false);
         if !matches!(decision, Err(Denied::Malformed { .. })) {
             let expires_at = self
                 .expires_at(cert.as_deref(), now, &snapshot.crls)
@@ -399,6 +409,24 @@ impl<'a> Described<'a> {
             serial: &cert.serial_hex,
             not_after: &cert.not_after_rfc3339,
         }
+    }
+}
+
+impl Authenticator {
+    /// Logs one decision: an accept at info (warn on an unverified name), a refusal at warn
+    /// when [`RefusalLines`] lets its code through (the rest are counted and summarised).
+    fn log_decision(
+        &self,
+        decision: &Result<Authorized, Denied>,
+        cert: &Described<'_>,
+        cached: bool,
+    ) {
+        if let Err(denied) = decision
+            && !self.refusal_lines.admit(denied.code())
+        {
+            return;
+        }
+        log_decision(decision, cert, cached);
     }
 }
 

@@ -55,7 +55,9 @@ async fn decide(authenticator: Arc<Authenticator>, lookup: Lookup) -> Result<Aut
     {
         Ok(decision) => decision.map_err(ApiError::Denied),
         Err(error @ GateError::Busy(_)) => {
-            tracing::warn!(code = "busy", detail = %error, "client certificate not checked");
+            if authenticator.refusal_lines.admit("busy") {
+                tracing::warn!(code = "busy", detail = %error, "client certificate not checked");
+            }
             Err(ApiError::Busy)
         }
         Err(error @ GateError::Failed) => {

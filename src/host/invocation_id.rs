@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn an_ambiguous_id_lists_only_plausible_values_and_at_most_four() {
-        let many = vec![GUID; 9].join(",");
+        let many = [GUID; 9].join(",");
         let map = headers(&[("X-Azure-Functions-InvocationId", &format!("a b=c,{many}"))]);
         let id = invocation_id(&map);
         assert_eq!(id, InvocationId::Ambiguous(vec![GUID; MAX_LISTED]));

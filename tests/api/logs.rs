@@ -391,3 +391,157 @@ async fn a_cold_ca_verified_decision_is_logged_inside_its_request_span() {
         );
     }
 }
+
+#[tokio::test]
+async fn refusals_beyond_ten_per_code_and_minute_are_summarised_not_written() {
+    let pki = TestPki::new("logs-summarised");
+    let mut host = start_trusting_root(&pki, &[]).await;
+    let strangers: Vec<_> = (0..25)
+        .map(|i| pki.issue(&Leaf::client(&format!("stranger-{i}.example"))))
+        .collect();
+
+    for stranger in &strangers {
+        let response = host
+            .send(Mode::Forwarding, cert_info(&stranger.header()))
+            .await;
+        assert_eq!(response.status, 403, "{}", response.body);
+    }
+    host.process.terminate();
+    host.process.wait_exit(Duration::from_secs(10));
+
+    let stderr = host.process.stderr();
+    let written: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("client certificate refused"))
+        .collect();
+    assert_eq!(written.len(), 10, "the first ten, verbatim:\n{stderr}");
+    for (line, stranger) in written.iter().zip(&strangers) {
+        assert!(line.contains(&stranger.sha256()), "in order: {line}");
+    }
+    let summaries: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("client certificate refusals summarised"))
+        .collect();
+    assert_eq!(
+        summaries.len(),
+        1,
+        "one summary for the one code:\n{stderr}"
+    );
+    for field in [
+        "code=cert_not_allowed",
+        "suppressed=15",
+        "verbatim=10",
+        "window_seconds=60",
+    ] {
+        assert!(summaries[0].contains(field), "{field}: {}", summaries[0]);
+    }
+    assert!(summaries[0].contains("WARN"), "graded as a warning");
+}
+
+/// One `kusto` block of the README or docs/operating.md: which lines it selects
+/// (`message has "..."`) and what it reads from them.
+#[derive(Debug)]
+struct DocumentedQuery {
+    source: &'static str,
+    text: String,
+    json: bool,
+    selects: String,
+    /// `extract(@"...", 1, message)` patterns (plain lines).
+    patterns: Vec<String>,
+    /// `log.a.b` paths after `parse_json(message)` (JSON lines).
+    paths: Vec<Vec<String>>,
+}
+
+fn documented_queries() -> Vec<DocumentedQuery> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let selects = regex::Regex::new(r#"message has "([^"]+)""#).expect("regex");
+    let extract = regex::Regex::new(r#"extract\(@"((?:[^"]|"")*)", 1, message\)"#).expect("regex");
+    let path = regex::Regex::new(r"\blog((?:\.[A-Za-z_]\w*)+)").expect("regex");
+    let mut queries = Vec::new();
+    for source in ["README.md", "docs/operating.md"] {
+        let text = std::fs::read_to_string(format!("{root}/{source}")).expect("read the doc");
+        for block in text.split("```kusto\n").skip(1) {
+            let block = block.split("```").next().unwrap_or_default().to_owned();
+            queries.push(DocumentedQuery {
+                source,
+                json: block.contains("parse_json(message)"),
+                selects: selects
+                    .captures(&block)
+                    .map(|found| found[1].to_owned())
+                    .unwrap_or_else(|| panic!("{source}: a query without message has: {block}")),
+                patterns: extract
+                    .captures_iter(&block)
+                    .map(|found| found[1].replace("\"\"", "\""))
+                    .collect(),
+                paths: path
+                    .captures_iter(&block)
+                    .map(|found| found[1][1..].split('.').map(str::to_owned).collect())
+                    .collect(),
+                text: block,
+            });
+        }
+    }
+    queries
+}
+
+/// Lines of both formats: an accept, eleven refusals of one code (so one is summarised), and
+/// the summary written at shutdown.
+async fn lines_of_every_kind(pki: &TestPki, format: &str) -> String {
+    let mut host = start_trusting_root(pki, &[("LOG_FORMAT", format)]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    host.send(Mode::Forwarding, cert_info(&client.header()))
+        .await;
+    for i in 0..11 {
+        let stranger = pki.issue(&Leaf::client(&format!("stranger-{i}.example")));
+        host.send(Mode::Forwarding, cert_info(&stranger.header()))
+            .await;
+    }
+    host.process.terminate();
+    host.process.wait_exit(Duration::from_secs(10));
+    host.process.output()
+}
+
+#[tokio::test]
+async fn the_documented_queries_find_their_fields_in_real_lines() {
+    let pki = TestPki::new("logs-kql");
+    let plain = lines_of_every_kind(&pki, "plain").await;
+    let json = lines_of_every_kind(&pki, "json").await;
+    let queries = documented_queries();
+    assert!(
+        queries.iter().filter(|query| query.json).count() >= 3
+            && queries.iter().filter(|query| !query.patterns.is_empty()).count() >= 2,
+        "the documents' queries were not all found: {queries:#?}"
+    );
+
+    for query in &queries {
+        let output = if query.json { &json } else { &plain };
+        let selected: Vec<&str> = output
+            .lines()
+            .filter(|line| line.contains(&query.selects))
+            .collect();
+        let case = format!("{} query:\n{}", query.source, query.text);
+        assert!(!selected.is_empty(), "selects no line: {case}");
+        for line in selected {
+            for pattern in &query.patterns {
+                let regex = regex::Regex::new(pattern).expect("the documented pattern compiles");
+                let value = regex.captures(line).and_then(|found| found.get(1));
+                assert!(
+                    value.is_some_and(|value| !value.as_str().is_empty()),
+                    "{pattern} finds nothing in {line}\n{case}"
+                );
+            }
+            let event: serde_json::Value = match query.json {
+                true => serde_json::from_str(line).expect("a JSON line"),
+                false => serde_json::Value::Null,
+            };
+            for path in &query.paths {
+                let value = path.iter().fold(&event, |value, key| &value[key.as_str()]);
+                assert!(
+                    !value.is_null(),
+                    "log.{} is not in {line}\n{case}",
+                    path.join(".")
+                );
+            }
+        }
+    }
+}

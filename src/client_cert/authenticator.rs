@@ -14,14 +14,20 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use rustls_pki_types::UnixTime;
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
+use x509_parser::prelude::FromDer;
+use x509_parser::x509::X509Name;
 
 use super::cache::{Cached, DecisionCache, MAX_ENTRY_SECONDS, Refusal};
 use super::certificate::hex_upper;
-use super::gate::ColdGate;
+use super::gate::{ColdGate, Lane};
 use super::header::{self, HeaderFormat};
+use super::name::Name;
 use super::policy::{NameRules, Policy};
 use super::revocation::{CrlSet, CrlWatcher};
+use super::sketch::Sketch;
+use super::triage::{Triage, Verdict};
 use super::trust::TrustStore;
 use super::{Authorized, ClientCert, Denied, Settings};
 use crate::telemetry::summary::RefusalLines;
@@ -49,12 +55,26 @@ pub enum Lookup {
     Cold(ColdRequest),
 }
 
-/// A certificate the cache did not know: its DER, SHA-256 and the time of the request.
+/// A certificate the cache did not know: its DER, SHA-256, the time of the request, and the
+/// gate lane triage put it in.
 #[derive(Debug)]
 pub struct ColdRequest {
     key: [u8; 32],
     der: Vec<u8>,
     now: u64,
+    lane: Lane,
+}
+
+impl ColdRequest {
+    /// Where it waits for a worker (`triage.rs`).
+    pub fn lane(&self) -> Lane {
+        self.lane
+    }
+
+    /// The bytes of certificate it holds while it waits.
+    pub fn held_bytes(&self) -> usize {
+        self.der.len()
+    }
 }
 
 /// Authenticates requests by their forwarded client certificate.
@@ -77,6 +97,8 @@ pub struct Authenticator {
     pub(super) cache: DecisionCache,
     /// Where cold decisions queue (bounded) and run (off the async workers).
     pub gate: ColdGate,
+    /// What a cold certificate could be, before the full decision (`triage.rs`).
+    pub(super) triage: Triage,
     /// Which refusal lines are written (the first per code and minute) and which counted.
     pub(super) refusal_lines: Arc<RefusalLines>,
 }
@@ -118,6 +140,7 @@ impl Authenticator {
             }),
             cache: DecisionCache::default(),
             gate: ColdGate::for_this_machine(),
+            triage: Triage::new(config),
             refusal_lines: Arc::default(),
         }
     }
@@ -145,8 +168,9 @@ impl Authenticator {
         }
     }
 
-    /// The cheap part of a decision: decodes the header and consults the cache. Logs the
-    /// decision when it makes one.
+    /// The cheap part of a decision: decodes the header, consults the cache and, for a
+    /// certificate it does not know, triage (which refuses one that no configured CA or
+    /// intermediate issued, before any parse). Logs the decision when it makes one.
     pub fn lookup(&self, header_values: &[&[u8]], now: UnixTime) -> Lookup {
         let now = now.as_secs();
         let der = match header::decode(header_values, self.format, self.max_header_bytes) {
@@ -177,8 +201,60 @@ impl Authenticator {
                 self.log_decision(&decision, &described, true);
                 Lookup::Decided(decision)
             }
-            None => Lookup::Cold(ColdRequest { key, der, now }),
+            None => match self.triage.judge(&key, &der) {
+                Verdict::Queue(lane) => Lookup::Cold(ColdRequest {
+                    key,
+                    der,
+                    now,
+                    lane,
+                }),
+                Verdict::Refuse { denied, sketch } => {
+                    self.log_sketched_refusal(&denied, &key, &der, &sketch);
+                    Lookup::Decided(Err(denied))
+                }
+            },
         }
+    }
+
+    /// The decision line of a refusal triage made: what the sketch located, rendered only when
+    /// the line is written.
+    fn log_sketched_refusal(
+        &self,
+        denied: &Denied,
+        key: &[u8; 32],
+        der: &[u8],
+        sketch: &Sketch<'_>,
+    ) {
+        if !self.refusal_lines.admit(denied.code()) {
+            return;
+        }
+        let render = |element: &[u8]| {
+            X509Name::from_der(element)
+                .map_or_else(|_| "-".to_owned(), |(_, name)| Name::read(&name).rfc4514)
+        };
+        let (sha256, sha1) = (hex_upper(key), hex_upper(&Sha1::digest(der)));
+        let (subject, issuer) = (
+            render(sketch.subject_element),
+            render(sketch.issuer_element),
+        );
+        let serial = hex_upper(sketch.serial);
+        let described = Described {
+            sha256: &sha256,
+            sha1: &sha1,
+            subject: &subject,
+            issuer: &issuer,
+            serial: &serial,
+            not_after: "-",
+        };
+        log_decision(&Err(denied.clone()), &described, false);
+    }
+
+    /// Whether the decision on `der` stops at its first check, the issuer: no configured CA or
+    /// intermediate issued it and nothing else could admit it (`triage.rs`). For `handler
+    /// check`, which then shows no later step as passed.
+    pub fn stops_at_issuer(&self, der: &[u8]) -> bool {
+        let key: [u8; 32] = Sha256::digest(der).into();
+        matches!(self.triage.judge(&key, der), Verdict::Refuse { .. })
     }
 
     /// The expensive part: parses and verifies a certificate the cache did not know, logs and
@@ -223,6 +299,7 @@ impl Authenticator {
             },
         };
         self.log_decision(&decision, &described, false);
+        self.triage.admitted(key, decision.is_ok());
         if !matches!(decision, Err(Denied::Malformed { .. })) {
             let expires_at = self
                 .expires_at(cert.as_deref(), now, &snapshot.crls)

@@ -48,9 +48,10 @@ async fn decide(authenticator: Arc<Authenticator>, lookup: Lookup) -> Result<Aut
         Lookup::Cold(request) => request,
     };
     let cold = Arc::clone(&authenticator);
+    let (lane, held_bytes) = (request.lane(), request.held_bytes());
     match authenticator
         .gate
-        .run(move || cold.decide_cold(request))
+        .run(lane, held_bytes, move || cold.decide_cold(request))
         .await
     {
         Ok(decision) => decision.map_err(ApiError::Denied),
@@ -77,6 +78,7 @@ mod tests {
     use super::*;
     use crate::client_cert::Denied;
     use crate::client_cert::Settings;
+    use crate::client_cert::gate::Lane;
     use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf};
     use crate::client_cert::trust::TrustedCa;
     use crate::state::AppState;
@@ -113,6 +115,26 @@ mod tests {
             .expect("the filter extracts the identity");
         assert_eq!(authorized.cert.common_name.as_deref(), Some(ALLOWED));
         assert_eq!(authorized.matched_rule, "common_name");
+    }
+
+    #[test]
+    fn a_certificate_no_configured_ca_issued_is_refused_by_the_lookup_not_the_gate() {
+        let root = Ca::root("Test Root CA");
+        let authenticator = authenticator(&root);
+        let stranger = STANDARD.encode(valid_now(Leaf::cn(ALLOWED)).self_signed());
+        let issued = STANDARD.encode(root.issue(&valid_now(Leaf::cn("someone.example"))));
+
+        let refused = authenticator.lookup(&[stranger.as_bytes()], UnixTime::now());
+        let cold = authenticator.lookup(&[issued.as_bytes()], UnixTime::now());
+
+        assert!(
+            matches!(&refused, Lookup::Decided(Err(denied)) if denied.code() == "cert_untrusted"),
+            "decided without a permit: {refused:?}"
+        );
+        assert!(
+            matches!(&cold, Lookup::Cold(request) if request.lane() == Lane::Unlikely),
+            "a configured issuer needs the full decision: {cold:?}"
+        );
     }
 
     #[tokio::test]

@@ -25,8 +25,10 @@ pub mod policy_file;
 mod reload;
 pub mod revocation;
 pub mod settings;
+pub mod sketch;
 #[cfg(test)]
 pub(crate) mod test_pki;
+pub mod triage;
 pub mod trust;
 pub mod words;
 

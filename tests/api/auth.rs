@@ -361,3 +361,90 @@ async fn certificate_bodies_never_reach_the_log() {
         );
     }
 }
+
+/// Copies of `template` (whose serial is `SERIAL`) with the serial replaced by `n`: a new
+/// certificate for the cache each time, at no signing cost, with a signature that no longer
+/// verifies.
+fn reserialed(template: &[u8], n: u64) -> String {
+    use base64::Engine as _;
+    const SERIAL: u64 = 0x1122_3344_5566_7788;
+    let at = template
+        .windows(8)
+        .position(|window| window == SERIAL.to_be_bytes())
+        .expect("the serial in the template");
+    let mut der = template.to_vec();
+    // 0x40 in the first byte keeps the INTEGER positive and minimal (DER).
+    der[at..at + 8].copy_from_slice(&((n & (u64::MAX >> 2)) | (1 << 62)).to_be_bytes());
+    base64::engine::general_purpose::STANDARD.encode(der)
+}
+
+#[tokio::test]
+async fn new_allowlisted_callers_are_served_through_a_flood_of_forgeries_naming_the_ca() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let pki = TestPki::new("auth-flood");
+    let host = Arc::new(start_trusting_root(&pki, &[]).await);
+    let template = pki.forge(&Leaf {
+        serial: 0x1122_3344_5566_7788,
+        ..Leaf::client("flood.invalid")
+    });
+    let (stop, counter) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(1)),
+    );
+    let flood: Vec<_> = (0..128)
+        .map(|_| {
+            let (host, stop, counter) =
+                (Arc::clone(&host), Arc::clone(&stop), Arc::clone(&counter));
+            let template = template.der.clone();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let header = reserialed(&template, counter.fetch_add(1, Ordering::Relaxed));
+                    statuses.push(host.send(Mode::Forwarding, cert_info(&header)).await.status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    while counter.load(Ordering::Relaxed) < 500 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let mut allowlisted = Vec::new();
+    for serial in 0..20 {
+        let fresh = pki.issue(&Leaf {
+            serial: 0x5000 + serial,
+            ..Leaf::client(ALLOWED_CN)
+        });
+        allowlisted.push(
+            host.send(Mode::Forwarding, cert_info(&fresh.header()))
+                .await
+                .status,
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut flooded = Vec::new();
+    for task in flood {
+        flooded.extend(task.await.expect("flood task"));
+    }
+
+    assert!(
+        flooded.contains(&503),
+        "the flood filled its lane (else this shows nothing): {} requests, none shed",
+        flooded.len()
+    );
+    assert!(
+        flooded.iter().all(|status| [403, 503].contains(status)),
+        "forgeries are refused or shed, never admitted: {:?}",
+        flooded
+            .iter()
+            .filter(|status| ![403, 503].contains(*status))
+            .take(5)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        allowlisted, [200; 20],
+        "every new allowlisted caller is served"
+    );
+}

@@ -509,7 +509,11 @@ async fn the_documented_queries_find_their_fields_in_real_lines() {
     let queries = documented_queries();
     assert!(
         queries.iter().filter(|query| query.json).count() >= 3
-            && queries.iter().filter(|query| !query.patterns.is_empty()).count() >= 2,
+            && queries
+                .iter()
+                .filter(|query| !query.patterns.is_empty())
+                .count()
+                >= 2,
         "the documents' queries were not all found: {queries:#?}"
     );
 
@@ -543,5 +547,44 @@ async fn the_documented_queries_find_their_fields_in_real_lines() {
                 );
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_before_the_parse_still_says_who_in_its_line() {
+    let pki = TestPki::new("logs-sketched");
+    let host = start_trusting_root(&pki, &[]).await;
+    let stranger = pki.self_signed(&Leaf::client(ALLOWED_CN));
+
+    let response = host
+        .send(Mode::Forwarding, cert_info(&stranger.header()))
+        .await;
+
+    assert_eq!(
+        response.json()["code"],
+        "cert_untrusted",
+        "{}",
+        response.body
+    );
+    let output = host
+        .process
+        .wait_for_output(&stranger.sha256(), Duration::from_secs(1));
+    let line = output
+        .lines()
+        .find(|line| line.contains("client certificate refused"))
+        .unwrap_or_else(|| panic!("no decision line:\n{output}"));
+    for expected in [
+        "code=cert_untrusted".to_owned(),
+        format!("sha1={}", stranger.sha1()),
+        format!("sha256={}", stranger.sha256()),
+        format!(r#"subject="CN={ALLOWED_CN}""#),
+        format!(r#"issuer="CN={ALLOWED_CN}""#),
+        "serial=1001".to_owned(),
+        "not_after=-".to_owned(),
+        r#"reason="untrusted client certificate: no configured CA or intermediate issued it""#
+            .to_owned(),
+        "request{method=GET path=/api/cert-info invocation_id=5b0a6b8e-".to_owned(),
+    ] {
+        assert!(line.contains(&expected), "{expected} in: {line}");
     }
 }

@@ -169,8 +169,11 @@ async fn info_goes_to_stdout_and_warnings_to_stderr_with_the_level_word() {
     host.send(Mode::Forwarding, cert_info(&stranger.header()))
         .await;
 
-    host.process
-        .wait_for_output(&stranger.sha256(), Duration::from_secs(1));
+    // stdout and stderr are two pipes: wait for each line, not for one and then the other.
+    for needle in [client.sha256(), stranger.sha256()] {
+        host.process
+            .wait_for_output(&needle, Duration::from_secs(1));
+    }
     let (stdout, stderr) = (host.process.stdout(), host.process.stderr());
     assert!(
         stdout.contains("client certificate accepted") && stdout.contains(&client.sha1()),

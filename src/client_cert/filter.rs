@@ -5,6 +5,7 @@
 //! [`Authenticator::decide_cold`] behind [`Authenticator::gate`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls_pki_types::UnixTime;
 use warp::Filter;
@@ -14,6 +15,13 @@ use warp::http::header::HeaderName;
 use super::gate::GateError;
 use super::{Authenticator, Authorized, Lookup};
 use crate::error::ApiError;
+
+/// How long a refusal (or `503 busy`) waits before it is sent once its code is over the log
+/// rate (more than 10 in the minute, `telemetry::summary`): a flood. A flood's connection then
+/// sends at most two requests a second, so hundreds of connections cannot keep the async
+/// workers busy with answers and hold cached callers back. The wait holds no permit, lock or
+/// certificate: only the connection.
+pub const FLOOD_PAUSE: Duration = Duration::from_millis(500);
 
 /// Extracts the caller's [`Authorized`] identity, or rejects with [`ApiError::Denied`]
 /// ([`ApiError::Busy`] when too many cold decisions are waiting).
@@ -35,9 +43,13 @@ pub fn client_cert(
         drop(headers);
         let authenticator = Arc::clone(&authenticator);
         async move {
-            decide(authenticator, lookup)
-                .await
-                .map_err(warp::reject::custom)
+            let decision = decide(Arc::clone(&authenticator), lookup).await;
+            if let Err(error @ (ApiError::Denied(_) | ApiError::Busy)) = &decision
+                && authenticator.refusal_lines.is_over(error.code())
+            {
+                tokio::time::sleep(FLOOD_PAUSE).await;
+            }
+            decision.map_err(warp::reject::custom)
         }
     })
 }
@@ -135,6 +147,36 @@ mod tests {
             matches!(&cold, Lookup::Cold(request) if request.lane() == Lane::Unlikely),
             "a configured issuer needs the full decision: {cold:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_over_the_log_rate_are_answered_after_a_pause() {
+        let root = Ca::root("Test Root CA");
+        let filter = client_cert(authenticator(&root));
+        let stranger = STANDARD.encode(valid_now(Leaf::cn(ALLOWED)).self_signed());
+        let allowed = STANDARD.encode(root.issue(&valid_now(Leaf::cn(ALLOWED))));
+        let took = |header: String| {
+            let filter = filter.clone();
+            async move {
+                let started = tokio::time::Instant::now();
+                let result = warp::test::request()
+                    .header("X-ARR-ClientCert", header)
+                    .filter(&filter)
+                    .await;
+                (result.is_ok(), started.elapsed())
+            }
+        };
+        for n in 1..=10 {
+            let (admitted, elapsed) = took(stranger.clone()).await;
+            assert!(!admitted);
+            assert!(elapsed < FLOOD_PAUSE, "refusal {n} is answered at once");
+        }
+        let (admitted, elapsed) = took(stranger.clone()).await;
+        assert!(!admitted);
+        assert!(elapsed >= FLOOD_PAUSE, "the 11th waits: {elapsed:?}");
+        let (admitted, elapsed) = took(allowed).await;
+        assert!(admitted);
+        assert!(elapsed < FLOOD_PAUSE, "an accept never waits: {elapsed:?}");
     }
 
     #[tokio::test]

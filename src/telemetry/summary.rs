@@ -78,6 +78,16 @@ impl RefusalLines {
         }
     }
 
+    /// Whether `code` has had more than [`VERBATIM_PER_WINDOW`] lines in the current window
+    /// (its refusals are coming faster than the log writes them: a flood). Counts nothing.
+    pub fn is_over(&self, code: &'static str) -> bool {
+        let window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        window
+            .seen
+            .get(code)
+            .is_some_and(|seen| *seen > VERBATIM_PER_WINDOW)
+    }
+
     /// [`Self::admit`] at `now`.
     pub fn admit_at(&self, code: &'static str, now: Instant) -> bool {
         let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
@@ -146,6 +156,8 @@ mod tests {
         assert_eq!(written("cert_untrusted"), 10, "ten verbatim");
         assert_eq!(written("busy"), 10, "each code has its own ten");
         assert!(!lines.admit_at("cert_untrusted", start), "still counted");
+        assert!(lines.is_over("busy") && lines.is_over("cert_untrusted"));
+        assert!(!lines.is_over("cert_expired"), "a code not seen");
         assert_eq!(
             lines.finish_at(start + WINDOW, false),
             vec![

@@ -403,12 +403,14 @@ async fn refusals_beyond_ten_per_code_and_minute_are_summarised_not_written() {
         .map(|i| pki.issue(&Leaf::client(&format!("stranger-{i}.example"))))
         .collect();
 
-    for stranger in &strangers {
-        let response = host
-            .send(Mode::Forwarding, cert_info(&stranger.header()))
-            .await;
-        assert_eq!(response.status, 403, "{}", response.body);
-    }
+    // At once: refusals beyond the tenth are also answered after a pause (a flood's).
+    let responses = futures_util::future::join_all(
+        strangers
+            .iter()
+            .map(|stranger| host.send(Mode::Forwarding, cert_info(&stranger.header()))),
+    )
+    .await;
+    assert!(responses.iter().all(|response| response.status == 403));
     host.process.terminate();
     host.process.wait_exit(Duration::from_secs(10));
 
@@ -418,8 +420,13 @@ async fn refusals_beyond_ten_per_code_and_minute_are_summarised_not_written() {
         .filter(|line| line.contains("client certificate refused"))
         .collect();
     assert_eq!(written.len(), 10, "the first ten, verbatim:\n{stderr}");
-    for (line, stranger) in written.iter().zip(&strangers) {
-        assert!(line.contains(&stranger.sha256()), "in order: {line}");
+    for line in &written {
+        assert!(
+            strangers
+                .iter()
+                .any(|stranger| line.contains(&stranger.sha256())),
+            "each names its certificate: {line}"
+        );
     }
     let summaries: Vec<&str> = stderr
         .lines()

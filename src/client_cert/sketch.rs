@@ -240,6 +240,11 @@ mod tests {
         let root = Ca::root("Sketch Root CA");
         let der = root.issue(&Leaf::cn("client.example"));
         let sketch = Sketch::read(&der).expect("a certificate");
+        let webpki_der = rustls_pki_types::CertificateDer::from(der.as_slice());
+        let read = webpki::EndEntityCert::try_from(&webpki_der).expect("webpki reads it");
+        assert_eq!(sketch.issuer, read.issuer(), "webpki's issuer bytes");
+        assert_eq!(sketch.subject, read.subject(), "webpki's subject bytes");
+        assert_eq!(sketch.serial, read.serial(), "webpki's serial bytes");
         let element = sketch.issuer_element;
         assert_eq!(element[0], SEQUENCE);
         assert!(

@@ -14,16 +14,13 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use rustls_pki_types::UnixTime;
-use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use x509_parser::prelude::FromDer;
-use x509_parser::x509::X509Name;
 
 use super::cache::{Cached, DecisionCache, MAX_ENTRY_SECONDS, Refusal};
 use super::certificate::hex_upper;
+use super::decision_line::{self, Described};
 use super::gate::{ColdGate, Lane};
 use super::header::{self, HeaderFormat};
-use super::name::Name;
 use super::policy::{NameRules, Policy};
 use super::revocation::{CrlSet, CrlWatcher};
 use super::sketch::Sketch;
@@ -216,8 +213,23 @@ impl Authenticator {
         }
     }
 
-    /// The decision line of a refusal triage made: what the sketch located, rendered only when
-    /// the line is written.
+    /// Logs one decision: an accept at info (warn on an unverified name), a refusal at warn
+    /// when [`RefusalLines`] lets its code through (the rest are counted and summarised).
+    fn log_decision(
+        &self,
+        decision: &Result<Authorized, Denied>,
+        cert: &Described<'_>,
+        cached: bool,
+    ) {
+        if let Err(denied) = decision
+            && !self.refusal_lines.admit(denied.code())
+        {
+            return;
+        }
+        decision_line::write(decision, cert, cached);
+    }
+
+    /// The decision line of a refusal triage made, when [`RefusalLines`] lets it through.
     fn log_sketched_refusal(
         &self,
         denied: &Denied,
@@ -225,28 +237,9 @@ impl Authenticator {
         der: &[u8],
         sketch: &Sketch<'_>,
     ) {
-        if !self.refusal_lines.admit(denied.code()) {
-            return;
+        if self.refusal_lines.admit(denied.code()) {
+            decision_line::write_sketched(denied, key, der, sketch);
         }
-        let render = |element: &[u8]| {
-            X509Name::from_der(element)
-                .map_or_else(|_| "-".to_owned(), |(_, name)| Name::read(&name).rfc4514)
-        };
-        let (sha256, sha1) = (hex_upper(key), hex_upper(&Sha1::digest(der)));
-        let (subject, issuer) = (
-            render(sketch.subject_element),
-            render(sketch.issuer_element),
-        );
-        let serial = hex_upper(sketch.serial);
-        let described = Described {
-            sha256: &sha256,
-            sha1: &sha1,
-            subject: &subject,
-            issuer: &issuer,
-            serial: &serial,
-            not_after: "-",
-        };
-        log_decision(&Err(denied.clone()), &described, false);
     }
 
     /// Whether the decision on `der` stops at its first check, the issuer: no configured CA or
@@ -453,88 +446,6 @@ impl Authenticator {
             expires_at = expires_at.min(usable_at);
         }
         expires_at
-    }
-}
-
-/// What a decision line says about the certificate; `-` where it is not known (a header that
-/// did not decode, or a cached refusal, which keeps only the thumbprints).
-struct Described<'a> {
-    sha256: &'a str,
-    sha1: &'a str,
-    subject: &'a str,
-    issuer: &'a str,
-    serial: &'a str,
-    not_after: &'a str,
-}
-
-impl<'a> Described<'a> {
-    const NOTHING: Described<'static> = Described {
-        sha256: "-",
-        sha1: "-",
-        subject: "-",
-        issuer: "-",
-        serial: "-",
-        not_after: "-",
-    };
-
-    fn cert(cert: &'a ClientCert) -> Self {
-        Self {
-            sha256: &cert.sha256_thumbprint,
-            sha1: &cert.sha1_thumbprint,
-            subject: &cert.subject.rfc4514,
-            issuer: &cert.issuer.rfc4514,
-            serial: &cert.serial_hex,
-            not_after: &cert.not_after_rfc3339,
-        }
-    }
-}
-
-impl Authenticator {
-    /// Logs one decision: an accept at info (warn on an unverified name), a refusal at warn
-    /// when [`RefusalLines`] lets its code through (the rest are counted and summarised).
-    fn log_decision(
-        &self,
-        decision: &Result<Authorized, Denied>,
-        cert: &Described<'_>,
-        cached: bool,
-    ) {
-        if let Err(denied) = decision
-            && !self.refusal_lines.admit(denied.code())
-        {
-            return;
-        }
-        log_decision(decision, cert, cached);
-    }
-}
-
-fn log_decision(decision: &Result<Authorized, Denied>, cert: &Described<'_>, cached: bool) {
-    // Borrowed, not copied: when the level is off, logging a decision costs nothing. The
-    // formatter escapes every value (telemetry::escape); the names are RFC 4514-escaped too.
-    let Described {
-        sha256,
-        sha1,
-        subject,
-        issuer,
-        serial,
-        not_after,
-    } = cert;
-    match decision {
-        Ok(authorized) => {
-            if authorized.unverified_name {
-                tracing::warn!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial, %not_after,
-                    matched_rule = %authorized.matched_rule, cached,
-                    "client certificate accepted on an unverified name (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES)");
-            } else {
-                tracing::info!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial, %not_after,
-                    matched_rule = %authorized.matched_rule,
-                    verified_chain = authorized.verified_chain, cached,
-                    "client certificate accepted");
-            }
-        }
-        Err(denied) => {
-            tracing::warn!(code = denied.code(), %sha256, %sha1, %subject, %issuer, %serial,
-                %not_after, reason = %denied, cached, "client certificate refused");
-        }
     }
 }
 

@@ -232,7 +232,71 @@ mod tests {
         bytes: 1 << 20,
     };
 
-    /// A task that runs `work` in `lane` (holding `bytes`) and reports its order of running.
+    type Task = tokio::task::JoinHandle<Result<(), GateError>>;
+
+    /// A gate whose one worker is held by a decision until `release`, and the order in which
+    /// decisions started.
+    struct Held {
+        gate: Arc<ColdGate>,
+        started: Arc<Mutex<Vec<&'static str>>>,
+        release: mpsc::Sender<()>,
+        holder: Task,
+    }
+
+    impl Held {
+        async fn new(limits: [LaneLimit; 3]) -> Self {
+            let gate = Arc::new(ColdGate::new(1, limits));
+            let started = Arc::new(Mutex::new(Vec::new()));
+            let (release, released) = mpsc::channel::<()>();
+            let released = Arc::new(Mutex::new(released));
+            let holder = spawn_in(
+                &gate,
+                Lane::Unlikely,
+                1,
+                &started,
+                "running",
+                Some(released),
+            );
+            while started.lock().expect("log").is_empty() {
+                tokio::task::yield_now().await;
+            }
+            Self {
+                gate,
+                started,
+                release,
+                holder,
+            }
+        }
+
+        /// Queues a decision named `name` in `lane` and waits until the lanes hold `waiting`.
+        async fn queue(
+            &self,
+            lane: Lane,
+            bytes: usize,
+            name: &'static str,
+            waiting: [usize; 3],
+        ) -> Task {
+            let task = spawn_in(&self.gate, lane, bytes, &self.started, name, None);
+            while self.gate.waiting() != waiting {
+                tokio::task::yield_now().await;
+            }
+            task
+        }
+
+        /// Frees the worker, waits for `tasks`, and returns the order decisions started in.
+        async fn release(self, tasks: Vec<Task>) -> Vec<&'static str> {
+            self.release.send(()).expect("the holder waits");
+            assert_eq!(self.holder.await.expect("task"), Ok(()));
+            for task in tasks {
+                assert_eq!(task.await.expect("task"), Ok(()));
+            }
+            assert_eq!(self.gate.waiting(), [0, 0, 0], "every lane drained");
+            self.started.lock().expect("log").clone()
+        }
+    }
+
+    /// A task that runs a decision named `name` in `lane` (holding `bytes`), logging when it
+    /// starts and waiting for `release` if given.
     fn spawn_in(
         gate: &Arc<ColdGate>,
         lane: Lane,
@@ -240,7 +304,7 @@ mod tests {
         started: &Arc<Mutex<Vec<&'static str>>>,
         name: &'static str,
         release: Option<Arc<Mutex<mpsc::Receiver<()>>>>,
-    ) -> tokio::task::JoinHandle<Result<(), GateError>> {
+    ) -> Task {
         let (gate, started) = (Arc::clone(gate), Arc::clone(started));
         tokio::spawn(async move {
             gate.run(lane, bytes, move || {
@@ -253,29 +317,9 @@ mod tests {
         })
     }
 
-    async fn until(gate: &ColdGate, waiting: [usize; 3]) {
-        while gate.waiting() != waiting {
-            tokio::task::yield_now().await;
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_free_worker_takes_the_first_lane_first_and_each_lane_in_order() {
-        let gate = Arc::new(ColdGate::new(1, [ROOMY; 3]));
-        let started = Arc::new(Mutex::new(Vec::new()));
-        let (release, released) = mpsc::channel::<()>();
-        let released = Arc::new(Mutex::new(released));
-        let blocker = spawn_in(
-            &gate,
-            Lane::Unlikely,
-            1,
-            &started,
-            "running",
-            Some(released),
-        );
-        while started.lock().expect("log").is_empty() {
-            tokio::task::yield_now().await;
-        }
+        let held = Held::new([ROOMY; 3]).await;
         let mut tasks = Vec::new();
         for (lane, name, waiting) in [
             (Lane::Unlikely, "unlikely-1", [0, 0, 1]),
@@ -284,16 +328,11 @@ mod tests {
             (Lane::Familiar, "familiar", [1, 1, 2]),
             (Lane::Candidate, "candidate-2", [1, 2, 2]),
         ] {
-            tasks.push(spawn_in(&gate, lane, 1, &started, name, None));
-            until(&gate, waiting).await;
+            tasks.push(held.queue(lane, 1, name, waiting).await);
         }
-        release.send(()).expect("the blocker waits");
-        assert_eq!(blocker.await.expect("task"), Ok(()));
-        for task in tasks {
-            assert_eq!(task.await.expect("task"), Ok(()));
-        }
+        let gate = Arc::clone(&held.gate);
         assert_eq!(
-            *started.lock().expect("log"),
+            held.release(tasks).await,
             [
                 "running",
                 "familiar",
@@ -303,7 +342,6 @@ mod tests {
                 "unlikely-2"
             ]
         );
-        assert_eq!(gate.waiting(), [0, 0, 0], "every lane drained");
         assert_eq!(gate.run(Lane::Unlikely, 1, || 7).await, Ok(7), "room again");
     }
 
@@ -313,53 +351,23 @@ mod tests {
             requests: 2,
             bytes: 100,
         };
-        let gate = Arc::new(ColdGate::new(1, [ROOMY, ROOMY, tight]));
-        let started = Arc::new(Mutex::new(Vec::new()));
-        let (release, released) = mpsc::channel::<()>();
-        let released = Arc::new(Mutex::new(released));
-        let mut tasks = vec![spawn_in(
-            &gate,
-            Lane::Unlikely,
-            1,
-            &started,
-            "running",
-            Some(Arc::clone(&released)),
-        )];
-        while started.lock().expect("log").is_empty() {
-            tokio::task::yield_now().await;
-        }
-        tasks.push(spawn_in(&gate, Lane::Unlikely, 60, &started, "a", None));
-        until(&gate, [0, 0, 1]).await;
-
-        let over_bytes = gate.run(Lane::Unlikely, 41, || ()).await;
+        let held = Held::new([ROOMY, ROOMY, tight]).await;
+        let mut tasks = vec![held.queue(Lane::Unlikely, 60, "a", [0, 0, 1]).await];
+        let over_bytes = held.gate.run(Lane::Unlikely, 41, || ()).await;
         assert_eq!(
             over_bytes,
             Err(GateError::Busy(Lane::Unlikely)),
             "60 + 41 > 100"
         );
-        tasks.push(spawn_in(&gate, Lane::Unlikely, 40, &started, "b", None));
-        until(&gate, [0, 0, 2]).await;
-        let over_requests = gate.run(Lane::Unlikely, 0, || ()).await;
+        tasks.push(held.queue(Lane::Unlikely, 40, "b", [0, 0, 2]).await);
+        let over_requests = held.gate.run(Lane::Unlikely, 0, || ()).await;
         assert_eq!(
             over_requests,
             Err(GateError::Busy(Lane::Unlikely)),
             "two wait"
         );
-        tasks.push(spawn_in(
-            &gate,
-            Lane::Candidate,
-            10_000,
-            &started,
-            "c",
-            None,
-        ));
-        until(&gate, [0, 1, 2]).await;
-
-        release.send(()).expect("the blocker waits");
-        for task in tasks {
-            assert_eq!(task.await.expect("task"), Ok(()));
-        }
-        assert_eq!(*started.lock().expect("log"), ["running", "c", "a", "b"]);
+        tasks.push(held.queue(Lane::Candidate, 10_000, "c", [0, 1, 2]).await);
+        assert_eq!(held.release(tasks).await, ["running", "c", "a", "b"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,33 +376,14 @@ mod tests {
             requests: 1,
             bytes: 1 << 20,
         };
-        let gate = Arc::new(ColdGate::new(1, [one; 3]));
-        let started = Arc::new(Mutex::new(Vec::new()));
-        let (release, released) = mpsc::channel::<()>();
-        let released = Arc::new(Mutex::new(released));
-        let blocker = spawn_in(
-            &gate,
-            Lane::Candidate,
-            1,
-            &started,
-            "running",
-            Some(released),
-        );
-        while started.lock().expect("log").is_empty() {
-            tokio::task::yield_now().await;
-        }
-        let waiter = spawn_in(&gate, Lane::Candidate, 1, &started, "gone", None);
-        until(&gate, [0, 1, 0]).await;
+        let held = Held::new([one; 3]).await;
+        let waiter = held.queue(Lane::Candidate, 1, "gone", [0, 1, 0]).await;
         waiter.abort();
         let _ = waiter.await;
-        assert_eq!(gate.waiting(), [0, 0, 0], "the caller left");
-
-        let next = spawn_in(&gate, Lane::Candidate, 1, &started, "next", None);
-        until(&gate, [0, 1, 0]).await;
-        release.send(()).expect("the blocker waits");
-        assert_eq!(blocker.await.expect("task"), Ok(()));
-        assert_eq!(next.await.expect("task"), Ok(()));
-        assert_eq!(*started.lock().expect("log"), ["running", "next"]);
+        assert_eq!(held.gate.waiting(), [0, 0, 0], "the caller left");
+        let next = held.queue(Lane::Candidate, 1, "next", [0, 1, 0]).await;
+        let gate = Arc::clone(&held.gate);
+        assert_eq!(held.release(vec![next]).await, ["running", "next"]);
         assert_eq!(gate.run(Lane::Candidate, 1, || 1).await, Ok(1));
     }
 

@@ -11,6 +11,7 @@
 pub mod ca_certificate;
 pub mod cache;
 pub mod certificate;
+mod decision_line;
 mod denied;
 pub mod der;
 pub mod directory_string;

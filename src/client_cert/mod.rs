@@ -4,8 +4,10 @@
 //! [`ClientCert`] (`certificate`, `name`, `directory_string`), the leaf's key
 //! (`key_strength`), chain/validity/usage/revocation (`trust`, `ca_certificate`, `revocation`,
 //! with files read by `crate::cert_file` and reloaded by `reload`), allowlist (`policy`, `policy_file`,
-//! and `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
-//! them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
+//! and `name_constraints` for the CN), a decision cache (`cache`), the triage of a certificate
+//! the cache does not know, from a few structural reads (`sketch`, `triage`), the bounded
+//! lanes cold decisions wait in (`gate`) and the line each decision writes (`decision_line`).
+//! [`Authenticator`] ties them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
 //! `error.rs`'s job; `filter` is the only part that knows warp.
 
 pub mod ca_certificate;

@@ -98,6 +98,8 @@ pub struct Authenticator {
     pub(super) triage: Triage,
     /// Which refusal lines are written (the first per code and minute) and which counted.
     pub(super) refusal_lines: Arc<RefusalLines>,
+    /// How long a refusal over the log rate waits before it is answered (`filter.rs`).
+    pub(super) flood_pause: Duration,
 }
 
 impl Authenticator {
@@ -139,6 +141,7 @@ impl Authenticator {
             gate: ColdGate::for_this_machine(),
             triage: Triage::new(config),
             refusal_lines: Arc::default(),
+            flood_pause: config.flood_pause,
         }
     }
 
@@ -347,6 +350,11 @@ impl Authenticator {
         if self.policy.is_empty() {
             tracing::warn!(
                 "no client certificate allowlist configured: every protected request is refused"
+            );
+        }
+        if self.flood_pause.is_zero() {
+            tracing::warn!(
+                "CLIENT_CERT_FLOOD_PAUSE_MS=0: refusals are answered at once however fast they come, so a flood's connections can keep the workers from cached callers"
             );
         }
         if self.trust.clock_skew() > 0 {

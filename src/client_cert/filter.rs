@@ -5,7 +5,6 @@
 //! [`Authenticator::decide_cold`] behind [`Authenticator::gate`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls_pki_types::UnixTime;
 use warp::Filter;
@@ -15,13 +14,6 @@ use warp::http::header::HeaderName;
 use super::gate::GateError;
 use super::{Authenticator, Authorized, Lookup};
 use crate::error::ApiError;
-
-/// How long a refusal (or `503 busy`) waits before it is sent once its code is over the log
-/// rate (more than 10 in the minute, `telemetry::summary`): a flood. A flood's connection then
-/// sends at most two requests a second, so hundreds of connections cannot keep the async
-/// workers busy with answers and hold cached callers back. The wait holds no permit, lock or
-/// certificate: only the connection.
-pub const FLOOD_PAUSE: Duration = Duration::from_millis(500);
 
 /// Extracts the caller's [`Authorized`] identity, or rejects with [`ApiError::Denied`]
 /// ([`ApiError::Busy`] when too many cold decisions are waiting).
@@ -44,10 +36,16 @@ pub fn client_cert(
         let authenticator = Arc::clone(&authenticator);
         async move {
             let decision = decide(Arc::clone(&authenticator), lookup).await;
+            // A refusal (or 503 busy) whose code is over the log rate (a flood) waits before it
+            // is sent (CLIENT_CERT_FLOOD_PAUSE_MS): a flood's connection then sends a couple of
+            // requests a second, so hundreds of them cannot keep the async workers busy with
+            // answers and hold cached callers back. The wait holds no permit, lock or
+            // certificate: only the connection.
             if let Err(error @ (ApiError::Denied(_) | ApiError::Busy)) = &decision
+                && !authenticator.flood_pause.is_zero()
                 && authenticator.refusal_lines.is_over(error.code())
             {
-                tokio::time::sleep(FLOOD_PAUSE).await;
+                tokio::time::sleep(authenticator.flood_pause).await;
             }
             decision.map_err(warp::reject::custom)
         }
@@ -151,6 +149,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn refusals_over_the_log_rate_are_answered_after_a_pause() {
+        const PAUSE: std::time::Duration =
+            std::time::Duration::from_millis(crate::client_cert::settings::DEFAULT_FLOOD_PAUSE_MS);
         let root = Ca::root("Test Root CA");
         let filter = client_cert(authenticator(&root));
         let stranger = STANDARD.encode(valid_now(Leaf::cn(ALLOWED)).self_signed());
@@ -169,14 +169,36 @@ mod tests {
         for n in 1..=10 {
             let (admitted, elapsed) = took(stranger.clone()).await;
             assert!(!admitted);
-            assert!(elapsed < FLOOD_PAUSE, "refusal {n} is answered at once");
+            assert!(elapsed < PAUSE, "refusal {n} is answered at once");
         }
         let (admitted, elapsed) = took(stranger.clone()).await;
         assert!(!admitted);
-        assert!(elapsed >= FLOOD_PAUSE, "the 11th waits: {elapsed:?}");
+        assert!(elapsed >= PAUSE, "the 11th waits: {elapsed:?}");
         let (admitted, elapsed) = took(allowed).await;
         assert!(admitted);
-        assert!(elapsed < FLOOD_PAUSE, "an accept never waits: {elapsed:?}");
+        assert!(elapsed < PAUSE, "an accept never waits: {elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_no_pause_every_refusal_is_answered_at_once() {
+        let root = Ca::root("Test Root CA");
+        let anchor = TrustedCa::from_der(&root.der.clone().into()).expect("an anchor");
+        let filter = client_cert(Arc::new(Authenticator::new(&Settings {
+            trusted_cas: vec![anchor],
+            flood_pause: std::time::Duration::ZERO,
+            ..Settings::default()
+        })));
+        let stranger = STANDARD.encode(valid_now(Leaf::cn(ALLOWED)).self_signed());
+        let started = tokio::time::Instant::now();
+        for _ in 0..20 {
+            let request = warp::test::request().header("X-ARR-ClientCert", &stranger);
+            assert!(request.filter(&filter).await.is_err());
+        }
+        assert_eq!(
+            started.elapsed(),
+            std::time::Duration::ZERO,
+            "no pause at all"
+        );
     }
 
     #[tokio::test]

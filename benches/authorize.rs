@@ -7,7 +7,8 @@
 //! `Authenticator` about the same certificate again. The `cache` group times the decision
 //! cache alone: inserting a refusal into a cache with room (emptied after each insert) and into
 //! one whose refusals' budget is full, none expired (what a flood of distinct certificates
-//! leaves behind).
+//! leaves behind). "stranger" is a certificate no configured CA issued: refused at the issuer
+//! (`triage.rs`), never parsed, never cached.
 //!
 //! Run: `cargo bench --bench authorize -- --warm-up-time 1 --measurement-time 3`.
 
@@ -36,6 +37,9 @@ struct Fixture {
     ca_signed_header: String,
     /// `X-ARR-ClientCert` of a self-signed client certificate allowlisted by SHA-1 thumbprint.
     pinned_header: String,
+    /// `X-ARR-ClientCert` of a self-signed certificate with the allowlisted CN: refused at the
+    /// issuer, before any parse (what a flood of strangers costs).
+    stranger_header: String,
     ca_config: InboundConfig,
     pinned_config: InboundConfig,
 }
@@ -55,12 +59,16 @@ fn fixture() -> Fixture {
         .self_signed(&pinned_key)
         .expect("self-sign the pinned certificate");
     let pinned_sha1 = hex_upper(&sha1::Sha1::digest(pinned.der()));
+    let stranger = client_params(CLIENT_CN)
+        .self_signed(&pinned_key)
+        .expect("self-sign the stranger's certificate");
 
     let anchor = TrustedCa::from_der(&CertificateDer::from(ca_cert.der().to_vec()))
         .expect("the CA is a usable anchor");
     Fixture {
         ca_signed_header: STANDARD.encode(client.der()),
         pinned_header: STANDARD.encode(pinned.der()),
+        stranger_header: STANDARD.encode(stranger.der()),
         ca_config: InboundConfig {
             trusted_cas: vec![anchor],
             common_names: vec![CLIENT_CN.to_owned()],
@@ -134,6 +142,15 @@ fn bench_authorize(c: &mut Criterion) {
             b.iter(|| authenticator.authorize(black_box(&values), now));
         });
     }
+    // Not cached, so one authenticator serves every iteration.
+    let values = [fixture.stranger_header.as_bytes()];
+    let authenticator = Authenticator::new(&fixture.ca_config);
+    group.bench_function("stranger/refused-at-issuer", |b| {
+        b.iter(|| {
+            let decision = authenticator.authorize(black_box(&values), now);
+            assert!(decision.is_err(), "{decision:?}");
+        });
+    });
     group.finish();
 }
 

@@ -1,7 +1,10 @@
 //! The PKI `bench/load.sh` needs, made at run time: `handler dev`'s development PKI (CA, server
 //! certificate for the upstream, a client certificate, the PKCS#12 outbound identity), plus a
 //! self-signed certificate to pin by thumbprint and a second CA with many distinct client
-//! certificates (one `X-ARR-ClientCert` value per line) so that the decision cache cannot help.
+//! certificates (one `X-ARR-ClientCert` value per line) so that the decision cache cannot help,
+//! and two forged templates that name that CA as issuer without its signature (`forged.der`,
+//! CN `flood.invalid`; `forged-allowlisted.der`, the allowlisted rotating CN) for
+//! `bench/flood.sh`.
 //!
 //! Usage: `cargo run --release --example bench_pki -- <dir> <distinct-certificates>`.
 //! Writes `<dir>/bench.env` (shell variables the script sources). Benchmark credentials only.
@@ -14,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use mtls_handler::dev::pki::{self, DevPki};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    KeyUsagePurpose, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -24,6 +27,10 @@ use time::{Duration, OffsetDateTime};
 /// The common name every rotating certificate shares (allowlisted by name, under its CA).
 const ROTATING_CN: &str = "bench-rotating.mtls-handler.local";
 const PINNED_CN: &str = "bench-pinned.mtls-handler.local";
+/// The serial of the forged templates; `examples/flood.rs` rewrites its last 8 bytes.
+const FORGED_SERIAL: [u8; 16] = [
+    0x51, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0xDE, 0xF0,
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -59,6 +66,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lines.push('\n');
     }
     std::fs::write(dir.join("rotating.txt"), lines)?;
+
+    // Forgeries for `flood --template`: the rotating CA's name as issuer, signed by another key
+    // (what anyone can make without the CA's key), with FORGED_SERIAL for the flooder to rewrite.
+    let (forger_params, _) = authority()?;
+    let forger = Issuer::new(forger_params, KeyPair::generate()?);
+    for (file, cn) in [
+        ("forged.der", "flood.invalid"),
+        ("forged-allowlisted.der", ROTATING_CN),
+    ] {
+        let mut params = client_params(cn, 1);
+        params.serial_number = Some(SerialNumber::from_slice(&FORGED_SERIAL));
+        std::fs::write(dir.join(file), params.signed_by(&leaf_key, &forger)?.der())?;
+    }
 
     let mut env = String::new();
     writeln!(env, "CLIENT_CN='{}'", pki::CLIENT_CN)?;

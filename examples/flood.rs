@@ -1,16 +1,21 @@
-//! A flood of distinct hostile client certificates, for `bench/flood.sh`: what an anonymous
-//! caller can send, since the front end forwards any certificate whose key the caller holds.
+//! The traffic `bench/flood.sh` sends: a flood of distinct hostile client certificates, and a
+//! probe that plays the callers who must still be served through it. Only loopback URLs are
+//! accepted.
 //!
-//! Two certificates are built once, each as large as `--max-header-bytes` allows in
-//! `X-ARR-ClientCert` (base64 DER): `sans` carries thousands of tiny DNS SANs, `blob` a few SANs
-//! and one large non-critical extension. Every request rewrites 8 bytes of the serial number
-//! with a counter, so every request is a certificate the handler has never seen (its SHA-256
-//! differs) at no signing cost; the signature no longer matches, which changes nothing for a
-//! self-signed certificate that no configured CA vouches for. Requests alternate between the
-//! two shapes.
+//! `flood send`: every request is a certificate the handler has never seen, at no signing cost
+//! (8 bytes of the serial are rewritten with a counter, so the SHA-256 differs and the
+//! signature no longer verifies). `--template <der>` sends copies of a certificate that names
+//! a configured CA as its issuer (`bench_pki`'s `forged.der`: what anyone can make without the
+//! CA's key); `--oversize <max-header-bytes>` sends self-signed certificates as large as the
+//! header cap allows (thousands of SANs, or one large extension), alternately. Prints one line:
+//! `FLOOD <requests> <status>=<count>...`.
 //!
-//! Usage: `flood <url> <seconds> <connections> <max-header-bytes>`. Only loopback URLs are
-//! accepted. Prints one line: `FLOOD <requests> <status>=<count>...`.
+//! `flood probe`: for `--seconds`, one never-seen allowlisted certificate (the next line of
+//! `--cold`) every `--cold-every-ms`, one at a time, and the cached certificate (`--cached`)
+//! from `--cached-workers` workers at `--cached-every-ms` each, paced: a request's latency is
+//! counted from when it was due, so a stall is not hidden by requests not sent during it.
+//! Prints `PROBE cold <sent> <503 busy> <other non-200> cached <sent> <p50 us> <p99 us>
+//! <non-200>`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,9 +24,60 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use clap::{Args, Parser, Subcommand};
 use rcgen::{CertificateParams, CustomExtension, DnType, KeyPair, SanType, SerialNumber};
 
-/// The serial every template carries; the counter overwrites its last 8 bytes.
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Distinct hostile certificates, as fast as `--connections` allow.
+    Send(SendOptions),
+    /// The callers who must still be served: cold allowlisted ones, and a cached one, paced.
+    Probe(ProbeOptions),
+}
+
+#[derive(Args)]
+struct SendOptions {
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    seconds: u64,
+    #[arg(long, default_value_t = 300)]
+    connections: usize,
+    /// A DER certificate to send copies of (its serial must be at least 8 bytes).
+    #[arg(long, conflicts_with = "oversize")]
+    template: Option<std::path::PathBuf>,
+    /// Self-signed certificates as large as this header cap allows.
+    #[arg(long)]
+    oversize: Option<usize>,
+}
+
+#[derive(Args)]
+struct ProbeOptions {
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    seconds: u64,
+    /// One header value per line, each sent once.
+    #[arg(long)]
+    cold: std::path::PathBuf,
+    #[arg(long, default_value_t = 50)]
+    cold_every_ms: u64,
+    /// A file holding the cached certificate's header value.
+    #[arg(long)]
+    cached: std::path::PathBuf,
+    #[arg(long, default_value_t = 4)]
+    cached_workers: usize,
+    #[arg(long, default_value_t = 10)]
+    cached_every_ms: u64,
+}
+
+/// The serial every oversize template carries; the counter overwrites its last 8 bytes.
 const SERIAL: [u8; 20] = [
     0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0x12, 0x34,
     0x56, 0x78, 0x9A, 0xBC,
@@ -29,49 +85,88 @@ const SERIAL: [u8; 20] = [
 
 struct Template {
     der: Vec<u8>,
-    serial_at: usize,
+    /// Where the 8 bytes the counter overwrites start.
+    counter_at: usize,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [url, seconds, connections, max_header_bytes] = args.as_slice() else {
-        return Err("usage: flood <url> <seconds> <connections> <max-header-bytes>".into());
-    };
+    // reqwest is built without a crypto provider; plain HTTP still needs one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match Cli::parse().command {
+        Command::Send(options) => send(options).await,
+        Command::Probe(options) => probe(options).await,
+    }
+}
+
+fn loopback(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let host = url::Url::parse(url)?
         .host_str()
         .unwrap_or_default()
         .to_owned();
-    if !(host == "127.0.0.1" || host == "localhost" || host == "[::1]") {
-        return Err(format!("only loopback targets are allowed, not {host}").into());
+    if host == "127.0.0.1" || host == "localhost" || host == "[::1]" {
+        Ok(())
+    } else {
+        Err(format!("only loopback targets are allowed, not {host}").into())
     }
-    let duration = Duration::from_secs(seconds.parse()?);
-    let connections: usize = connections.parse()?;
-    let max_der = max_header_bytes.parse::<usize>()? / 4 * 3;
+}
 
-    let key = KeyPair::generate()?;
-    let templates = Arc::new([sans_template(&key, max_der)?, blob_template(&key, max_der)?]);
-    for (name, template) in ["sans", "blob"].iter().zip(templates.iter()) {
+fn client(connections: usize) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .timeout(Duration::from_secs(10))
+        .build()
+}
+
+/// The status of one request, as `FLOOD` and `PROBE` count it.
+async fn status(client: &reqwest::Client, url: &str, header: String) -> String {
+    match client
+        .get(url)
+        .header("X-ARR-ClientCert", header)
+        .send()
+        .await
+    {
+        Ok(response) => {
+            let status = response.status().as_u16().to_string();
+            drop(response.bytes().await);
+            status
+        }
+        Err(error) if error.is_timeout() => "timeout".to_owned(),
+        Err(_) => "error".to_owned(),
+    }
+}
+
+async fn send(options: SendOptions) -> Result<(), Box<dyn std::error::Error>> {
+    loopback(&options.url)?;
+    let templates = match (&options.template, options.oversize) {
+        (Some(path), _) => {
+            let der = std::fs::read(path)?;
+            let counter_at = serial_counter_at(&der).ok_or("no 8-byte serial in the template")?;
+            vec![Template { der, counter_at }]
+        }
+        (None, Some(max_header_bytes)) => {
+            let max_der = max_header_bytes / 4 * 3;
+            let key = KeyPair::generate()?;
+            vec![sans_template(&key, max_der)?, blob_template(&key, max_der)?]
+        }
+        (None, None) => return Err("--template or --oversize".into()),
+    };
+    for template in &templates {
         eprintln!(
-            "flood: {name} certificate: {} bytes DER, {} bytes base64",
+            "flood: certificate of {} bytes DER, {} bytes base64",
             template.der.len(),
             STANDARD.encode(&template.der).len()
         );
     }
-
-    // reqwest is built without a crypto provider; plain HTTP still needs one installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .timeout(Duration::from_secs(10))
-        .build()?;
+    let templates = Arc::new(templates);
+    let client = client(options.connections)?;
     let counter = Arc::new(AtomicU64::new(1));
-    let deadline = Instant::now() + duration;
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let mut tasks = Vec::new();
-    for _ in 0..connections {
+    for _ in 0..options.connections {
         let (client, url, templates, counter) = (
             client.clone(),
-            url.clone(),
+            options.url.clone(),
             Arc::clone(&templates),
             Arc::clone(&counter),
         );
@@ -79,25 +174,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let template = &templates[usize::try_from(n % 2).unwrap_or(0)];
+                let template = &templates[usize::try_from(n).unwrap_or(0) % templates.len()];
                 let mut der = template.der.clone();
-                der[template.serial_at + 12..template.serial_at + 20]
-                    .copy_from_slice(&n.to_be_bytes());
-                let header = STANDARD.encode(&der);
-                let status = match client
-                    .get(&url)
-                    .header("X-ARR-ClientCert", header)
-                    .send()
-                    .await
-                {
-                    Ok(response) => {
-                        let status = response.status().as_u16().to_string();
-                        drop(response.bytes().await);
-                        status
-                    }
-                    Err(error) if error.is_timeout() => "timeout".to_owned(),
-                    Err(_) => "error".to_owned(),
-                };
+                // The serial's first byte stays as it was: a positive, minimal INTEGER.
+                der[template.counter_at..template.counter_at + 8].copy_from_slice(&n.to_be_bytes());
+                let status = status(&client, &url, STANDARD.encode(&der)).await;
                 *statuses.entry(status).or_default() += 1;
             }
             statuses
@@ -115,6 +196,101 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(status, count)| format!("{status}={count}"))
         .collect();
     println!("FLOOD {requests} {}", statuses.join(" "));
+    Ok(())
+}
+
+/// Where the last 8 bytes of the certificate's serial start (a serial of at least 9 content
+/// bytes, so that the first one stays as it was).
+fn serial_counter_at(der: &[u8]) -> Option<usize> {
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der).ok()?;
+    let serial = cert.raw_serial();
+    if serial.len() < 9 {
+        return None;
+    }
+    let at = der
+        .windows(serial.len())
+        .position(|window| window == serial)?;
+    Some(at + serial.len() - 8)
+}
+
+async fn probe(options: ProbeOptions) -> Result<(), Box<dyn std::error::Error>> {
+    loopback(&options.url)?;
+    let cold: Vec<String> = std::fs::read_to_string(&options.cold)?
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let cached = std::fs::read_to_string(&options.cached)?.trim().to_owned();
+    let client = client(options.cached_workers + 1)?;
+    let start = Instant::now();
+    let end = start + Duration::from_secs(options.seconds);
+
+    let cold_task = {
+        let (client, url) = (client.clone(), options.url.clone());
+        let every = Duration::from_millis(options.cold_every_ms);
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for (n, header) in cold.into_iter().enumerate() {
+                let due = start + every * u32::try_from(n).unwrap_or(u32::MAX);
+                if due >= end {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                statuses.push(status(&client, &url, header).await);
+            }
+            statuses
+        })
+    };
+    let mut cached_tasks = Vec::new();
+    for worker in 0..options.cached_workers {
+        let (client, url, header) = (client.clone(), options.url.clone(), cached.clone());
+        let every = Duration::from_millis(options.cached_every_ms);
+        // Workers start spread over one period.
+        let offset = every * u32::try_from(worker).unwrap_or(0)
+            / u32::try_from(options.cached_workers).unwrap_or(1);
+        cached_tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            for n in 0u32.. {
+                let due = start + offset + every * n;
+                if due >= end {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                let ok = status(&client, &url, header.clone()).await == "200";
+                samples.push((due.elapsed(), ok));
+            }
+            samples
+        }));
+    }
+
+    let cold = cold_task.await?;
+    let mut latencies = Vec::new();
+    let mut cached_bad = 0;
+    for task in cached_tasks {
+        for (latency, ok) in task.await? {
+            latencies.push(latency);
+            cached_bad += u64::from(!ok);
+        }
+    }
+    latencies.sort();
+    let percentile = |p: usize| {
+        latencies
+            .get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
+            .map_or(0, |latency| latency.as_micros())
+    };
+    let busy = cold.iter().filter(|status| *status == "503").count();
+    let other = cold
+        .iter()
+        .filter(|status| *status != "200" && *status != "503")
+        .count();
+    println!(
+        "PROBE cold {} {busy} {other} cached {} {} {} {cached_bad}",
+        cold.len(),
+        latencies.len(),
+        percentile(50),
+        percentile(99)
+    );
     Ok(())
 }
 
@@ -174,13 +350,10 @@ fn largest_under(
             high = mid - 1;
         }
     }
-    let serial_at = best
-        .windows(SERIAL.len())
-        .position(|window| window == SERIAL)
-        .ok_or("serial not found in the certificate")?;
+    let counter_at = serial_counter_at(&best).ok_or("serial not found in the certificate")?;
     Ok(Template {
         der: best,
-        serial_at,
+        counter_at,
     })
 }
 

@@ -9,7 +9,10 @@
 //! }
 //! ```
 
+use std::future::Future;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
@@ -80,7 +83,8 @@ fn serve(functions: impl FnOnce(AppBuilder) -> AppBuilder) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(async {
+    let stop = Stop::new(config.server.shutdown_timeout);
+    let code = runtime.block_on(async {
         let app = match functions(App::builder(config)).build().await {
             Ok(app) => app,
             Err(error) => {
@@ -92,10 +96,12 @@ fn serve(functions: impl FnOnce(AppBuilder) -> AppBuilder) -> ExitCode {
         if let Ok(addr) = app.local_addr() {
             tracing::info!(%addr, route_prefix = %app.route_prefix(), "listening");
         }
-        app.run(startup::shutdown_signal()).await;
+        app.run(stop.signal()).await;
         tracing::info!("stopped");
         ExitCode::SUCCESS
-    })
+    });
+    stop.shut_down(runtime);
+    code
 }
 
 fn dev(options: &DevOptions, functions: impl FnOnce(AppBuilder) -> AppBuilder) -> ExitCode {
@@ -103,7 +109,8 @@ fn dev(options: &DevOptions, functions: impl FnOnce(AppBuilder) -> AppBuilder) -
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(async {
+    let mut stop = None;
+    let code = runtime.block_on(async {
         let dev = match Dev::prepare(options, &ProcessEnv).await {
             Ok(dev) => dev,
             Err(error @ DevError::Config(_)) => {
@@ -117,14 +124,57 @@ fn dev(options: &DevOptions, functions: impl FnOnce(AppBuilder) -> AppBuilder) -
         };
         let (format, filter) = dev.log_settings();
         telemetry::init(format, &filter);
-        if let Err(error) = dev.run(functions, startup::shutdown_signal()).await {
+        let dev_stop = stop.insert(Stop::new(dev.shutdown_timeout()));
+        if let Err(error) = dev.run(functions, dev_stop.signal()).await {
             tracing::error!(error = %error, "startup failed");
             eprintln!("handler: {error}");
             return ExitCode::FAILURE;
         }
         tracing::info!("stopped");
         ExitCode::SUCCESS
-    })
+    });
+    match stop {
+        Some(stop) => stop.shut_down(runtime),
+        None => runtime.shutdown_background(),
+    }
+    code
+}
+
+/// When the process must be gone: `SHUTDOWN_TIMEOUT_MS` after the stop signal, whatever a
+/// background task or the blocking pool is still doing (a CRL or identity reload stuck on a
+/// file, a key derivation). Dropping a runtime waits for every blocking task without bound, so
+/// the runtime is shut down with what is left of the timeout instead, and the work still
+/// running is abandoned with the process.
+struct Stop {
+    timeout: Duration,
+    signalled: Arc<OnceLock<Instant>>,
+}
+
+impl Stop {
+    fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            signalled: Arc::default(),
+        }
+    }
+
+    /// SIGTERM or Ctrl-C, noting when it arrived.
+    fn signal(&self) -> impl Future<Output = ()> + Send + 'static {
+        let signalled = Arc::clone(&self.signalled);
+        async move {
+            startup::shutdown_signal().await;
+            signalled.set(Instant::now()).ok();
+        }
+    }
+
+    /// Shuts `runtime` down, waiting for its remaining work at most until the deadline (at
+    /// once when the server stopped for another reason than the signal).
+    fn shut_down(self, runtime: tokio::runtime::Runtime) {
+        let remaining = self.signalled.get().map_or(Duration::ZERO, |at| {
+            (*at + self.timeout).saturating_duration_since(Instant::now())
+        });
+        runtime.shutdown_timeout(remaining);
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {

@@ -44,6 +44,7 @@
 //! - `bounded_http`: the background calls' HTTP client: timeouts, a body cap, no redirects.
 //! - [`telemetry`]: logs: info to stdout, warnings and errors to stderr, caller text escaped, `RUST_LOG`.
 //! - `startup`: the route tree, our own listener, graceful shutdown.
+//! - `http_server`: hyper's HTTP/1.1 connections under the routes, with the request-head limit.
 //! - `host`: the custom-handler contract: routes, readiness, invocation id, payload envelope,
 //!   function folders on disk.
 //! - `functions`: the built-in functions, one handler per function folder.
@@ -71,6 +72,8 @@ pub(crate) mod error;
 pub(crate) mod functions;
 #[doc(hidden)]
 pub mod host;
+#[doc(hidden)]
+pub mod http_server;
 pub mod outbound;
 pub(crate) mod posture;
 #[doc(hidden)]

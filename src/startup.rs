@@ -28,6 +28,7 @@ use crate::host;
 use crate::outbound::{BuildError, OutboundClient};
 use crate::posture::{self, Checker, Posture};
 use crate::state::AppState;
+use crate::telemetry::summary::{self, RefusalLines};
 
 /// A handler that has bound its port and is ready to run: [`App::builder`] makes one.
 pub struct App {
@@ -39,6 +40,8 @@ pub struct App {
     /// Background tasks (CRL files reloading, CRL URLs fetching, the posture check), stopped
     /// when the server stops.
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// Refusal lines counted but not written, summarised when the server stops.
+    refusal_lines: Arc<RefusalLines>,
 }
 
 /// Why the server could not start.
@@ -145,15 +148,21 @@ async fn not_found() -> Result<Response, warp::Rejection> {
 }
 
 /// One span per request: method, path (never the query, which may carry `code`), and the
-/// host's invocation id (`x-ms-invocation-id` or `X-Azure-Functions-InvocationId`).
+/// host's invocation id (`X-Azure-Functions-InvocationId`; `ambiguous`, with the values seen in
+/// `invocation_ids`, when it arrived more than once: see `host::invocation_id`).
 fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
     let invocation_id = host::invocation_id::invocation_id(info.request_headers());
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         method = %info.method(),
         path = %info.path(),
         invocation_id = %invocation_id,
-    )
+        invocation_ids = tracing::field::Empty,
+    );
+    if let Some(listed) = invocation_id.listed() {
+        span.record("invocation_ids", listed.as_str());
+    }
+    span
 }
 
 /// Builds the state for `functions` (checked by the builder), starts the background tasks and
@@ -176,7 +185,10 @@ pub(crate) async fn start(
     let mut background: Vec<_> = authenticator
         .spawn_crl_reloader()
         .into_iter()
-        .chain([check::daily::spawn_recheck(config.files.clone())])
+        .chain([
+            check::daily::spawn_recheck(config.files.clone()),
+            summary::spawn_summaries(authenticator.refusal_lines()),
+        ])
         .collect();
     if !config.inbound.crl_urls.is_empty() {
         let urls = Arc::new(CrlUrls::new(
@@ -224,6 +236,7 @@ pub(crate) async fn start(
         route_prefix,
         background,
         shutdown_timeout: config.server.shutdown_timeout,
+        refusal_lines: authenticator.refusal_lines(),
     })
 }
 
@@ -300,10 +313,7 @@ impl App {
             shutdown.await;
             started_tx.send(()).ok();
         };
-        let server = warp::serve(self.routes)
-            .incoming(self.listener)
-            .graceful(signal)
-            .run();
+        let server = crate::http_server::serve(self.listener, self.routes, signal);
         tokio::pin!(server);
         tokio::select! {
             () = &mut server => {}
@@ -320,6 +330,7 @@ impl App {
         for task in self.background {
             task.abort();
         }
+        self.refusal_lines.summarise(true);
     }
 }
 

@@ -17,7 +17,7 @@ use warp::http::{HeaderMap, Method, StatusCode};
 
 use super::ErrorReply;
 use crate::host::invocation::read_capped;
-use crate::host::invocation_id::invocation_id;
+use crate::host::invocation_id::{InvocationId, invocation_id};
 use crate::host::route::RouteParams;
 use crate::state::AppState;
 
@@ -79,10 +79,15 @@ impl FunctionRequest {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
-    /// The host's invocation id (`-` outside the host): the id Application Insights knows the
-    /// invocation by, and the one on this request's log lines.
+    /// The host's invocation id: the id Application Insights knows the invocation by, and the
+    /// one on this request's log lines. `-` outside the host, and `ambiguous` when the header
+    /// the host sets arrived more than once (a caller sent it too), as the log line says.
     pub fn invocation_id(&self) -> &str {
-        invocation_id(&self.headers)
+        match invocation_id(&self.headers) {
+            InvocationId::One(id) => id,
+            InvocationId::Absent => "-",
+            InvocationId::Ambiguous(_) => "ambiguous",
+        }
     }
 
     /// The whole body (at most [`MAX_BODY_BYTES`]).

@@ -5,8 +5,9 @@
 //! the mapping `serve` answers with. The steps around it only *describe*: decoding and parsing
 //! are shown with the same functions the decision uses (`header::decode`, `ClientCert::parse`),
 //! and the step that refused is named from the refusal's variant, in the order the
-//! authenticator checks (decoding, parsing, usage and validity, chain and revocation,
-//! allowlist).
+//! authenticator checks (decoding, the issuer, parsing, usage and validity, chain and
+//! revocation, allowlist). A certificate that no configured CA or intermediate issued, and no
+//! pin names, is refused at the issuer, before it is parsed; the fields are still shown.
 
 use rustls_pki_types::UnixTime;
 use serde::Serialize;
@@ -103,8 +104,15 @@ pub fn explain(
             }
         }
         Err(denied) => {
-            if let Some(cert) = &parsed {
-                refused_steps(&mut steps, &denied, config, cert);
+            let stopped_at_issuer = decoded
+                .as_ref()
+                .is_ok_and(|der| authenticator.stops_at_issuer(der));
+            match &parsed {
+                Some(cert) if stopped_at_issuer => {
+                    issuer_steps(&mut steps, &denied, cert, &issuer_detail(config, cert));
+                }
+                Some(cert) => refused_steps(&mut steps, &denied, config, cert),
+                None => {}
             }
             let status = ApiError::Denied(denied.clone()).status().as_u16();
             Trace {
@@ -163,6 +171,26 @@ fn refused_steps(steps: &mut Vec<Step>, denied: &Denied, config: &Config, cert: 
                 outcome: "not reached",
                 detail: String::new(),
             },
+        });
+    }
+}
+
+/// A refusal at the first check: no configured CA or intermediate issued the certificate, it
+/// is not pinned, so nothing after that was looked at (the fields above are shown for the
+/// operator; the decision did not parse them).
+fn issuer_steps(steps: &mut Vec<Step>, denied: &Denied, cert: &ClientCert, detail: &str) {
+    let mut step = failed("issuer", denied);
+    step.detail.push_str(detail);
+    step.detail.push_str(&escape(&format!(
+        " (issuer {}; no pin names the certificate, so nothing else is checked)",
+        cert.issuer.rfc4514
+    )));
+    steps.push(step);
+    for step in ["usage and validity", "chain", "revocation", "allowlist"] {
+        steps.push(Step {
+            step,
+            outcome: "not reached",
+            detail: String::new(),
         });
     }
 }
@@ -325,11 +353,12 @@ mod tests {
         let trace = explain(&config, &authenticator, &[header.as_bytes()], now);
 
         assert_eq!(trace.code, Some("cert_untrusted"));
+        // A stranger's issuer is refused from a lookup, before the chain is built.
         let chain = trace
             .steps
             .iter()
-            .find(|step| step.step == "chain")
-            .expect("a chain step");
+            .find(|step| step.step == "issuer")
+            .expect("an issuer step");
         assert_eq!(chain.outcome, "failed");
         assert!(
             chain

@@ -23,12 +23,16 @@ use super::cache::{Cached, DecisionCache, MAX_ENTRY_SECONDS, Refusal};
 use super::certificate::hex_upper;
 use super::crl::CrlIssuers;
 use super::crl_files::CrlFiles;
-use super::gate::ColdGate;
+use super::decision_line::{self, Described};
+use super::gate::{ColdGate, Lane};
 use super::header::{self, HeaderFormat};
 use super::policy::{NameRules, Policy};
 use super::revocation::{CrlSet, Status};
+use super::sketch::Sketch;
+use super::triage::{Triage, Verdict};
 use super::trust::TrustStore;
 use super::{Authorized, ClientCert, Denied, Settings};
+use crate::telemetry::summary::RefusalLines;
 
 /// What one decision is made under, taken once per request.
 pub(super) struct Snapshot {
@@ -53,12 +57,26 @@ pub enum Lookup {
     Cold(ColdRequest),
 }
 
-/// A certificate the cache did not know: its DER, SHA-256 and the time of the request.
+/// A certificate the cache did not know: its DER, SHA-256, the time of the request, and the
+/// gate lane triage put it in.
 #[derive(Debug)]
 pub struct ColdRequest {
     key: [u8; 32],
     der: Vec<u8>,
     now: u64,
+    lane: Lane,
+}
+
+impl ColdRequest {
+    /// Where it waits for a worker (`triage.rs`).
+    pub fn lane(&self) -> Lane {
+        self.lane
+    }
+
+    /// The bytes of certificate it holds while it waits.
+    pub fn held_bytes(&self) -> usize {
+        self.der.len()
+    }
 }
 
 /// Authenticates requests by their forwarded client certificate.
@@ -84,6 +102,12 @@ pub struct Authenticator {
     pub(super) cache: DecisionCache,
     /// Where cold decisions queue (bounded) and run (off the async workers).
     pub gate: ColdGate,
+    /// What a cold certificate could be, before the full decision (`triage.rs`).
+    pub(super) triage: Triage,
+    /// Which refusal lines are written (the first per code and minute) and which counted.
+    pub(super) refusal_lines: Arc<RefusalLines>,
+    /// How long a refusal over the log rate waits before it is answered (`filter.rs`).
+    pub(super) flood_pause: Duration,
 }
 
 impl Authenticator {
@@ -126,7 +150,16 @@ impl Authenticator {
             crl_issuers: CrlIssuers::new(&config.crl_issuers),
             cache: DecisionCache::default(),
             gate: ColdGate::for_this_machine(),
+            triage: Triage::new(config),
+            refusal_lines: Arc::default(),
+            flood_pause: config.flood_pause,
         }
+    }
+
+    /// Counts refusal lines and writes their summaries (startup runs its ticker and has it
+    /// summarise at shutdown).
+    pub fn refusal_lines(&self) -> Arc<RefusalLines> {
+        Arc::clone(&self.refusal_lines)
     }
 
     /// The header that carries the certificate, as configured.
@@ -146,21 +179,22 @@ impl Authenticator {
         }
     }
 
-    /// The cheap part of a decision: decodes the header and consults the cache. Logs the
-    /// decision when it makes one.
+    /// The cheap part of a decision: decodes the header, consults the cache and, for a
+    /// certificate it does not know, triage (which refuses one that no configured CA or
+    /// intermediate issued, before any parse). Logs the decision when it makes one.
     pub fn lookup(&self, header_values: &[&[u8]], now: UnixTime) -> Lookup {
         let now = now.as_secs();
         let der = match header::decode(header_values, self.format, self.max_header_bytes) {
             Ok(der) => der,
             Err(denied) => {
-                log_decision(&Err(denied.clone()), &Described::NOTHING, false);
+                self.log_decision(&Err(denied.clone()), &Described::NOTHING, false);
                 return Lookup::Decided(Err(denied));
             }
         };
         let key: [u8; 32] = Sha256::digest(&der).into();
         match self.cache.get(&key, now) {
             Some(Cached::Accepted(authorized)) => {
-                log_decision(
+                self.log_decision(
                     &Ok(authorized.clone()),
                     &Described::cert(&authorized.cert),
                     true,
@@ -175,11 +209,59 @@ impl Authenticator {
                     sha1: refusal.sha1_thumbprint.as_deref().unwrap_or("-"),
                     ..Described::NOTHING
                 };
-                log_decision(&decision, &described, true);
+                self.log_decision(&decision, &described, true);
                 Lookup::Decided(decision)
             }
-            None => Lookup::Cold(ColdRequest { key, der, now }),
+            None => match self.triage.judge(&key, &der) {
+                Verdict::Queue(lane) => Lookup::Cold(ColdRequest {
+                    key,
+                    der,
+                    now,
+                    lane,
+                }),
+                Verdict::Refuse { denied, sketch } => {
+                    self.log_sketched_refusal(&denied, &key, &der, &sketch);
+                    Lookup::Decided(Err(denied))
+                }
+            },
         }
+    }
+
+    /// Logs one decision: an accept at info (warn on an unverified name), a refusal at warn
+    /// when [`RefusalLines`] lets its code through (the rest are counted and summarised).
+    fn log_decision(
+        &self,
+        decision: &Result<Authorized, Denied>,
+        cert: &Described<'_>,
+        cached: bool,
+    ) {
+        if let Err(denied) = decision
+            && !self.refusal_lines.admit(denied.code())
+        {
+            return;
+        }
+        decision_line::write(decision, cert, cached);
+    }
+
+    /// The decision line of a refusal triage made, when [`RefusalLines`] lets it through.
+    fn log_sketched_refusal(
+        &self,
+        denied: &Denied,
+        key: &[u8; 32],
+        der: &[u8],
+        sketch: &Sketch<'_>,
+    ) {
+        if self.refusal_lines.admit(denied.code()) {
+            decision_line::write_sketched(denied, key, der, sketch);
+        }
+    }
+
+    /// Whether the decision on `der` stops at its first check, the issuer: no configured CA or
+    /// intermediate issued it and nothing else could admit it (`triage.rs`). For `handler
+    /// check`, which then shows no later step as passed.
+    pub fn stops_at_issuer(&self, der: &[u8]) -> bool {
+        let key: [u8; 32] = Sha256::digest(der).into();
+        matches!(self.triage.judge(&key, der), Verdict::Refuse { .. })
     }
 
     /// The expensive part: parses and verifies a certificate the cache did not know, logs and
@@ -223,7 +305,8 @@ impl Authenticator {
                 ..Described::NOTHING
             },
         };
-        log_decision(&decision, &described, false);
+        self.log_decision(&decision, &described, false);
+        self.triage.admitted(key, decision.is_ok());
         if !matches!(decision, Err(Denied::Malformed { .. })) {
             let expires_at = self
                 .expires_at(cert.as_deref(), now, &snapshot.crls)
@@ -279,6 +362,11 @@ impl Authenticator {
         if self.policy.is_empty() {
             tracing::warn!(
                 "no client certificate allowlist configured: every protected request is refused"
+            );
+        }
+        if self.flood_pause.is_zero() {
+            tracing::warn!(
+                "CLIENT_CERT_FLOOD_PAUSE_MS=0: refusals are answered at once however fast they come, so a flood's connections can keep the workers from cached callers"
             );
         }
         if self.trust.clock_skew() > 0 {
@@ -391,70 +479,6 @@ impl Authenticator {
             expires_at = expires_at.min(usable_at);
         }
         expires_at
-    }
-}
-
-/// What a decision line says about the certificate; `-` where it is not known (a header that
-/// did not decode, or a cached refusal, which keeps only the thumbprints).
-struct Described<'a> {
-    sha256: &'a str,
-    sha1: &'a str,
-    subject: &'a str,
-    issuer: &'a str,
-    serial: &'a str,
-    not_after: &'a str,
-}
-
-impl<'a> Described<'a> {
-    const NOTHING: Described<'static> = Described {
-        sha256: "-",
-        sha1: "-",
-        subject: "-",
-        issuer: "-",
-        serial: "-",
-        not_after: "-",
-    };
-
-    fn cert(cert: &'a ClientCert) -> Self {
-        Self {
-            sha256: &cert.sha256_thumbprint,
-            sha1: &cert.sha1_thumbprint,
-            subject: &cert.subject.rfc4514,
-            issuer: &cert.issuer.rfc4514,
-            serial: &cert.serial_hex,
-            not_after: &cert.not_after_rfc3339,
-        }
-    }
-}
-
-fn log_decision(decision: &Result<Authorized, Denied>, cert: &Described<'_>, cached: bool) {
-    // Borrowed, not copied: when the level is off, logging a decision costs nothing. The
-    // formatter escapes every value (telemetry::escape); the names are RFC 4514-escaped too.
-    let Described {
-        sha256,
-        sha1,
-        subject,
-        issuer,
-        serial,
-        not_after,
-    } = cert;
-    match decision {
-        Ok(authorized) => {
-            if authorized.unverified_name {
-                tracing::warn!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial, %not_after,
-                    matched_rule = %authorized.matched_rule, cached,
-                    "client certificate accepted on an unverified name (CLIENT_CERT_ALLOW_UNVERIFIED_NAMES)");
-            } else {
-                tracing::info!(code = "ok", %sha256, %sha1, %subject, %issuer, %serial, %not_after,
-                    matched_rule = %authorized.matched_rule,
-                    verified_chain = authorized.verified_chain, cached,
-                    "client certificate accepted");
-            }
-        }
-        Err(denied) => {
-            tracing::warn!(code = denied.code(), %sha256, %sha1, %subject, %issuer, %serial,
-                %not_after, reason = %denied, cached, "client certificate refused");
-        }
     }
 }
 

@@ -35,9 +35,19 @@ pub fn client_cert(
         drop(headers);
         let authenticator = Arc::clone(&authenticator);
         async move {
-            decide(authenticator, lookup)
-                .await
-                .map_err(warp::reject::custom)
+            let decision = decide(Arc::clone(&authenticator), lookup).await;
+            // A refusal (or 503 busy) whose code is over the log rate (a flood) waits before it
+            // is sent (CLIENT_CERT_FLOOD_PAUSE_MS): a flood's connection then sends a couple of
+            // requests a second, so hundreds of them cannot keep the async workers busy with
+            // answers and hold cached callers back. The wait holds no permit, lock or
+            // certificate: only the connection.
+            if let Err(error @ (ApiError::Denied(_) | ApiError::Busy)) = &decision
+                && !authenticator.flood_pause.is_zero()
+                && authenticator.refusal_lines.is_over(error.code())
+            {
+                tokio::time::sleep(authenticator.flood_pause).await;
+            }
+            decision.map_err(warp::reject::custom)
         }
     })
 }
@@ -48,14 +58,17 @@ async fn decide(authenticator: Arc<Authenticator>, lookup: Lookup) -> Result<Aut
         Lookup::Cold(request) => request,
     };
     let cold = Arc::clone(&authenticator);
+    let (lane, held_bytes) = (request.lane(), request.held_bytes());
     match authenticator
         .gate
-        .run(move || cold.decide_cold(request))
+        .run(lane, held_bytes, move || cold.decide_cold(request))
         .await
     {
         Ok(decision) => decision.map_err(ApiError::Denied),
         Err(error @ GateError::Busy(_)) => {
-            tracing::warn!(code = "busy", detail = %error, "client certificate not checked");
+            if authenticator.refusal_lines.admit("busy") {
+                tracing::warn!(code = "busy", detail = %error, "client certificate not checked");
+            }
             Err(ApiError::Busy)
         }
         Err(error @ GateError::Failed) => {
@@ -75,6 +88,7 @@ mod tests {
     use super::*;
     use crate::client_cert::Denied;
     use crate::client_cert::Settings;
+    use crate::client_cert::gate::Lane;
     use crate::client_cert::test_pki::{BASE, Ca, DAY, Leaf};
     use crate::client_cert::trust::TrustedCa;
     use crate::state::AppState;
@@ -111,6 +125,80 @@ mod tests {
             .expect("the filter extracts the identity");
         assert_eq!(authorized.cert.common_name.as_deref(), Some(ALLOWED));
         assert_eq!(authorized.matched_rule, "common_name");
+    }
+
+    #[test]
+    fn a_certificate_no_configured_ca_issued_is_refused_by_the_lookup_not_the_gate() {
+        let root = Ca::root("Test Root CA");
+        let authenticator = authenticator(&root);
+        let stranger = STANDARD.encode(valid_now(Leaf::cn(ALLOWED)).self_signed());
+        let issued = STANDARD.encode(root.issue(&valid_now(Leaf::cn("someone.example"))));
+
+        let refused = authenticator.lookup(&[stranger.as_bytes()], UnixTime::now());
+        let cold = authenticator.lookup(&[issued.as_bytes()], UnixTime::now());
+
+        assert!(
+            matches!(&refused, Lookup::Decided(Err(denied)) if denied.code() == "cert_untrusted"),
+            "decided without a permit: {refused:?}"
+        );
+        assert!(
+            matches!(&cold, Lookup::Cold(request) if request.lane() == Lane::Unlikely),
+            "a configured issuer needs the full decision: {cold:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_over_the_log_rate_are_answered_after_a_pause() {
+        const PAUSE: std::time::Duration =
+            std::time::Duration::from_millis(crate::client_cert::settings::DEFAULT_FLOOD_PAUSE_MS);
+        let root = Ca::root("Test Root CA");
+        let filter = client_cert(authenticator(&root));
+        let stranger = STANDARD.encode(valid_now(Leaf::cn(ALLOWED)).self_signed());
+        let allowed = STANDARD.encode(root.issue(&valid_now(Leaf::cn(ALLOWED))));
+        let took = |header: String| {
+            let filter = filter.clone();
+            async move {
+                let started = tokio::time::Instant::now();
+                let result = warp::test::request()
+                    .header("X-ARR-ClientCert", header)
+                    .filter(&filter)
+                    .await;
+                (result.is_ok(), started.elapsed())
+            }
+        };
+        for n in 1..=10 {
+            let (admitted, elapsed) = took(stranger.clone()).await;
+            assert!(!admitted);
+            assert!(elapsed < PAUSE, "refusal {n} is answered at once");
+        }
+        let (admitted, elapsed) = took(stranger.clone()).await;
+        assert!(!admitted);
+        assert!(elapsed >= PAUSE, "the 11th waits: {elapsed:?}");
+        let (admitted, elapsed) = took(allowed).await;
+        assert!(admitted);
+        assert!(elapsed < PAUSE, "an accept never waits: {elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_no_pause_every_refusal_is_answered_at_once() {
+        let root = Ca::root("Test Root CA");
+        let anchor = TrustedCa::from_der(&root.der.clone().into()).expect("an anchor");
+        let filter = client_cert(Arc::new(Authenticator::new(&Settings {
+            trusted_cas: vec![anchor],
+            flood_pause: std::time::Duration::ZERO,
+            ..Settings::default()
+        })));
+        let stranger = STANDARD.encode(valid_now(Leaf::cn(ALLOWED)).self_signed());
+        let started = tokio::time::Instant::now();
+        for _ in 0..20 {
+            let request = warp::test::request().header("X-ARR-ClientCert", &stranger);
+            assert!(request.filter(&filter).await.is_err());
+        }
+        assert_eq!(
+            started.elapsed(),
+            std::time::Duration::ZERO,
+            "no pause at all"
+        );
     }
 
     #[tokio::test]

@@ -15,10 +15,10 @@ use super::Denied;
 /// The default cap on the raw header value, in bytes.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// The largest cap the setting allows: 256 KiB. The HTTP server (hyper, through warp, which
-/// does not expose the limit) answers 431 when a request head is over 417,792 bytes, so a
-/// larger cap would promise what the server never lets through; this leaves the rest of the
-/// head more than 150 KB.
+/// The largest cap the setting allows: 256 KiB. The HTTP server answers 431 to a request head
+/// over [`crate::http_server::MAX_REQUEST_HEAD_BYTES`] (417,792 bytes), so a larger cap would
+/// promise what the server never lets through; this leaves the rest of the head more than
+/// 150 KB.
 pub const LARGEST_MAX_HEADER_BYTES: usize = 256 * 1024;
 
 const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";

@@ -6,8 +6,10 @@
 //! chain/validity/usage/revocation (`trust`, `verified_path`, `ca_certificate`, `ca_warnings`,
 //! `subtrees`, `webpki_view`, `email_constraints`, `revocation` over CRLs read by `crl`, with
 //! files read by `crate::cert_file`, kept by `crl_files` and reloaded by `reload`), allowlist
-//! (`policy`, `policy_file`, and `name_constraints` for the CN), and a decision cache (`cache`). [`Authenticator`] ties
-//! them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
+//! (`policy`, `policy_file`, and `name_constraints` for the CN), a decision cache (`cache`),
+//! the triage of a certificate the cache does not know, from a few structural reads
+//! (`sketch`, `triage`), the bounded lanes cold decisions wait in (`gate`) and the line each
+//! decision writes (`decision_line`). [`Authenticator`] ties them together for the warp filter. No HTTP types here: mapping [`Denied`] to a status is
 //! `error.rs`'s job; `filter` is the only part that knows warp.
 
 pub mod ca_certificate;
@@ -16,6 +18,7 @@ pub mod cache;
 pub mod certificate;
 pub mod crl;
 pub mod crl_files;
+mod decision_line;
 mod denied;
 pub mod der;
 pub mod directory_string;
@@ -33,6 +36,7 @@ mod principal;
 mod reload;
 pub mod revocation;
 pub mod settings;
+pub mod sketch;
 mod subtrees;
 #[cfg(test)]
 mod test_crl;
@@ -40,6 +44,7 @@ mod test_crl;
 pub(crate) mod test_pki;
 #[cfg(test)]
 mod test_support;
+pub mod triage;
 pub mod trust;
 mod verified_path;
 mod webpki_view;

@@ -21,6 +21,10 @@ use super::trust::TrustedCa;
 pub const DEFAULT_CLIENT_CERT_HEADER: &str = "X-ARR-ClientCert";
 pub const DEFAULT_CRL_RELOAD_SECONDS: u64 = 30;
 pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 0;
+/// How long a refusal over the log rate waits before it is answered (`filter.rs`), ms.
+pub const DEFAULT_FLOOD_PAUSE_MS: u64 = 500;
+/// The longest pause the setting allows, ms.
+pub const LONGEST_FLOOD_PAUSE_MS: u64 = 5_000;
 
 /// What the authenticator is built from: the inbound settings, parsed into this module's
 /// types. `config` reads them from the environment and constructs this; nothing here reads
@@ -51,6 +55,8 @@ pub struct Settings {
     pub policy_path: Option<PathBuf>,
     pub policy_rules: Vec<IdentityRule>,
     pub cert_info_enabled: bool,
+    /// How long a refusal waits once its code is over the log rate (a flood).
+    pub flood_pause: Duration,
 }
 
 impl Default for Settings {
@@ -78,6 +84,7 @@ impl Default for Settings {
             policy_path: None,
             policy_rules: Vec::new(),
             cert_info_enabled: true,
+            flood_pause: Duration::from_millis(DEFAULT_FLOOD_PAUSE_MS),
         }
     }
 }
@@ -104,6 +111,7 @@ impl fmt::Debug for Settings {
             .field("policy_path", &self.policy_path)
             .field("policy_rules", &self.policy_rules.len())
             .field("cert_info_enabled", &self.cert_info_enabled)
+            .field("flood_pause", &self.flood_pause)
             .finish()
     }
 }

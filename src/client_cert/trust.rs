@@ -101,6 +101,12 @@ impl fmt::Debug for TrustStore {
 }
 
 impl TrustedCa {
+    /// The anchor's subject Name value (inside its SEQUENCE): what webpki compares with the
+    /// issuer of a certificate it verifies.
+    pub fn subject(&self) -> &[u8] {
+        self.anchor.subject.as_ref()
+    }
+
     /// A trust anchor from a CA certificate.
     ///
     /// # Errors

@@ -57,6 +57,9 @@ pub const CLIENT_CERT_ALLOW_UNVERIFIED_NAMES: &str = "CLIENT_CERT_ALLOW_UNVERIFI
 pub const CLIENT_CERT_POLICY_PATH: &str = "CLIENT_CERT_POLICY_PATH";
 /// Whether the cert-info function is served. Default true.
 pub const CERT_INFO_ENABLED: &str = "CERT_INFO_ENABLED";
+/// How long a refusal waits before it is answered once its code is over the log rate, ms.
+pub const CLIENT_CERT_FLOOD_PAUSE_MS: &str = "CLIENT_CERT_FLOOD_PAUSE_MS";
+pub use crate::client_cert::settings::{DEFAULT_FLOOD_PAUSE_MS, LONGEST_FLOOD_PAUSE_MS};
 
 impl InboundConfig {
     /// Reads every inbound setting; files are read and parsed now. Problems go to `reader`.
@@ -130,6 +133,11 @@ impl InboundConfig {
             policy_path: reader.string(CLIENT_CERT_POLICY_PATH).map(PathBuf::from),
             policy_rules: Vec::new(),
             cert_info_enabled: reader.bool(CERT_INFO_ENABLED, true),
+            flood_pause: reader.millis(
+                CLIENT_CERT_FLOOD_PAUSE_MS,
+                DEFAULT_FLOOD_PAUSE_MS,
+                0..=LONGEST_FLOOD_PAUSE_MS,
+            ),
         };
         config.policy_rules = read_policy(reader, config.policy_path.as_ref());
         config.check_names_need_ca(reader);

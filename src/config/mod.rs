@@ -52,6 +52,7 @@ pub const SETTINGS: &[&str] = &[
     inbound::CLIENT_CERT_MAX_HEADER_BYTES,
     inbound::CLIENT_CERT_ALLOW_UNVERIFIED_NAMES,
     inbound::CERT_INFO_ENABLED,
+    inbound::CLIENT_CERT_FLOOD_PAUSE_MS,
     outbound::REMOTE_API_URL,
     outbound::CLIENT_CERT_PATH,
     outbound::CLIENT_CERT_PASSWORD,

@@ -132,6 +132,11 @@ pub const TABLE: &[SettingDoc] = &[
         meaning: r#"`false` removes the `cert-info` diagnostics route (404)"#,
     },
     SettingDoc {
+        name: inbound::CLIENT_CERT_FLOOD_PAUSE_MS,
+        default: r#"`500`"#,
+        meaning: r#"how long a refusal or `503 busy` waits before it is answered once its code has had more than 10 lines in the minute (a flood), 0 to 5000; `0` answers at once, so a flood's connections can keep the workers from cached callers. **Weakens** when `0`; logged at startup"#,
+    },
+    SettingDoc {
         name: outbound::REMOTE_API_URL,
         default: r#"none"#,
         meaning: r#"the upstream the demo `outbound-mtls` GETs, and the host a path is resolved on in calls of your own; `https` only. Not needed when your own functions call full URLs"#,

@@ -158,6 +158,16 @@ impl Dev {
 
     /// The log format and filter to install: the configuration's, or the defaults when the
     /// handler is not run here (`--upstream`).
+    /// How long the stop signal waits for in-flight work (`SHUTDOWN_TIMEOUT_MS`).
+    pub fn shutdown_timeout(&self) -> std::time::Duration {
+        match &self.backend {
+            Backend::Handler { config, .. } => config.server.shutdown_timeout,
+            Backend::Upstream { .. } => {
+                std::time::Duration::from_millis(server::DEFAULT_SHUTDOWN_TIMEOUT_MS)
+            }
+        }
+    }
+
     pub fn log_settings(&self) -> (LogFormat, String) {
         match &self.backend {
             Backend::Handler { config, .. } => {

@@ -6,6 +6,7 @@
 //! - `fields`: the plain format's field formatter, escaping every value.
 //! - `writer`: stdout or stderr by level; the JSON format's extra escaping.
 //! - `filter`: `RUST_LOG` with the host's level names, checked at startup.
+//! - `summary`: refusal lines beyond the first per code and minute, counted and summarised.
 //!
 //! What is logged is decided where events are emitted; this module only installs the
 //! subscriber. warp's per-request trace events (a start and a finish line per request, 4xx at
@@ -15,6 +16,7 @@
 pub mod escape;
 pub mod fields;
 pub mod filter;
+pub mod summary;
 pub mod writer;
 
 use std::io::IsTerminal;

@@ -4,30 +4,14 @@
 use rcgen::DnType;
 use time::{Duration, OffsetDateTime};
 
+use crate::support::inbound::{ALLOWED_CN, cert_info, start_trusting_root};
 use crate::support::pki::{Leaf, TestPki};
 use crate::support::{ClientRequest, FunctionsHost, HandlerProcess, MODES, Mode, free_port};
-
-const ALLOWED_CN: &str = "client.example";
-
-/// A handler that trusts the test root CA and allowlists [`ALLOWED_CN`].
-async fn start_with_ca(pki: &TestPki, extra: &[(&str, &str)]) -> FunctionsHost {
-    let ca = pki.write("ca.pem", &pki.root.cert.pem);
-    let mut env = vec![
-        ("CLIENT_CERT_TRUSTED_CA_PATHS", ca.as_str()),
-        ("ALLOWED_CLIENT_CERT_COMMON_NAMES", ALLOWED_CN),
-    ];
-    env.extend_from_slice(extra);
-    FunctionsHost::start(&env).await
-}
-
-fn cert_info(header: &str) -> ClientRequest {
-    ClientRequest::get("/api/cert-info").header("X-ARR-ClientCert", header)
-}
 
 #[tokio::test]
 async fn an_allowlisted_certificate_gets_its_identity_in_every_mode() {
     let pki = TestPki::new("auth-ok");
-    let host = start_with_ca(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
     for mode in MODES {
         let response = host.send(mode, cert_info(&client.header())).await;
@@ -67,7 +51,7 @@ async fn an_allowlisted_certificate_gets_its_identity_in_every_mode() {
 #[tokio::test]
 async fn the_header_name_may_arrive_in_any_case_in_payload_mode() {
     let pki = TestPki::new("auth-case");
-    let host = start_with_ca(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
     for name in ["x-arr-clientcert", "X-ARR-CLIENTCERT", "X-Arr-ClientCert"] {
         let request = ClientRequest::get("/api/cert-info").header(name, &client.header());
@@ -84,7 +68,7 @@ async fn refusals_carry_the_right_status_and_code_in_every_mode() {
         pki.root
             .crl(&[0xBAD], OffsetDateTime::now_utc() + Duration::days(7)),
     );
-    let host = start_with_ca(&pki, &[("CLIENT_CERT_CRL_PATHS", crl.as_str())]).await;
+    let host = start_trusting_root(&pki, &[("CLIENT_CERT_CRL_PATHS", crl.as_str())]).await;
     let now = OffsetDateTime::now_utc();
     let allowed = pki.issue(&Leaf::client(ALLOWED_CN));
     let impostor_self_signed = pki.self_signed(&Leaf::client(ALLOWED_CN));
@@ -197,7 +181,7 @@ async fn refusals_carry_the_right_status_and_code_in_every_mode() {
 #[tokio::test]
 async fn the_reference_messages_are_kept_for_its_two_refusals() {
     let pki = TestPki::new("auth-messages");
-    let host = start_with_ca(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let stranger = pki.issue(&Leaf::client("stranger.example"));
     let missing = host
         .send(Mode::Forwarding, ClientRequest::get("/api/cert-info"))
@@ -320,7 +304,7 @@ async fn the_migration_setting_admits_unverified_names_with_a_warning() {
 #[tokio::test]
 async fn cert_info_can_be_removed_while_the_rest_stays_protected() {
     let pki = TestPki::new("auth-disabled");
-    let host = start_with_ca(&pki, &[("CERT_INFO_ENABLED", "false")]).await;
+    let host = start_trusting_root(&pki, &[("CERT_INFO_ENABLED", "false")]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
     for mode in MODES {
         let response = host.send(mode, cert_info(&client.header())).await;
@@ -332,7 +316,7 @@ async fn cert_info_can_be_removed_while_the_rest_stays_protected() {
 async fn a_leaf_under_an_intermediate_needs_the_intermediate_configured() {
     let pki = TestPki::new("auth-intermediate");
     let client = pki.issue_under_intermediate(&Leaf::client(ALLOWED_CN));
-    let without = start_with_ca(&pki, &[]).await;
+    let without = start_trusting_root(&pki, &[]).await;
     let response = without
         .send(Mode::Forwarding, cert_info(&client.header()))
         .await;
@@ -342,7 +326,7 @@ async fn a_leaf_under_an_intermediate_needs_the_intermediate_configured() {
         "the front end forwards the leaf only"
     );
     let intermediate = pki.write("intermediate.pem", &pki.intermediate.cert.pem);
-    let with = start_with_ca(
+    let with = start_trusting_root(
         &pki,
         &[("CLIENT_CERT_INTERMEDIATE_CA_PATHS", intermediate.as_str())],
     )
@@ -356,7 +340,7 @@ async fn a_leaf_under_an_intermediate_needs_the_intermediate_configured() {
 #[tokio::test]
 async fn certificate_bodies_never_reach_the_log() {
     let pki = TestPki::new("auth-logs");
-    let host = start_with_ca(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
     let stranger = pki.issue(&Leaf::client("stranger.example"));
     host.send(Mode::Forwarding, cert_info(&client.header()))
@@ -376,4 +360,92 @@ async fn certificate_bodies_never_reach_the_log() {
             "a certificate body reached the log"
         );
     }
+}
+
+/// Copies of `template` (whose serial is `SERIAL`) with the serial replaced by `n`: a new
+/// certificate for the cache each time, at no signing cost, with a signature that no longer
+/// verifies.
+fn reserialed(template: &[u8], n: u64) -> String {
+    use base64::Engine as _;
+    const SERIAL: u64 = 0x1122_3344_5566_7788;
+    let at = template
+        .windows(8)
+        .position(|window| window == SERIAL.to_be_bytes())
+        .expect("the serial in the template");
+    let mut der = template.to_vec();
+    // 0x40 in the first byte keeps the INTEGER positive and minimal (DER).
+    der[at..at + 8].copy_from_slice(&((n & (u64::MAX >> 2)) | (1 << 62)).to_be_bytes());
+    base64::engine::general_purpose::STANDARD.encode(der)
+}
+
+#[tokio::test]
+async fn new_allowlisted_callers_are_served_through_a_flood_of_forgeries_naming_the_ca() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let pki = TestPki::new("auth-flood");
+    let host = Arc::new(start_trusting_root(&pki, &[]).await);
+    let template = pki.forge(&Leaf {
+        serial: 0x1122_3344_5566_7788,
+        ..Leaf::client("flood.invalid")
+    });
+    let (stop, counter) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(1)),
+    );
+    let flood: Vec<_> = (0..128)
+        .map(|_| {
+            let (host, stop, counter) =
+                (Arc::clone(&host), Arc::clone(&stop), Arc::clone(&counter));
+            let template = template.der.clone();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let header = reserialed(&template, counter.fetch_add(1, Ordering::Relaxed));
+                    statuses.push(host.send(Mode::Forwarding, cert_info(&header)).await.status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    // The first wave fills the flood's lane at once (later refusals come after a pause).
+    while counter.load(Ordering::Relaxed) < 300 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let mut allowlisted = Vec::new();
+    for serial in 0..20 {
+        let fresh = pki.issue(&Leaf {
+            serial: 0x5000 + serial,
+            ..Leaf::client(ALLOWED_CN)
+        });
+        allowlisted.push(
+            host.send(Mode::Forwarding, cert_info(&fresh.header()))
+                .await
+                .status,
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut flooded = Vec::new();
+    for task in flood {
+        flooded.extend(task.await.expect("flood task"));
+    }
+
+    assert!(
+        flooded.contains(&503),
+        "the flood filled its lane (else this shows nothing): {} requests, none shed",
+        flooded.len()
+    );
+    assert!(
+        flooded.iter().all(|status| [403, 503].contains(status)),
+        "forgeries are refused or shed, never admitted: {:?}",
+        flooded
+            .iter()
+            .filter(|status| ![403, 503].contains(*status))
+            .take(5)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        allowlisted, [200; 20],
+        "every new allowlisted caller is served"
+    );
 }

@@ -396,3 +396,50 @@ async fn with_a_crl_distribution_point_check_fetches_it_as_serve_does_and_shows_
         "check judged with the fetched CRL, as serve would"
     );
 }
+
+#[tokio::test]
+async fn a_certificate_no_configured_ca_issued_stops_at_the_issuer_in_check_as_in_serve() {
+    let pki = TestPki::new("check-issuer");
+    let owned = settings(&pki);
+    let env: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let now = OffsetDateTime::now_utc();
+    // Expired too: the issuer is checked first, so the answer is cert_untrusted, not expired.
+    let stranger = pki.self_signed(&Leaf {
+        not_before: now - Duration::days(30),
+        not_after: now - Duration::days(1),
+        ..Leaf::client(ALLOWED_CN)
+    });
+    let host = FunctionsHost::start(&env).await;
+
+    let served = host
+        .send(
+            Mode::Forwarding,
+            ClientRequest::get("/api/cert-info").header("X-ARR-ClientCert", &stranger.header()),
+        )
+        .await;
+    let checked = check(&["--header", &stranger.header(), "--json"], &env);
+
+    assert_eq!(served.status, 403);
+    assert_eq!(served.json()["code"], "cert_untrusted");
+    let trace: serde_json::Value = serde_json::from_str(&checked.stdout).expect("JSON");
+    assert_eq!(trace["code"], "cert_untrusted");
+    let steps: Vec<(String, String)> = trace["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|step| {
+            let text = |key: &str| step[key].as_str().unwrap_or_default().to_owned();
+            (text("step"), text("outcome"))
+        })
+        .collect();
+    let outcome = |name: &str| {
+        steps
+            .iter()
+            .find(|(step, _)| step == name)
+            .map(|(_, outcome)| outcome.as_str())
+    };
+    assert_eq!(outcome("issuer"), Some("failed"), "{steps:?}");
+    for later in ["usage and validity", "chain", "revocation", "allowlist"] {
+        assert_eq!(outcome(later), Some("not reached"), "{later}: {steps:?}");
+    }
+}

@@ -3,8 +3,9 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::support::pki::{Issued, Leaf, TestPki};
 use crate::support::{ClientRequest, FunctionsHost, HandlerProcess, Mode, free_port};
 
 #[test]
@@ -135,6 +136,78 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
     assert!(
         status.success(),
         "clean exit after draining, got {status}:\n{}",
+        host.process.output()
+    );
+}
+
+/// An identity whose one key derivation (PBKDF2, 1,000,000 iterations, the most a PKCS#12 key
+/// bag may ask for) keeps a blocking thread busy for seconds in this debug build: written by
+/// the `openssl` command, which derives it in a fraction of a second.
+fn slow_pkcs12(pki: &TestPki, identity: &Issued, password: &str) -> String {
+    let key = pki.write("slow-key.pem", &identity.key_pem);
+    let cert = pki.write("slow-cert.pem", &identity.pem);
+    let out = pki.path("slow.p12");
+    let status = Command::new("openssl")
+        .args(["pkcs12", "-export", "-inkey", &key, "-in", &cert])
+        .args(["-iter", "1000000", "-nomaciter", "-certpbe", "NONE"])
+        .arg("-passout")
+        .arg(format!("pass:{password}"))
+        .arg("-out")
+        .arg(&out)
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl pkcs12 -export");
+    out.to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn sigterm_exits_within_the_shutdown_timeout_while_a_reload_is_busy() {
+    let pki = TestPki::new("lifecycle-busy-reload");
+    let identity = pki.issue(&Leaf::client("svc.example"));
+    let path = pki.write(
+        "identity.p12",
+        pki.pkcs12(&identity.key_der, &[&identity], "pw"),
+    );
+    let slow = slow_pkcs12(&pki, &identity, "pw");
+    let mut host = FunctionsHost::start(&[
+        ("OUTBOUND_CLIENT_CERT_PATH", path.as_str()),
+        ("OUTBOUND_CLIENT_CERT_PASSWORD", "pw"),
+        ("OUTBOUND_CLIENT_CERT_RELOAD_SECONDS", "1"),
+        ("REMOTE_API_URL", "https://127.0.0.1:9/"),
+        ("SHUTDOWN_TIMEOUT_MS", "500"),
+    ])
+    .await;
+    let loaded = host.process.output().matches("outbound").count();
+
+    // A renewal lands whose load takes seconds; wait until the reloader has been at it for
+    // 300 ms of CPU (an idle handler uses next to none).
+    let idle = host.process.cpu_ticks();
+    std::fs::rename(&slow, &path).expect("replace the identity");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while host.process.cpu_ticks() < idle + 30 {
+        assert!(
+            Instant::now() < deadline,
+            "the identity reload never got busy:\n{}",
+            host.process.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let signalled = Instant::now();
+    host.process.terminate();
+    let status = host.process.wait_exit(Duration::from_secs(10));
+    let took = signalled.elapsed();
+
+    assert!(status.success(), "{status}:\n{}", host.process.output());
+    assert!(
+        took < Duration::from_millis(500 + 500),
+        "exited {took:?} after SIGTERM; SHUTDOWN_TIMEOUT_MS is 500:\n{}",
+        host.process.output()
+    );
+    assert_eq!(
+        host.process.output().matches("outbound").count(),
+        loaded,
+        "the reload was still running when the process exited (no line about it):\n{}",
         host.process.output()
     );
 }

@@ -4,32 +4,17 @@
 
 use std::time::Duration;
 
+use crate::support::inbound::{ALLOWED_CN, cert_info, start_trusting_root};
 use crate::support::pki::{Leaf, TestPki};
 use crate::support::{ClientRequest, FunctionsHost, Mode};
-
-const ALLOWED_CN: &str = "client.example";
 
 /// A CN that, written raw, would start a forged "accepted" line and drive the terminal.
 const FORGED_CN: &str = "evil\n2026-01-01T00:00:00.000000Z  INFO request: mtls_handler: client certificate accepted code=ok\r\u{1b}[2J\u{2028}\0x";
 
-async fn start(pki: &TestPki, extra: &[(&str, &str)]) -> FunctionsHost {
-    let ca = pki.write("ca.pem", &pki.root.cert.pem);
-    let mut env = vec![
-        ("CLIENT_CERT_TRUSTED_CA_PATHS", ca.as_str()),
-        ("ALLOWED_CLIENT_CERT_COMMON_NAMES", ALLOWED_CN),
-    ];
-    env.extend_from_slice(extra);
-    FunctionsHost::start(&env).await
-}
-
-fn cert_info(header: &str) -> ClientRequest {
-    ClientRequest::get("/api/cert-info").header("X-ARR-ClientCert", header)
-}
-
 #[tokio::test]
 async fn a_cn_with_a_newline_cannot_forge_a_log_line_in_plain_format() {
     let pki = TestPki::new("logs-forged-plain");
-    let host = start(&pki, &[("LOG_FORMAT", "plain")]).await;
+    let host = start_trusting_root(&pki, &[("LOG_FORMAT", "plain")]).await;
     let forged = pki.issue(&Leaf::client(FORGED_CN));
 
     let response = host
@@ -98,7 +83,7 @@ fn plain_fields(line: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_cn_with_spaces_and_equals_cannot_add_fields_to_a_plain_line() {
     let pki = TestPki::new("logs-fake-fields");
-    let host = start(&pki, &[("LOG_FORMAT", "plain")]).await;
+    let host = start_trusting_root(&pki, &[("LOG_FORMAT", "plain")]).await;
     let forged = pki.issue(&Leaf::client(FAKE_FIELDS_CN));
 
     host.send(Mode::Forwarding, cert_info(&forged.header()))
@@ -145,7 +130,7 @@ async fn a_cn_with_spaces_and_equals_cannot_add_fields_to_a_plain_line() {
 #[tokio::test]
 async fn a_cn_with_control_characters_stays_inside_its_json_string() {
     let pki = TestPki::new("logs-forged-json");
-    let host = start(&pki, &[("LOG_FORMAT", "json")]).await;
+    let host = start_trusting_root(&pki, &[("LOG_FORMAT", "json")]).await;
     let forged = pki.issue(&Leaf::client(FORGED_CN));
 
     host.send(Mode::Payload, cert_info(&forged.header())).await;
@@ -175,7 +160,7 @@ async fn a_cn_with_control_characters_stays_inside_its_json_string() {
 #[tokio::test]
 async fn info_goes_to_stdout_and_warnings_to_stderr_with_the_level_word() {
     let pki = TestPki::new("logs-streams");
-    let host = start(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
     let stranger = pki.issue(&Leaf::client("stranger.example"));
 
@@ -184,8 +169,11 @@ async fn info_goes_to_stdout_and_warnings_to_stderr_with_the_level_word() {
     host.send(Mode::Forwarding, cert_info(&stranger.header()))
         .await;
 
-    host.process
-        .wait_for_output(&stranger.sha256(), Duration::from_secs(1));
+    // stdout and stderr are two pipes: wait for each line, not for one and then the other.
+    for needle in [client.sha256(), stranger.sha256()] {
+        host.process
+            .wait_for_output(&needle, Duration::from_secs(1));
+    }
     let (stdout, stderr) = (host.process.stdout(), host.process.stderr());
     assert!(
         stdout.contains("client certificate accepted") && stdout.contains(&client.sha1()),
@@ -212,7 +200,7 @@ async fn info_goes_to_stdout_and_warnings_to_stderr_with_the_level_word() {
 #[tokio::test]
 async fn the_decision_line_says_who_and_why_in_words() {
     let pki = TestPki::new("logs-decision");
-    let host = start(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let now = time::OffsetDateTime::now_utc();
     let expired = pki.issue(&Leaf {
         not_before: now - time::Duration::days(30),
@@ -260,7 +248,7 @@ async fn the_decision_line_says_who_and_why_in_words() {
 #[tokio::test]
 async fn a_request_writes_at_most_one_line_and_scanners_and_the_expected_503_are_quiet() {
     let pki = TestPki::new("logs-quiet");
-    let host = start(&pki, &[]).await;
+    let host = start_trusting_root(&pki, &[]).await;
     let client = pki.issue(&Leaf::client(ALLOWED_CN));
     let startup = host.process.output().lines().count();
 
@@ -295,7 +283,7 @@ async fn a_request_writes_at_most_one_line_and_scanners_and_the_expected_503_are
 async fn rust_log_accepts_the_hosts_level_names() {
     let pki = TestPki::new("logs-host-levels");
     for level in ["Information", "Warning", "verbose"] {
-        let host = start(&pki, &[("RUST_LOG", level)]).await;
+        let host = start_trusting_root(&pki, &[("RUST_LOG", level)]).await;
         let stranger = pki.issue(&Leaf::client("stranger.example"));
         host.send(Mode::Forwarding, cert_info(&stranger.header()))
             .await;
@@ -349,7 +337,7 @@ async fn the_startup_posture_carries_values_and_warns_of_a_crl_near_its_next_upd
             time::OffsetDateTime::now_utc() + time::Duration::hours(2),
         ),
     );
-    let host = start(&pki, &[("CLIENT_CERT_CRL_PATHS", &crl)]).await;
+    let host = start_trusting_root(&pki, &[("CLIENT_CERT_CRL_PATHS", &crl)]).await;
 
     host.process
         .wait_for_output("trust posture warning", Duration::from_secs(1));
@@ -365,4 +353,259 @@ async fn the_startup_posture_carries_values_and_warns_of_a_crl_near_its_next_upd
         stderr.contains("reaches its nextUpdate within a day") && stderr.contains(&crl),
         "a warning naming the file:\n{stderr}"
     );
+}
+
+#[tokio::test]
+async fn a_cold_ca_verified_decision_is_logged_inside_its_request_span() {
+    let pki = TestPki::new("logs-cold-span");
+    let host = start_trusting_root(&pki, &[("LOG_FORMAT", "json")]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    let stranger = pki.issue(&Leaf::client("stranger.example"));
+
+    for (certificate, status) in [(&client, 200), (&stranger, 403)] {
+        let response = host
+            .send(Mode::Forwarding, cert_info(&certificate.header()))
+            .await;
+        assert_eq!(response.status, status, "{}", response.body);
+    }
+
+    let output = host
+        .process
+        .wait_for_output(&stranger.sha256(), Duration::from_secs(1));
+    for (certificate, message) in [
+        (&client, "client certificate accepted"),
+        (&stranger, "client certificate refused"),
+    ] {
+        let line: serde_json::Value = output
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|line| line["sha256"] == certificate.sha256())
+            .unwrap_or_else(|| panic!("no decision line for {message}:\n{output}"));
+        assert_eq!(line["message"], message, "{line}");
+        assert_eq!(line["cached"], false, "a cold decision: {line}");
+        assert_eq!(line["issuer"], "CN=Test Root CA", "{line}");
+        assert_eq!(line["span"]["path"], "/api/cert-info", "{line}");
+        assert_eq!(line["span"]["method"], "GET", "{line}");
+        assert!(
+            line["span"]["invocation_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("5b0a6b8e-")),
+            "the host's invocation id: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refusals_beyond_ten_per_code_and_minute_are_summarised_not_written() {
+    let pki = TestPki::new("logs-summarised");
+    let mut host = start_trusting_root(&pki, &[]).await;
+    let strangers: Vec<_> = (0..25)
+        .map(|i| pki.issue(&Leaf::client(&format!("stranger-{i}.example"))))
+        .collect();
+
+    // At once: refusals beyond the tenth are answered after the flood pause (500 ms).
+    let responses = futures_util::future::join_all(strangers.iter().map(|stranger| async {
+        let sent = std::time::Instant::now();
+        let response = host
+            .send(Mode::Forwarding, cert_info(&stranger.header()))
+            .await;
+        (response.status, sent.elapsed())
+    }))
+    .await;
+    assert!(responses.iter().all(|(status, _)| *status == 403));
+    let paused = responses
+        .iter()
+        .filter(|(_, took)| *took >= Duration::from_millis(500))
+        .count();
+    // At least those: one admitted just before the eleventh may see the rate passed too.
+    assert!(
+        paused >= 15,
+        "the refusals beyond the tenth waited: {responses:?}"
+    );
+    host.process.terminate();
+    host.process.wait_exit(Duration::from_secs(10));
+
+    let stderr = host.process.stderr();
+    let written: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("client certificate refused"))
+        .collect();
+    assert_eq!(written.len(), 10, "the first ten, verbatim:\n{stderr}");
+    for line in &written {
+        assert!(
+            strangers
+                .iter()
+                .any(|stranger| line.contains(&stranger.sha256())),
+            "each names its certificate: {line}"
+        );
+    }
+    let summaries: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("client certificate refusals summarised"))
+        .collect();
+    assert_eq!(
+        summaries.len(),
+        1,
+        "one summary for the one code:\n{stderr}"
+    );
+    for field in [
+        "code=cert_not_allowed",
+        "suppressed=15",
+        "verbatim=10",
+        "window_seconds=60",
+    ] {
+        assert!(summaries[0].contains(field), "{field}: {}", summaries[0]);
+    }
+    assert!(summaries[0].contains("WARN"), "graded as a warning");
+}
+
+/// One `kusto` block of the README or docs/operating.md: which lines it selects
+/// (`message has "..."`) and what it reads from them.
+#[derive(Debug)]
+struct DocumentedQuery {
+    source: &'static str,
+    text: String,
+    json: bool,
+    selects: String,
+    /// `extract(@"...", 1, message)` patterns (plain lines).
+    patterns: Vec<String>,
+    /// `log.a.b` paths after `parse_json(message)` (JSON lines).
+    paths: Vec<Vec<String>>,
+}
+
+fn documented_queries() -> Vec<DocumentedQuery> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let selects = regex::Regex::new(r#"message has "([^"]+)""#).expect("regex");
+    let extract = regex::Regex::new(r#"extract\(@"((?:[^"]|"")*)", 1, message\)"#).expect("regex");
+    let path = regex::Regex::new(r"\blog((?:\.[A-Za-z_]\w*)+)").expect("regex");
+    let mut queries = Vec::new();
+    for source in ["README.md", "docs/operating.md"] {
+        let text = std::fs::read_to_string(format!("{root}/{source}")).expect("read the doc");
+        for block in text.split("```kusto\n").skip(1) {
+            let block = block.split("```").next().unwrap_or_default().to_owned();
+            queries.push(DocumentedQuery {
+                source,
+                json: block.contains("parse_json(message)"),
+                selects: selects
+                    .captures(&block)
+                    .map(|found| found[1].to_owned())
+                    .unwrap_or_else(|| panic!("{source}: a query without message has: {block}")),
+                patterns: extract
+                    .captures_iter(&block)
+                    .map(|found| found[1].replace("\"\"", "\""))
+                    .collect(),
+                paths: path
+                    .captures_iter(&block)
+                    .map(|found| found[1][1..].split('.').map(str::to_owned).collect())
+                    .collect(),
+                text: block,
+            });
+        }
+    }
+    queries
+}
+
+/// Lines of both formats: an accept, eleven refusals of one code (so one is summarised), and
+/// the summary written at shutdown.
+async fn lines_of_every_kind(pki: &TestPki, format: &str) -> String {
+    let mut host = start_trusting_root(pki, &[("LOG_FORMAT", format)]).await;
+    let client = pki.issue(&Leaf::client(ALLOWED_CN));
+    host.send(Mode::Forwarding, cert_info(&client.header()))
+        .await;
+    for i in 0..11 {
+        let stranger = pki.issue(&Leaf::client(&format!("stranger-{i}.example")));
+        host.send(Mode::Forwarding, cert_info(&stranger.header()))
+            .await;
+    }
+    host.process.terminate();
+    host.process.wait_exit(Duration::from_secs(10));
+    host.process.output()
+}
+
+#[tokio::test]
+async fn the_documented_queries_find_their_fields_in_real_lines() {
+    let pki = TestPki::new("logs-kql");
+    let plain = lines_of_every_kind(&pki, "plain").await;
+    let json = lines_of_every_kind(&pki, "json").await;
+    let queries = documented_queries();
+    assert!(
+        queries.iter().filter(|query| query.json).count() >= 3
+            && queries
+                .iter()
+                .filter(|query| !query.patterns.is_empty())
+                .count()
+                >= 2,
+        "the documents' queries were not all found: {queries:#?}"
+    );
+
+    for query in &queries {
+        let output = if query.json { &json } else { &plain };
+        let selected: Vec<&str> = output
+            .lines()
+            .filter(|line| line.contains(&query.selects))
+            .collect();
+        let case = format!("{} query:\n{}", query.source, query.text);
+        assert!(!selected.is_empty(), "selects no line: {case}");
+        for line in selected {
+            for pattern in &query.patterns {
+                let regex = regex::Regex::new(pattern).expect("the documented pattern compiles");
+                let value = regex.captures(line).and_then(|found| found.get(1));
+                assert!(
+                    value.is_some_and(|value| !value.as_str().is_empty()),
+                    "{pattern} finds nothing in {line}\n{case}"
+                );
+            }
+            let event: serde_json::Value = match query.json {
+                true => serde_json::from_str(line).expect("a JSON line"),
+                false => serde_json::Value::Null,
+            };
+            for path in &query.paths {
+                let value = path.iter().fold(&event, |value, key| &value[key.as_str()]);
+                assert!(
+                    !value.is_null(),
+                    "log.{} is not in {line}\n{case}",
+                    path.join(".")
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_before_the_parse_still_says_who_in_its_line() {
+    let pki = TestPki::new("logs-sketched");
+    let host = start_trusting_root(&pki, &[]).await;
+    let stranger = pki.self_signed(&Leaf::client(ALLOWED_CN));
+
+    let response = host
+        .send(Mode::Forwarding, cert_info(&stranger.header()))
+        .await;
+
+    assert_eq!(
+        response.json()["code"],
+        "cert_untrusted",
+        "{}",
+        response.body
+    );
+    let output = host
+        .process
+        .wait_for_output(&stranger.sha256(), Duration::from_secs(1));
+    let line = output
+        .lines()
+        .find(|line| line.contains("client certificate refused"))
+        .unwrap_or_else(|| panic!("no decision line:\n{output}"));
+    for expected in [
+        "code=cert_untrusted".to_owned(),
+        format!("sha1={}", stranger.sha1()),
+        format!("sha256={}", stranger.sha256()),
+        format!(r#"subject="CN={ALLOWED_CN}""#),
+        format!(r#"issuer="CN={ALLOWED_CN}""#),
+        "serial=1001".to_owned(),
+        "not_after=-".to_owned(),
+        r#"reason="untrusted client certificate: no configured CA or intermediate issued it""#
+            .to_owned(),
+        "request{method=GET path=/api/cert-info invocation_id=5b0a6b8e-".to_owned(),
+    ] {
+        assert!(line.contains(&expected), "{expected} in: {line}");
+    }
 }

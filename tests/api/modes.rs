@@ -171,25 +171,60 @@ async fn function_keys_and_query_strings_are_never_logged() {
 }
 
 #[tokio::test]
-async fn the_invocation_id_is_logged_from_the_proxying_header() {
-    let host = FunctionsHost::start(&[]).await;
-    let id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
-    // A protected route: its decision line is the request's one line at info or above.
-    let response = host
-        .client()
-        .get(format!("{}/api/cert-info", host.base_url()))
-        .header("x-ms-invocation-id", id)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), 403);
-    let output = host
-        .process
-        .wait_for_output(id, std::time::Duration::from_secs(1));
-    assert!(
-        output.contains(&format!("invocation_id={id}")),
-        "the request span carries x-ms-invocation-id:\n{output}"
+async fn a_caller_sent_invocation_id_never_stands_for_the_hosts() {
+    let host = FunctionsHost::start(&[("LOG_FORMAT", "json")]).await;
+    let forged = "deadbeef-0000-4000-8000-00000000beef";
+    let requests = [
+        (Mode::Proxying, "x-ms-invocation-id", "the host's id"),
+        (Mode::Forwarding, "x-ms-invocation-id", "the host's id"),
+        (
+            Mode::Proxying,
+            "X-Azure-Functions-InvocationId",
+            "the host's id",
+        ),
+        (
+            Mode::Forwarding,
+            "X-Azure-Functions-InvocationId",
+            "ambiguous",
+        ),
+    ];
+
+    for (mode, header, _) in requests {
+        let request = ClientRequest::get("/api/cert-info").header(header, forged);
+        assert_eq!(host.send(mode, request).await.status, 403, "{mode:?}");
+    }
+
+    let output = host.process.wait_for_count(
+        "client certificate refused",
+        requests.len(),
+        std::time::Duration::from_secs(1),
     );
+    let spans: Vec<serde_json::Value> = output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "client certificate refused")
+        .map(|line| line["span"].clone())
+        .collect();
+    assert_eq!(
+        spans.len(),
+        requests.len(),
+        "one line per request:\n{output}"
+    );
+    for ((mode, header, expected), span) in requests.iter().zip(&spans) {
+        let id = span["invocation_id"].as_str().unwrap_or_default();
+        let case = format!("{mode:?} with a caller's {header}: {span}");
+        if *expected == "ambiguous" {
+            assert_eq!(id, "ambiguous", "{case}");
+            let listed = span["invocation_ids"].as_str().unwrap_or_default();
+            assert!(
+                listed.starts_with(&format!("{forged},5b0a6b8e-")),
+                "both values are listed, the caller's first: {case}"
+            );
+        } else {
+            assert!(id.starts_with("5b0a6b8e-"), "{case}");
+            assert!(span.get("invocation_ids").is_none(), "{case}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -324,4 +359,51 @@ async fn an_envelope_with_tens_of_thousands_of_header_names_is_a_400_not_a_dropp
         "the handler still answers: {}",
         after.body
     );
+}
+
+/// `GET /api/health` whose head (request line, headers, blank line) is exactly `total` bytes,
+/// written in pieces of `piece` bytes; the status line of the answer.
+fn status_of_a_head(port: u16, total: usize, piece: usize) -> String {
+    use std::io::{Read, Write};
+    let start = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ";
+    let end = b"\r\n\r\n";
+    let mut head = start.to_vec();
+    head.resize(total - end.len(), b'a');
+    head.extend_from_slice(end);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    for chunk in head.chunks(piece) {
+        if stream.write_all(chunk).is_err() {
+            break; // refused before the whole head arrived; the answer is waiting
+        }
+    }
+    let mut answer = [0u8; 64];
+    let read = stream.read(&mut answer).unwrap_or(0);
+    String::from_utf8_lossy(&answer[..read])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_request_head_over_the_stated_limit_is_431_however_it_arrives() {
+    let host = FunctionsHost::start(&[]).await;
+    let limit = mtls_handler::http_server::MAX_REQUEST_HEAD_BYTES;
+    for piece in [usize::MAX, 1000, 16 * 1024, 64 * 1024] {
+        let served = status_of_a_head(host.process.port, limit, piece);
+        let refused = status_of_a_head(host.process.port, limit + 1, piece);
+        assert_eq!(
+            served, "HTTP/1.1 200 OK",
+            "{limit} bytes in {piece}-byte writes"
+        );
+        assert_eq!(
+            refused,
+            "HTTP/1.1 431 Request Header Fields Too Large",
+            "{} bytes in {piece}-byte writes",
+            limit + 1
+        );
+    }
 }

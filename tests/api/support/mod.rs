@@ -12,6 +12,7 @@ pub mod crl_point;
 #[path = "../../../src/client_cert/test_crl.rs"]
 pub mod crl_spec;
 pub mod host;
+pub mod inbound;
 pub mod process;
 pub mod proxying;
 

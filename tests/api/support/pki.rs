@@ -108,6 +108,12 @@ impl TestPki {
         sign(leaf, &self.root.issuer)
     }
 
+    /// A leaf that names the root CA as its issuer but is signed by another key of the same
+    /// name: what a forger without the CA's key makes.
+    pub fn forge(&self, leaf: &Leaf) -> Issued {
+        sign(leaf, &authority("Test Root CA", None).issuer)
+    }
+
     /// A leaf signed by the intermediate CA.
     pub fn issue_under_intermediate(&self, leaf: &Leaf) -> Issued {
         sign(leaf, &self.intermediate.issuer)

@@ -108,6 +108,22 @@ impl HandlerProcess {
             .expect("VmRSS in /proc/<pid>/status")
     }
 
+    /// CPU time the process has used so far, user and system (from /proc, in clock ticks of
+    /// 10 ms).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("read /proc/<pid>/stat");
+        // Fields after the command name (which may hold spaces) start after the last ')';
+        // utime and stime are fields 14 and 15, i.e. the 12th and 13th after it.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        after_name
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|ticks| ticks.parse::<u64>().expect("clock ticks"))
+            .sum()
+    }
+
     /// Waits until the output contains `needle` (log lines arrive through a pipe, a moment after
     /// the response), at most `timeout`; returns the whole output either way.
     pub fn wait_for_output(&self, needle: &str, timeout: Duration) -> String {

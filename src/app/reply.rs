@@ -8,7 +8,8 @@ use std::fmt;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use crate::error::ErrorBody;
+use crate::error::{ApiError, ErrorBody};
+use crate::outbound::{OutboundError, Unavailable};
 
 /// An error answer: a status, a stable machine-readable code and a message the caller may see.
 ///
@@ -88,6 +89,29 @@ impl fmt::Display for ErrorReply {
 }
 
 impl std::error::Error for ErrorReply {}
+
+/// Outbound is not usable right now (503 with the reason's code, e.g.
+/// `outbound_identity_unavailable`), the answer the built-in `outbound-mtls` gives.
+impl From<Unavailable> for ErrorReply {
+    fn from(why: Unavailable) -> Self {
+        Self::from_api(&ApiError::from(why))
+    }
+}
+
+/// An outbound call that failed (502 `upstream_unreachable`, `upstream_tls`,
+/// `upstream_body_too_large`, 504 `upstream_timeout`, 503 while no identity is loaded), with
+/// the built-in function's public message: never the upstream's text or a file path.
+impl From<OutboundError> for ErrorReply {
+    fn from(error: OutboundError) -> Self {
+        Self::from_api(&ApiError::from(error))
+    }
+}
+
+impl ErrorReply {
+    fn from_api(error: &ApiError) -> Self {
+        Self::new(error.status(), error.code(), error.public_message())
+    }
+}
 
 impl warp::Reply for ErrorReply {
     fn into_response(self) -> Response {

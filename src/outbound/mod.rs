@@ -32,7 +32,8 @@ mod common_name;
 mod error;
 pub mod identity;
 pub mod identity_source;
-mod pkcs12_work;
+#[doc(hidden)]
+pub mod pkcs12_work;
 mod reload;
 mod request;
 mod settings;

@@ -2,7 +2,9 @@
 //! `cert-info` and `outbound-mtls` it serves
 //!
 //! - `GET /api/orders` (function folder `orders/`): the caller's orders;
-//! - `POST /api/orders/{id}` (function folder `order-update/`): a status change for one order.
+//! - `POST /api/orders/{id}` (function folder `order-update/`): a status change for one order;
+//! - `GET /api/orders/{id}/shipment` (function folder `shipment/`): the order's shipment, asked
+//!   of the partner's own API over mutual TLS with the app's outbound identity.
 //!
 //! Both are protected: the client certificate is checked before either handler runs, and the
 //! handler gets the caller's [`Authorized`] identity. Orders are kept per partner, keyed by
@@ -20,6 +22,7 @@ pub const MAX_FIELD_CHARS: usize = 64;
 pub fn functions(app: AppBuilder) -> AppBuilder {
     app.function("orders", Route::get("orders"), list_orders)
         .function("order-update", Route::post("orders/{id}"), update_order)
+        .function("shipment", Route::get("orders/{id}/shipment"), shipment)
 }
 
 /// One order.
@@ -64,6 +67,38 @@ async fn update_order(
     Ok(warp::reply::json(&serde_json::json!({
         "caller": caller.principal,
         "order": Order { id, status: change.status },
+    })))
+}
+
+/// `GET /api/orders/{id}/shipment`: `GET <REMOTE_API_URL's host>/shipments/{id}` on the
+/// partner's API, over mutual TLS with the outbound identity (renewals followed), answered as
+/// `{"caller", "order", "partnerStatus", "shipment"}`. The caller chooses only the id, and
+/// only from a safe alphabet, so it stays a path segment: the host is never caller input.
+async fn shipment(caller: Authorized, request: FunctionRequest) -> Result<impl Reply, ErrorReply> {
+    let id = request.param("id").unwrap_or_default();
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if id.is_empty() || id.chars().count() > MAX_FIELD_CHARS || !id.chars().all(safe) {
+        return Err(ErrorReply::bad_request(
+            "invalid_order_id",
+            "an order id is 1 to 64 letters, digits, - or _",
+        ));
+    }
+    // 503 with the reason's code while outbound is not configured or its identity not loaded.
+    let partner = request.state().outbound()?;
+    let response = partner
+        .get(&format!("/shipments/{id}"))
+        .header("accept", "application/json")
+        .send()
+        .await?;
+    let shipment: serde_json::Value =
+        serde_json::from_slice(response.body()).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(response.body()).into_owned())
+        });
+    Ok(warp::reply::json(&serde_json::json!({
+        "caller": caller.principal,
+        "order": id,
+        "partnerStatus": response.status().as_u16(),
+        "shipment": shipment,
     })))
 }
 

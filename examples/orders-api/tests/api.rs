@@ -161,3 +161,95 @@ async fn every_function_route_reaches_the_app_in_every_mode() {
     let host = FunctionsHost::start(&[]).await;
     host.assert_every_route_reaches_the_handler().await;
 }
+
+#[tokio::test]
+async fn a_shipment_is_asked_of_the_partners_api_over_mutual_tls_in_every_mode() {
+    // Arrange: the partner's API on loopback, admitting only certificates from the test CA;
+    // the app's outbound identity from that CA; the demo route switched off.
+    let pki = TestPki::new("orders-shipment");
+    let partner = pki.issue(&Leaf::client(PARTNER_CN));
+    let identity = pki.issue(&Leaf {
+        serial: 0x3003,
+        ..Leaf::client("orders-api.example")
+    });
+    let password = "shipment-test";
+    let ca = pki.write("ca.pem", &pki.root.cert.pem);
+    let p12 = pki.write(
+        "identity.p12",
+        pki.pkcs12(&identity.key_der, &[&identity, &pki.root.cert], password),
+    );
+    let upstream = support::mtls_upstream(
+        &pki,
+        support::upstream::Reply::ok(r#"{"carrier":"acme","state":"in transit"}"#),
+    )
+    .await;
+    let host = FunctionsHost::start(&[
+        ("CLIENT_CERT_TRUSTED_CA_PATHS", ca.as_str()),
+        ("ALLOWED_CLIENT_CERT_COMMON_NAMES", PARTNER_CN),
+        ("OUTBOUND_CLIENT_CERT_PATH", p12.as_str()),
+        ("OUTBOUND_CLIENT_CERT_PASSWORD", password),
+        ("OUTBOUND_TRUSTED_CA_PATHS", ca.as_str()),
+        ("REMOTE_API_URL", upstream.url("/").as_str()),
+        ("OUTBOUND_MTLS_ENABLED", "false"),
+    ])
+    .await;
+    let shipment = |id: &str| {
+        with_certificate(
+            ClientRequest::get(&format!("/api/orders/{id}/shipment")),
+            Some(&partner),
+        )
+    };
+
+    for mode in MODES {
+        // Act
+        let response = host.send(mode, shipment("ord-1")).await;
+        let bad_id = host.send(mode, shipment("a%2F..%2Fadmin")).await;
+        let demo = host
+            .send(
+                mode,
+                with_certificate(ClientRequest::get("/api/outbound-mtls"), Some(&partner)),
+            )
+            .await;
+
+        // Assert
+        assert_eq!(response.status, 200, "{mode:?}: {}", response.body);
+        let body = response.json();
+        assert_eq!(body["shipment"]["carrier"], "acme", "{mode:?}");
+        assert_eq!(body["partnerStatus"], 200, "{mode:?}");
+        assert_eq!(body["caller"]["value"], PARTNER_CN, "{mode:?}");
+        assert_eq!(bad_id.status, 400, "{mode:?}: {}", bad_id.body);
+        assert_eq!(bad_id.json()["code"], "invalid_order_id", "{mode:?}");
+        assert_eq!(demo.status, 404, "{mode:?}: the demo route is off");
+    }
+    let received = upstream.received();
+    assert!(!received.is_empty(), "the partner's API was called");
+    assert!(
+        received
+            .iter()
+            .all(|request| request.request_line.starts_with("GET /shipments/ord-1 ")),
+        "only the safe id reached the partner: {received:?}"
+    );
+    assert_eq!(
+        upstream.client_leaves()[0],
+        identity.der,
+        "the partner saw the app's outbound identity"
+    );
+}
+
+#[tokio::test]
+async fn without_an_outbound_identity_the_shipment_answers_503_and_says_why() {
+    let pki = TestPki::new("orders-no-outbound");
+    let partner = pki.issue(&Leaf::client(PARTNER_CN));
+    let host = start(&pki).await;
+    let response = host
+        .send(
+            MODES[0],
+            with_certificate(
+                ClientRequest::get("/api/orders/ord-1/shipment"),
+                Some(&partner),
+            ),
+        )
+        .await;
+    assert_eq!(response.status, 503, "{}", response.body);
+    assert_eq!(response.json()["code"], "outbound_not_configured");
+}

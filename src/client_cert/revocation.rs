@@ -553,3 +553,7 @@ fn unix(seconds: i64) -> u64 {
 #[cfg(test)]
 #[path = "revocation_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "crl_review_tests.rs"]
+mod review_tests;

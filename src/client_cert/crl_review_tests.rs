@@ -1,0 +1,65 @@
+//! Review of the CRL set (`revocation.rs`) over CRLs read by `crl`: decisions that should have
+//! gone the other way, each in one test. Certificates and CRLs are made at test time.
+
+use crate::client_cert::test_pki::{Ca, DAY, Leaf};
+use crate::client_cert::test_support::{ALLOWED, anchors, check, pin, with_crls};
+use crate::client_cert::Settings;
+
+/// Review: two CAs that share a name but not a key (a root renewed with a new key, an issuing
+/// CA re-keyed) publish a CRL each. The set held one CRL per issuer name, scope and kind, so
+/// the CRL of one key set the other's aside. A pinned certificate of the retired key, listed
+/// in that key's CRL file, was then admitted: the CRL in force (the other key's) does not list
+/// it, and without a path any configured CA of the name may vouch. "Any usable CRL may
+/// refuse" did not hold for a CRL that was loaded but set aside.
+#[test]
+fn a_crl_listing_a_pinned_certificate_is_not_set_aside_by_another_keys_crl_of_its_name() {
+    let retired = Ca::root("Test Root CA");
+    let current = Ca::root("Test Root CA");
+    let revoked = retired.issue(&Leaf::cn("old-device").serial(8));
+    // The retired root's CRL still lists the device; the current root's is newer.
+    let retired_crl = retired.crl_numbered(3, &[8], -DAY, 7 * DAY);
+    let current_crl = current.crl_numbered(5, &[], -DAY, 7 * DAY);
+    let config = || Settings {
+        thumbprints: vec![pin(&revoked)],
+        ..anchors(&[&current])
+    };
+    for (order, crls) in [
+        ("the retired key's crl first", [&retired_crl, &current_crl]),
+        ("the current key's crl first", [&current_crl, &retired_crl]),
+    ] {
+        let config = with_crls(config(), &[crls[0], crls[1]]);
+        check(order, &config, &revoked, 0, Err("cert_revoked"));
+    }
+}
+
+/// Review: the same, for a rollover where both roots are configured and valid: each key's
+/// certificates need their own key's CRL, and only one of the two was held, so every
+/// certificate of the other key was refused `cert_revocation_unknown` (an outage for half the
+/// callers during a rollover; AD CS publishes one CRL per CA key, with one CRL number series,
+/// so equal numbers are the common case).
+#[test]
+fn during_a_rollover_each_keys_certificates_are_covered_by_their_own_keys_crl() {
+    let old_root = Ca::root("Test Root CA");
+    let new_root = Ca::root("Test Root CA");
+    let config = || Settings {
+        common_names: vec![ALLOWED.to_owned()],
+        ..anchors(&[&old_root, &new_root])
+    };
+    for (numbers, reason) in [((7, 7), "equal crl numbers"), ((7, 9), "the new key's newer")] {
+        let crls = [
+            old_root.crl_numbered(numbers.0, &[], -DAY, 7 * DAY),
+            new_root.crl_numbered(numbers.1, &[], -DAY, 7 * DAY),
+        ];
+        let config = with_crls(config(), &[&crls[0], &crls[1]]);
+        for (whose, root) in [("old root", &old_root), ("new root", &new_root)] {
+            let leaf = root.issue(&Leaf::cn(ALLOWED));
+            check(
+                &format!("{reason}: a certificate of the {whose}"),
+                &config,
+                &leaf,
+                0,
+                Ok("common_name"),
+            );
+        }
+    }
+}

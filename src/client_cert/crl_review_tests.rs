@@ -1,9 +1,9 @@
 //! Review of the CRL set (`revocation.rs`) over CRLs read by `crl`: decisions that should have
 //! gone the other way, each in one test. Certificates and CRLs are made at test time.
 
+use crate::client_cert::Settings;
 use crate::client_cert::test_pki::{Ca, DAY, Leaf};
 use crate::client_cert::test_support::{ALLOWED, anchors, check, pin, with_crls};
-use crate::client_cert::Settings;
 
 /// Review: two CAs that share a name but not a key (a root renewed with a new key, an issuing
 /// CA re-keyed) publish a CRL each. The set held one CRL per issuer name, scope and kind, so
@@ -45,7 +45,10 @@ fn during_a_rollover_each_keys_certificates_are_covered_by_their_own_keys_crl() 
         common_names: vec![ALLOWED.to_owned()],
         ..anchors(&[&old_root, &new_root])
     };
-    for (numbers, reason) in [((7, 7), "equal crl numbers"), ((7, 9), "the new key's newer")] {
+    for (numbers, reason) in [
+        ((7, 7), "equal crl numbers"),
+        ((7, 9), "the new key's newer"),
+    ] {
         let crls = [
             old_root.crl_numbered(numbers.0, &[], -DAY, 7 * DAY),
             new_root.crl_numbered(numbers.1, &[], -DAY, 7 * DAY),
@@ -62,4 +65,32 @@ fn during_a_rollover_each_keys_certificates_are_covered_by_their_own_keys_crl() 
             );
         }
     }
+}
+
+/// Review: docs/revocation.md says removeFromCRL "counts only in a delta that applies to the
+/// base; anywhere else an entry revokes, whatever its reason". A base CRL's entry with reason
+/// removeFromCRL was read as "not listed", so the certificate was admitted. (RFC 5280 §5.3.1
+/// allows the reason in delta CRLs only; a base that carries it is the CA's mistake, and a
+/// mistake in a CRL must fail closed.)
+#[test]
+fn remove_from_crl_in_a_base_crl_still_revokes() {
+    use crate::client_cert::test_crl::REMOVE_FROM_CRL;
+    use crate::client_cert::test_pki::crl_spec;
+    let root = Ca::root("Test Root CA");
+    let leaf = root.issue(&Leaf::cn(ALLOWED).serial(42));
+    let base = root.crl_from(&crl_spec(10).revoke_as(42, REMOVE_FROM_CRL));
+    let config = with_crls(
+        Settings {
+            common_names: vec![ALLOWED.to_owned()],
+            ..anchors(&[&root])
+        },
+        &[&base],
+    );
+    check(
+        "a base entry with removeFromCRL",
+        &config,
+        &leaf,
+        0,
+        Err("cert_revoked"),
+    );
 }

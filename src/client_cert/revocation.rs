@@ -395,14 +395,16 @@ impl CrlSet {
 }
 
 /// Whether a usable CRL lists `serial`: a base whose entry its applied delta does not take
-/// back, or a delta.
+/// back, or a delta. In a base every entry revokes, removeFromCRL included (RFC 5280 §5.3.1
+/// allows that reason in delta CRLs only; a base that carries it fails closed).
 fn is_listed(serial: &[u8], usable: &[&Crl]) -> bool {
     usable.iter().any(|crl| match crl.listing(serial) {
+        Listing::NotListed => false,
         Listing::Revoked if crl.is_delta() => true,
-        Listing::Revoked => {
+        Listing::Removed if crl.is_delta() => false,
+        Listing::Revoked | Listing::Removed => {
             delta_for(crl, usable).is_none_or(|delta| delta.listing(serial) != Listing::Removed)
         }
-        Listing::Removed | Listing::NotListed => false,
     })
 }
 

@@ -6,7 +6,8 @@
 //! and never parses a CRL again.
 //!
 //! **One CRL per series.** A series is one issuer name, one scope (its issuingDistributionPoint:
-//! which partition, which kinds of certificate) and one kind (base or delta). The set holds the
+//! which partition, which kinds of certificate), one kind (base or delta) and one signer (the
+//! configured key that verifies it; the unverified CRLs of a name are one series). The set holds the
 //! newest CRL of each series (highest CRL number, then latest thisUpdate) from all files and
 //! distribution points, so a stale file or a lagging mirror cannot hide a fresher CRL;
 //! [`CrlSet::set_aside`] lists the others, which startup and every install log as warnings.
@@ -472,7 +473,7 @@ fn delta_for<'a>(base: &Crl, crls: &[&'a Crl]) -> Option<&'a Crl> {
         .filter(|delta| {
             delta.is_delta() && delta.issuer() == base.issuer() && delta.scope() == base.scope()
         })
-        .filter(|delta| same_signer(base.signature(), delta.signature()))
+        .filter(|delta| base.signature().same_signer(delta.signature()))
         .filter(|delta| {
             let (Some(base_number), Some(own)) = (delta.delta_base(), delta.number()) else {
                 return false;
@@ -482,16 +483,6 @@ fn delta_for<'a>(base: &Crl, crls: &[&'a Crl]) -> Option<&'a Crl> {
         .max_by(|left, right| {
             compare_numbers(left.number().unwrap_or(&[]), right.number().unwrap_or(&[]))
         })
-}
-
-fn same_signer(base: &Signature, delta: &Signature) -> bool {
-    match (base, delta) {
-        (Signature::Verified(_), Signature::Verified(_)) => base
-            .keys()
-            .any(|key| delta.keys().any(|other| other == key)),
-        (Signature::Verified(_), _) | (_, Signature::Verified(_)) => false,
-        _ => true,
-    }
 }
 
 /// Whether `new` is newer than `held` (same series): a higher CRL number when both carry

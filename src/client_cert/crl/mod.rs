@@ -296,12 +296,16 @@ impl Crl {
         self.serials.heap_bytes()
     }
 
-    /// Whether `other` is of the same series: the same issuer name and scope, and both base
-    /// CRLs or both deltas (only the newest of a series is held).
+    /// Whether `other` is of the same series: the same issuer name, scope and signer, and
+    /// both base CRLs or both deltas (only the newest of a series is held). Two CAs that share
+    /// a name but not a key (a rollover) publish two series: the one's CRL must not set the
+    /// other's aside, or what the other lists would go unrefused and its certificates
+    /// uncovered.
     pub(crate) fn same_series(&self, other: &Self) -> bool {
         self.issuer == other.issuer
             && self.scope == other.scope
             && self.is_delta() == other.is_delta()
+            && self.signature.same_signer(&other.signature)
     }
 }
 

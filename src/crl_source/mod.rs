@@ -156,7 +156,7 @@ impl CrlUrls {
     /// Fetches source `index` once; installs the CRL set again when its CRL changed.
     async fn refresh(&self, index: usize) {
         let source = &self.sources[index];
-        let (validators, held_number) = source.request();
+        let (validators, served) = source.request();
         let fetched = self.fetcher.fetch(&source.url, &validators).await;
         let now = unix_now();
         let outcome = match fetched {
@@ -164,10 +164,9 @@ impl CrlUrls {
             Ok(Fetched::Body { bytes, validators }) => {
                 // Verifying and indexing up to 8 MiB is CPU work: off the async workers.
                 let issuers = Arc::clone(&self.issuers);
-                let checked = tokio::task::spawn_blocking(move || {
-                    check(bytes, &issuers, now, held_number.as_deref())
-                })
-                .await;
+                let checked =
+                    tokio::task::spawn_blocking(move || check(bytes, &issuers, now, Some(&served)))
+                        .await;
                 match checked {
                     Ok(Ok(crl)) => Outcome::Fresh(crl, validators),
                     Ok(Err(refused)) => Outcome::Failed(refused.to_string()),

@@ -302,11 +302,50 @@ impl Crl {
     /// other's aside, or what the other lists would go unrefused and its certificates
     /// uncovered.
     pub(crate) fn same_series(&self, other: &Self) -> bool {
-        self.issuer == other.issuer
-            && self.scope == other.scope
-            && self.is_delta() == other.is_delta()
-            && self.signature.same_signer(&other.signature)
+        same_series(self.series_parts(), other.series_parts())
     }
+
+    /// Its series, without its entries (what a distribution point remembers of what it
+    /// served).
+    pub fn series(&self) -> Series {
+        Series {
+            issuer: self.issuer.clone(),
+            scope: self.scope.clone(),
+            delta: self.is_delta(),
+            signature: self.signature.clone(),
+        }
+    }
+
+    fn series_parts(&self) -> SeriesParts<'_> {
+        (&self.issuer, &self.scope, self.is_delta(), &self.signature)
+    }
+}
+
+/// A CRL's series: issuer name, scope (issuingDistributionPoint), kind (base or delta) and
+/// signer (the configured keys that verify it). The CRL set holds the newest CRL of each.
+#[derive(Debug, Clone)]
+pub struct Series {
+    issuer: Box<[u8]>,
+    scope: Scope,
+    delta: bool,
+    signature: Signature,
+}
+
+impl Series {
+    /// Whether `crl` is of this series.
+    pub fn holds(&self, crl: &Crl) -> bool {
+        same_series(
+            (&self.issuer, &self.scope, self.delta, &self.signature),
+            crl.series_parts(),
+        )
+    }
+}
+
+/// Issuer name, scope, whether a delta, signature.
+type SeriesParts<'a> = (&'a [u8], &'a Scope, bool, &'a Signature);
+
+fn same_series(left: SeriesParts<'_>, right: SeriesParts<'_>) -> bool {
+    left.0 == right.0 && left.1 == right.1 && left.2 == right.2 && left.3.same_signer(right.3)
 }
 
 impl<'a> Header<'a> {

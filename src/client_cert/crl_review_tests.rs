@@ -94,3 +94,37 @@ fn remove_from_crl_in_a_base_crl_still_revokes() {
         Err("cert_revoked"),
     );
 }
+
+/// Review: CRL entries must be minimal INTEGERs (a CRL with `00 05` is refused), and a leaf
+/// with a non-minimal serial is refused by the strict DER check, but a configured intermediate
+/// is read by webpki, which takes its serial as it is. An intermediate whose serial is written
+/// `00 05`, revoked by its root's CRL as `05` (how the CRL must write it), was not found in
+/// that CRL, and its leaves were admitted.
+#[test]
+fn a_configured_intermediate_with_a_non_minimal_serial_is_found_in_its_roots_crl() {
+    use crate::client_cert::test_pki::tlv;
+    use crate::client_cert::test_support::with_intermediates;
+    let root = Ca::root("Test Root CA");
+    let issuing = root
+        .intermediate("Test Issuing CA", 5)
+        .reencoded_by(&root, &|path, tag, body| {
+            (path == [1] && body == [0x05]).then(|| tlv(tag, &[0x00, 0x05]))
+        });
+    let (_, parsed) = x509_parser::parse_x509_certificate(&issuing.der).expect("parses");
+    assert_eq!(parsed.raw_serial(), [0x00, 0x05], "the serial as written");
+    let leaf = issuing.issue(&Leaf::cn(ALLOWED));
+    let config = with_crls(
+        with_intermediates(
+            Settings {
+                common_names: vec![ALLOWED.to_owned()],
+                ..anchors(&[&root])
+            },
+            &[&issuing],
+        ),
+        &[
+            &root.crl_numbered(2, &[5], -DAY, 7 * DAY),
+            &issuing.crl_numbered(2, &[], -DAY, 7 * DAY),
+        ],
+    );
+    check("its leaf", &config, &leaf, 0, Err("cert_revoked"));
+}

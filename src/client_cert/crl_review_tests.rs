@@ -128,3 +128,19 @@ fn a_configured_intermediate_with_a_non_minimal_serial_is_found_in_its_roots_crl
     );
     check("its leaf", &config, &leaf, 0, Err("cert_revoked"));
 }
+
+#[test]
+fn serials_are_looked_up_in_their_minimal_form() {
+    use super::minimal_integer;
+    for (written, minimal) in [
+        (&[0x00, 0x05][..], &[0x05][..]),
+        (&[0x00, 0x00, 0x80], &[0x00, 0x80]),
+        (&[0x00, 0x80], &[0x00, 0x80]),
+        (&[0xff, 0xff, 0x80], &[0xff, 0x80]),
+        (&[0xff, 0x7f], &[0xff, 0x7f]),
+        (&[0x00], &[0x00]),
+        (&[], &[]),
+    ] {
+        assert_eq!(minimal_integer(written), minimal, "{written:02x?}");
+    }
+}

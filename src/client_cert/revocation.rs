@@ -320,7 +320,7 @@ impl CrlSet {
                 .extensions;
             let subject = Subject {
                 issuer: cert.issuer(),
-                serial: cert.serial(),
+                serial: minimal_integer(cert.serial()),
                 role: if index == 0 {
                     Role::EndEntity
                 } else {
@@ -354,7 +354,7 @@ impl CrlSet {
         };
         let subject = Subject {
             issuer: fields.issuer,
-            serial: fields.serial,
+            serial: minimal_integer(fields.serial),
             role: Role::EndEntity,
             points: certificate_distribution_points(fields.extensions),
         };
@@ -537,6 +537,18 @@ fn list(uris: &[String]) -> String {
     } else {
         uris.join(", ")
     }
+}
+
+/// An INTEGER's content without its redundant leading octets (a `00` before an octet under
+/// `80`, an `FF` before one from `80`): the form a CRL entry must have. webpki takes a CA
+/// certificate's serial as it is written, so `00 05` must still find the entry `05`.
+fn minimal_integer(mut content: &[u8]) -> &[u8] {
+    while let [first, second, ..] = content
+        && ((*first == 0x00 && *second < 0x80) || (*first == 0xff && *second >= 0x80))
+    {
+        content = &content[1..];
+    }
+    content
 }
 
 fn unix(seconds: i64) -> u64 {

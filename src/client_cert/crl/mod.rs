@@ -422,12 +422,29 @@ pub(crate) fn compare_numbers(left: &[u8], right: &[u8]) -> std::cmp::Ordering {
     left.len().cmp(&right.len()).then_with(|| left.cmp(right))
 }
 
-/// A Name (its whole encoding) rendered as RFC 4514, or `#<hex>` when x509-parser cannot read it.
+/// The largest issuer Name (whole encoding) rendered as text: a CA's name is a few hundred
+/// bytes. A larger one, which only a CRL no configured CA signed can carry, is described by
+/// its size: it is rendered before the signature is looked at, and its text goes into the
+/// refusal that is logged, so rendering it whole would cost many times its bytes.
+const MAX_RENDERED_NAME_BYTES: usize = 1024;
+/// The longest issuer text kept (in characters).
+const MAX_NAME_TEXT_CHARS: usize = 512;
+
+/// A Name (its whole encoding) rendered as RFC 4514, or `#<hex>` when x509-parser cannot read
+/// it, at most [`MAX_NAME_TEXT_CHARS`] characters; a Name over [`MAX_RENDERED_NAME_BYTES`] is
+/// not parsed at all.
 fn render(name: &[u8]) -> String {
     use x509_parser::prelude::FromDer;
-    match x509_parser::x509::X509Name::from_der(name) {
+    if name.len() > MAX_RENDERED_NAME_BYTES {
+        return format!("(a name of {} bytes, not rendered)", name.len());
+    }
+    let text = match x509_parser::x509::X509Name::from_der(name) {
         Ok((_, parsed)) => super::name::Name::read(&parsed).rfc4514,
         Err(_) => format!("#{}", serials::hex(name)),
+    };
+    match text.char_indices().nth(MAX_NAME_TEXT_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
     }
 }
 

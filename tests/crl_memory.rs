@@ -193,6 +193,83 @@ fn pem(der: &[u8]) -> Vec<u8> {
     pem
 }
 
+/// A DER element: `tag`, the shortest length, `body`.
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    if body.len() < 0x80 {
+        out.push(u8::try_from(body.len()).expect("short"));
+    } else {
+        let length: Vec<u8> = body
+            .len()
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|byte| *byte == 0)
+            .collect();
+        out.push(0x80 | u8::try_from(length.len()).expect("few octets"));
+        out.extend(length);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// An unsigned CRL whose issuer Name is `issuer` (its content): what anyone on a distribution
+/// point's plain-HTTP path can send. Its signature is never checked (no CA has that name).
+fn crl_with_issuer(issuer: &[u8]) -> Vec<u8> {
+    let algorithm = tlv(
+        0x30,
+        &tlv(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]),
+    );
+    let tbs = [
+        tlv(0x02, &[0x01]),
+        algorithm.clone(),
+        tlv(0x30, issuer),
+        tlv(0x17, b"250101000000Z"),
+        tlv(0x17, b"991231235959Z"),
+    ]
+    .concat();
+    tlv(
+        0x30,
+        &[tlv(0x30, &tbs), algorithm, tlv(0x03, &[0x00, 0x01])].concat(),
+    )
+}
+
+/// Review: the issuer of a fetched CRL was rendered (x509-parser, then RFC 4514 text) before
+/// its signature was looked at, whatever its size, and the text went into the refusal, which
+/// the URL keeps and logs: an unsigned 8 MiB body whose issuer is one huge attribute, or
+/// hundreds of thousands of tiny ones, cost far more than its own bytes, and its refusal was a
+/// log line of megabytes.
+fn hostile_issuers() -> [(&'static str, Vec<u8>); 2] {
+    let budget = 7 * 1024 * 1024;
+    let tiny_rdn = tlv(
+        0x31,
+        &tlv(
+            0x30,
+            &[tlv(0x06, &[0x55, 0x04, 0x03]), tlv(0x0c, b"")].concat(),
+        ),
+    );
+    let one_huge = tlv(
+        0x31,
+        &tlv(
+            0x30,
+            &[
+                tlv(0x06, &[0x55, 0x04, 0x0a]),
+                tlv(0x04, &vec![0xab; budget]),
+            ]
+            .concat(),
+        ),
+    );
+    [
+        (
+            "review: an unsigned CRL whose issuer is 700,000 tiny RDNs",
+            crl_with_issuer(&tiny_rdn.repeat(budget / tiny_rdn.len())),
+        ),
+        (
+            "review: an unsigned CRL whose issuer is one 7 MiB attribute",
+            crl_with_issuer(&one_huge),
+        ),
+    ]
+}
+
 #[tokio::test]
 async fn one_crl_response_costs_less_than_twice_the_body_cap_whatever_it_holds() {
     let ca = MemoryCa::new();
@@ -202,7 +279,8 @@ async fn one_crl_response_costs_less_than_twice_the_body_cap_whatever_it_holds()
     unsigned_crl[last] ^= 0x01;
     let pem_crl = pem(&ca.crl(270_000));
     let cap = isize::try_from(MAX_CRL_BYTES).expect("cap fits");
-    let cases: [(&str, &[u8], &str); 3] = [
+    let [(many_reason, many), (huge_reason, huge)] = hostile_issuers();
+    let cases: [(&str, &[u8], &str); 5] = [
         (
             "an 8 MiB CRL of 370,000 serials with a garbage signature",
             &unsigned_crl,
@@ -214,6 +292,8 @@ async fn one_crl_response_costs_less_than_twice_the_body_cap_whatever_it_holds()
             &pem_crl,
             "ok",
         ),
+        (many_reason, &many, "failed"),
+        (huge_reason, &huge, "failed"),
     ];
     for (reason, body, outcome) in cases {
         assert!(
@@ -229,7 +309,16 @@ async fn one_crl_response_costs_less_than_twice_the_body_cap_whatever_it_holds()
             peak as f64 / MIB,
             kept as f64 / MIB,
         );
-        assert!(got.starts_with(outcome), "{reason}: {got}");
+        assert!(
+            got.starts_with(outcome),
+            "{reason}: {}",
+            &got[..got.len().min(300)]
+        );
+        assert!(
+            got.len() <= 1024,
+            "{reason}: the outcome (logged, and kept by the URL) is {} bytes",
+            got.len()
+        );
         assert!(
             peak < 2 * cap,
             "{reason}: the peak {peak} bytes is not under twice the {cap}-byte body cap"

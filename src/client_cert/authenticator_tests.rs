@@ -549,8 +549,9 @@ fn an_spki_pin_needs_a_verified_chain_so_a_reminted_certificate_is_refused() {
 
 #[test]
 fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
-    // A root rollover: both roots share a name, and one CRL per issuer name is held, so the
-    // CA whose key did not sign the CRL held has no CRL that vouches for its certificates.
+    // A root rollover: both roots share a name, not a key. Each key's CRL is a series of its
+    // own, so the old root's CRL refuses what it lists whichever comes first; a root with no
+    // CRL of its own key has nothing that vouches for its certificates.
     let old_root = Ca::root("Test Root CA");
     let new_root = Ca::root("Test Root CA");
     let revoked = old_root.issue(&Leaf::cn("pinned").serial(8));
@@ -581,11 +582,17 @@ fn a_pinned_certificate_is_refused_when_its_issuers_crl_cannot_be_verified() {
             "the first crl with the issuer's name is signed by the new root's key",
             pinned(&revoked, &old_first, &[&new_crl, &old_crl]),
             &revoked,
-            Err("cert_revocation_unknown"),
+            Err("cert_revoked"),
         ),
         (
             "the same, with the new root's failed path tried first",
             pinned(&revoked, &new_first, &[&new_crl, &old_crl]),
+            &revoked,
+            Err("cert_revoked"),
+        ),
+        (
+            "only the new root's crl: nothing signed by the old root's key vouches",
+            pinned(&revoked, &old_first, &[&new_crl]),
             &revoked,
             Err("cert_revocation_unknown"),
         ),

@@ -39,7 +39,7 @@ pub mod settings;
 pub mod sketch;
 mod subtrees;
 #[cfg(test)]
-mod test_crl;
+pub(crate) mod test_crl;
 #[cfg(test)]
 pub(crate) mod test_pki;
 #[cfg(test)]

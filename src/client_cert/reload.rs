@@ -102,7 +102,7 @@ impl Authenticator {
 }
 
 /// Warns about every CRL set aside because a newer CRL of the same series is held (one per
-/// issuer name, partition and kind is used), every CRL that vouches for no certificate (a
+/// issuer name, partition, kind and signing key is used), every CRL that vouches for no certificate (a
 /// signature that does not verify, a signer without cRLSign), and every base CRL that
 /// announces delta CRLs while none that applies to it is held (what it covers is unknown until
 /// one is).
@@ -112,7 +112,7 @@ pub(super) fn warn_about(crls: &CrlSet) {
             issuer = %aside.issuer,
             kept = %aside.kept,
             set_aside = %aside.dropped,
-            "a crl is set aside: another crl of the same issuer name and partition is newer (higher crl number, then later thisUpdate) or equally new and held first; only the newest is used, and certificates of a CA whose key did not sign it have an unknown revocation status"
+            "a crl is set aside: another crl of the same issuer name, partition, kind and signing key is newer (higher crl number, then later thisUpdate) or equally new and held first; only the newest is used"
         );
     }
     for unvouched in crls.unvouched() {

@@ -6,7 +6,8 @@
 //! and never parses a CRL again.
 //!
 //! **One CRL per series.** A series is one issuer name, one scope (its issuingDistributionPoint:
-//! which partition, which kinds of certificate) and one kind (base or delta). The set holds the
+//! which partition, which kinds of certificate), one kind (base or delta) and one signer (the
+//! configured key that verifies it; the unverified CRLs of a name are one series). The set holds the
 //! newest CRL of each series (highest CRL number, then latest thisUpdate) from all files and
 //! distribution points, so a stale file or a lagging mirror cannot hide a fresher CRL;
 //! [`CrlSet::set_aside`] lists the others, which startup and every install log as warnings.
@@ -319,7 +320,7 @@ impl CrlSet {
                 .extensions;
             let subject = Subject {
                 issuer: cert.issuer(),
-                serial: cert.serial(),
+                serial: minimal_integer(cert.serial()),
                 role: if index == 0 {
                     Role::EndEntity
                 } else {
@@ -353,7 +354,7 @@ impl CrlSet {
         };
         let subject = Subject {
             issuer: fields.issuer,
-            serial: fields.serial,
+            serial: minimal_integer(fields.serial),
             role: Role::EndEntity,
             points: certificate_distribution_points(fields.extensions),
         };
@@ -395,14 +396,16 @@ impl CrlSet {
 }
 
 /// Whether a usable CRL lists `serial`: a base whose entry its applied delta does not take
-/// back, or a delta.
+/// back, or a delta. In a base every entry revokes, removeFromCRL included (RFC 5280 §5.3.1
+/// allows that reason in delta CRLs only; a base that carries it fails closed).
 fn is_listed(serial: &[u8], usable: &[&Crl]) -> bool {
     usable.iter().any(|crl| match crl.listing(serial) {
+        Listing::NotListed => false,
         Listing::Revoked if crl.is_delta() => true,
-        Listing::Revoked => {
+        Listing::Removed if crl.is_delta() => false,
+        Listing::Revoked | Listing::Removed => {
             delta_for(crl, usable).is_none_or(|delta| delta.listing(serial) != Listing::Removed)
         }
-        Listing::Removed | Listing::NotListed => false,
     })
 }
 
@@ -470,7 +473,7 @@ fn delta_for<'a>(base: &Crl, crls: &[&'a Crl]) -> Option<&'a Crl> {
         .filter(|delta| {
             delta.is_delta() && delta.issuer() == base.issuer() && delta.scope() == base.scope()
         })
-        .filter(|delta| same_signer(base.signature(), delta.signature()))
+        .filter(|delta| base.signature().same_signer(delta.signature()))
         .filter(|delta| {
             let (Some(base_number), Some(own)) = (delta.delta_base(), delta.number()) else {
                 return false;
@@ -480,16 +483,6 @@ fn delta_for<'a>(base: &Crl, crls: &[&'a Crl]) -> Option<&'a Crl> {
         .max_by(|left, right| {
             compare_numbers(left.number().unwrap_or(&[]), right.number().unwrap_or(&[]))
         })
-}
-
-fn same_signer(base: &Signature, delta: &Signature) -> bool {
-    match (base, delta) {
-        (Signature::Verified(_), Signature::Verified(_)) => base
-            .keys()
-            .any(|key| delta.keys().any(|other| other == key)),
-        (Signature::Verified(_), _) | (_, Signature::Verified(_)) => false,
-        _ => true,
-    }
 }
 
 /// Whether `new` is newer than `held` (same series): a higher CRL number when both carry
@@ -546,6 +539,18 @@ fn list(uris: &[String]) -> String {
     }
 }
 
+/// An INTEGER's content without its redundant leading octets (a `00` before an octet under
+/// `80`, an `FF` before one from `80`): the form a CRL entry must have. webpki takes a CA
+/// certificate's serial as it is written, so `00 05` must still find the entry `05`.
+fn minimal_integer(mut content: &[u8]) -> &[u8] {
+    while let [first, second, ..] = content
+        && ((*first == 0x00 && *second < 0x80) || (*first == 0xff && *second >= 0x80))
+    {
+        content = &content[1..];
+    }
+    content
+}
+
 fn unix(seconds: i64) -> u64 {
     u64::try_from(seconds).unwrap_or(0)
 }
@@ -553,3 +558,7 @@ fn unix(seconds: i64) -> u64 {
 #[cfg(test)]
 #[path = "revocation_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "crl_review_tests.rs"]
+mod review_tests;

@@ -89,7 +89,7 @@ fn one_crl_per_issuer_name_is_kept_the_newest_wherever_it_came_from() {
 }
 
 #[test]
-fn crls_that_share_an_issuer_name_are_set_aside_but_one() {
+fn crls_that_share_an_issuer_name_and_key_are_set_aside_but_one() {
     let old_root = Ca::root("Test Root CA");
     let new_root = Ca::root("Test Root CA");
     let other = Ca::root("Other Root CA");
@@ -103,16 +103,16 @@ fn crls_that_share_an_issuer_name_are_set_aside_but_one() {
             0,
         ),
         (
-            "a rollover's old and new root share a name",
+            "a rollover's old and new root share a name, not a key: two series",
             vec![crl(&old_root), crl(&other), crl(&new_root)],
-            2,
-            1,
+            3,
+            0,
         ),
         (
-            "three crls of one name keep one",
+            "two crls of one name and key keep one",
             vec![crl(&old_root), crl(&new_root), crl(&old_root)],
-            1,
             2,
+            1,
         ),
     ];
     for (reason, ders, held, aside) in cases {
@@ -226,6 +226,6 @@ fn a_crl_that_can_refuse_but_never_vouch_is_named() {
             ("another key of that name".to_owned(), false),
             ("no cRLSign".to_owned(), true)
         ],
-        "the newer CRL of the configured name is held, and vouches for nobody"
+        "the other key's CRL of the configured name is held beside the root's, and vouches for nobody"
     );
 }

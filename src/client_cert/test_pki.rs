@@ -257,6 +257,27 @@ impl Ca {
         Self { params, key, der }
     }
 
+    /// This CA's certificate with its TBSCertificate re-encoded by `edit` (see [`reencode`];
+    /// the path `[]` is the TBSCertificate) and signed again by `issuer`: what rcgen will not
+    /// write, e.g. a serial that is not minimal DER.
+    pub fn reencoded_by(&self, issuer: &Ca, edit: &Edit<'_>) -> Self {
+        use rcgen::SigningKey;
+        let outer = children(content(&self.der));
+        let tbs = reencode(outer[0], edit);
+        let mut signature = vec![0x00];
+        signature.extend(issuer.key.sign(&tbs).expect("signing"));
+        let der = tlv(
+            0x30,
+            &[tbs, outer[1].to_vec(), tlv(0x03, &signature)].concat(),
+        );
+        let key = KeyPair::from_pem(&self.key.serialize_pem()).expect("key round-trips");
+        Self {
+            params: self.params.clone(),
+            key,
+            der,
+        }
+    }
+
     fn self_signed(params: CertificateParams) -> Self {
         let key = KeyPair::generate().expect("key generation");
         let der = params.self_signed(&key).expect("root").der().to_vec();

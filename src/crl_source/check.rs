@@ -1,7 +1,9 @@
 //! Checking a CRL that arrived from a distribution point before it joins the CRL set: exactly
 //! one CRL, issued and signed by a configured CA (anchor or intermediate) whose key may sign
-//! CRLs, current (thisUpdate not in the future, nextUpdate not passed), and no older than the
-//! CRL held for the same URL (by CRL number). Delta CRLs pass the same checks.
+//! CRLs, current (thisUpdate not in the future, nextUpdate not passed), and not older (by CRL
+//! number) than the newest CRL of its series that the same URL served before ([`Served`]: a
+//! CRL of another series, which an answer swapped on the plain-HTTP path can bring, neither
+//! sets the bar for the URL's own CA nor lowers it). Delta CRLs pass the same checks.
 //!
 //! The transport is not trusted (distribution points are usually plain HTTP): the signature is.
 //! So the signature over the raw TBS bytes is verified before a single entry is read
@@ -14,7 +16,50 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::cert_file::{Encoding, check_single_der};
-use crate::client_cert::crl::{Crl, CrlIssuers, CrlProblem, SignatureRule};
+use crate::client_cert::crl::{
+    Crl, CrlIssuers, CrlProblem, Series, SignatureRule, compare_numbers,
+};
+
+/// How many series a URL remembers the newest CRL number of (a URL serves one; more come only
+/// from answers swapped on its path, each signed by a configured CA).
+pub const MAX_SERIES_REMEMBERED: usize = 16;
+
+/// The highest CRL number a URL has served in each series, the last
+/// [`MAX_SERIES_REMEMBERED`] series it served.
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    newest: Vec<(Series, Box<[u8]>)>,
+}
+
+impl Served {
+    /// The highest number served in `crl`'s series.
+    pub fn newest(&self, crl: &Crl) -> Option<&[u8]> {
+        self.newest
+            .iter()
+            .find(|(series, _)| series.holds(crl))
+            .map(|(_, number)| &**number)
+    }
+
+    /// Notes that `crl` was served (it passed [`check`]): its series goes last, with the higher
+    /// of its number and the one noted; the series served longest ago is forgotten past the
+    /// cap.
+    pub fn note(&mut self, crl: &Crl) {
+        let Some(number) = crl.number() else {
+            return;
+        };
+        let mut number: Box<[u8]> = number.into();
+        if let Some(at) = self.newest.iter().position(|(series, _)| series.holds(crl)) {
+            let (_, held) = self.newest.remove(at);
+            if compare_numbers(&held, &number).is_gt() {
+                number = held;
+            }
+        }
+        self.newest.push((crl.series(), number));
+        if self.newest.len() > MAX_SERIES_REMEMBERED {
+            self.newest.remove(0);
+        }
+    }
+}
 
 /// A CRL that passed [`check`], with what the source remembers of it.
 #[derive(Debug, Clone)]
@@ -50,9 +95,9 @@ pub enum CrlRefused {
     OlderNumber { got: String, held: String },
 }
 
-/// Checks `body` (PEM or DER) as a CRL from `issuers` at `now`, against the CRL number of the
-/// CRL already held for the same source (`held_number`). The body is consumed: it is dropped
-/// as soon as the CRL's DER is known, before the entries are indexed.
+/// Checks `body` (PEM or DER) as a CRL from `issuers` at `now`, against the CRL numbers the
+/// same source `served` before in its series. The body is consumed: it is dropped as soon as
+/// the CRL's DER is known, before the entries are indexed.
 ///
 /// # Errors
 /// [`CrlRefused`] saying why.
@@ -60,7 +105,7 @@ pub fn check(
     body: Vec<u8>,
     issuers: &CrlIssuers,
     now: i64,
-    held_number: Option<&[u8]>,
+    served: Option<&Served>,
 ) -> Result<CheckedCrl, CrlRefused> {
     let der = match Encoding::sniff(&body) {
         Encoding::Binary => body,
@@ -78,8 +123,10 @@ pub fn check(
         return Err(CrlRefused::Expired { next_update, now });
     }
     let number = crl.number().map(<[u8]>::to_vec);
-    if let (Some(got), Some(held)) = (number.as_deref(), held_number)
-        && is_older(got, held)
+    if let (Some(got), Some(held)) = (
+        number.as_deref(),
+        served.and_then(|served| served.newest(&crl)),
+    ) && is_older(got, held)
     {
         return Err(CrlRefused::OlderNumber {
             got: hex(got),
@@ -211,11 +258,19 @@ mod tests {
         let configured = issuers(&[&root, &no_crl_sign]);
         let good = root.crl(&[5], -DAY, 7 * DAY);
         let now = BASE as i64;
-        let held_newer = [0x05u8];
-        type Case<'a> = (&'a str, Vec<u8>, Option<&'a [u8]>, Option<&'a str>);
+        // What the URL served before: the root's CRL number 1, or number 5.
+        let served = |number: u64| {
+            let der = root.crl_numbered(number, &[], -DAY, 7 * DAY);
+            let earlier = check(der, &configured, now, None).expect("the root's crl");
+            let mut served = Served::default();
+            served.note(&earlier.crl);
+            served
+        };
+        let (served_same, served_newer) = (served(1), served(5));
+        type Case<'a> = (&'a str, Vec<u8>, Option<&'a Served>, Option<&'a str>);
         let cases: Vec<Case<'_>> = vec![
             ("a current crl from the root", good.clone(), None, None),
-            ("the same crl again", good.clone(), Some(&[0x01]), None),
+            ("the same crl again", good.clone(), Some(&served_same), None),
             (
                 "garbage",
                 b"<html>503</html>".to_vec(),
@@ -255,8 +310,14 @@ mod tests {
             (
                 "an older crl number",
                 good.clone(),
-                Some(&held_newer),
+                Some(&served_newer),
                 Some("older"),
+            ),
+            (
+                "a delta numbered below the base served: another series",
+                root.crl_from(&crl_spec(2).delta_of(1)),
+                Some(&served_newer),
+                None,
             ),
             (
                 "one DER sequence that is not a crl",

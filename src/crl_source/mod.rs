@@ -156,7 +156,7 @@ impl CrlUrls {
     /// Fetches source `index` once; installs the CRL set again when its CRL changed.
     async fn refresh(&self, index: usize) {
         let source = &self.sources[index];
-        let (validators, held_number) = source.request();
+        let (validators, served) = source.request();
         let fetched = self.fetcher.fetch(&source.url, &validators).await;
         let now = unix_now();
         let outcome = match fetched {
@@ -164,10 +164,9 @@ impl CrlUrls {
             Ok(Fetched::Body { bytes, validators }) => {
                 // Verifying and indexing up to 8 MiB is CPU work: off the async workers.
                 let issuers = Arc::clone(&self.issuers);
-                let checked = tokio::task::spawn_blocking(move || {
-                    check(bytes, &issuers, now, held_number.as_deref())
-                })
-                .await;
+                let checked =
+                    tokio::task::spawn_blocking(move || check(bytes, &issuers, now, Some(&served)))
+                        .await;
                 match checked {
                     Ok(Ok(crl)) => Outcome::Fresh(crl, validators),
                     Ok(Err(refused)) => Outcome::Failed(refused.to_string()),
@@ -243,6 +242,53 @@ mod tests {
         let issuers = CrlIssuers::new(&[CertificateDer::from(ca.der.clone())]);
         let crl = check::check(der, &issuers, now, None).expect("test crl passes the check");
         Outcome::Fresh(crl, Validators::default())
+    }
+
+    /// Review: a URL's CRL was compared with the number of whatever the URL last served,
+    /// whatever its series. A distribution point is plain HTTP, so one answer swapped on the
+    /// path (another configured CA's CRL, another partition's, a delta) with a higher number
+    /// made the URL refuse its own CA's CRLs as "older" until that CA's numbers caught up:
+    /// its certificates were refused as unknown once the last good CRL ran out, for as long
+    /// as the process lived.
+    #[tokio::test]
+    async fn one_swapped_answer_does_not_lock_a_url_out_of_its_own_crls() {
+        use crate::client_cert::test_crl::CrlSpec;
+        use crl_point::{Answer, CrlPoint};
+        let (a, b) = (Ca::root("Root A"), Ca::root("Root B"));
+        let now = unix_now();
+        let crl = |ca: &Ca, number: u64| Answer::Crl {
+            body: ca.crl_from(&CrlSpec::new(number, now - DAY, now + 7 * DAY)),
+            etag: format!("\"{number}\""),
+        };
+        let point = CrlPoint::start(crl(&a, 10)).await;
+        let authenticator = Arc::new(Authenticator::new(&Settings::default()));
+        let urls = CrlUrls::new(
+            &[Url::parse(&point.url()).expect("point url")],
+            vec![a.der.clone().into(), b.der.clone().into()],
+            Duration::from_secs(30),
+            Fetcher::new().expect("fetcher"),
+            Arc::clone(&authenticator),
+        );
+        urls.fetch_once().await;
+        point.set(crl(&b, 1000));
+        urls.fetch_once().await;
+
+        point.set(crl(&a, 11));
+        urls.fetch_once().await;
+
+        assert_eq!(urls.report()[0].outcome, "ok", "A's next CRL is taken");
+        assert_eq!(
+            authenticator.crls_in_force().numbers(),
+            vec![Some(vec![11])]
+        );
+        // And the swap cannot take the URL back to one of A's older CRLs either.
+        point.set(crl(&a, 10));
+        urls.fetch_once().await;
+        assert!(
+            urls.report()[0].outcome.contains("older"),
+            "{}",
+            urls.report()[0].outcome
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::check::CheckedCrl;
+use super::check::{CheckedCrl, Served};
 use super::fetch::Validators;
 use super::{EXPIRY_WARNING, SourceReport, at};
 use crate::client_cert::crl::Crl;
@@ -32,6 +32,9 @@ pub(super) struct UrlSource {
 #[derive(Debug, Default)]
 struct SourceState {
     held: Option<CheckedCrl>,
+    /// The newest CRL number of each series this URL served (what a new CRL must not be
+    /// older than).
+    served: Served,
     validators: Validators,
     last_fetch: Option<i64>,
     outcome: String,
@@ -62,11 +65,11 @@ impl UrlSource {
         }
     }
 
-    /// What the next request sends back, and the CRL number a new CRL must not be older than.
-    pub(super) fn request(&self) -> (Validators, Option<Vec<u8>>) {
+    /// What the next request sends back, and the CRL numbers a new CRL must not be older than
+    /// (by series).
+    pub(super) fn request(&self) -> (Validators, Served) {
         let state = self.lock();
-        let number = state.held.as_ref().and_then(|crl| crl.number.clone());
-        (state.validators.clone(), number)
+        (state.validators.clone(), state.served.clone())
     }
 
     /// Records how a fetch ended at `now` and logs it; returns whether the held CRL changed.
@@ -144,6 +147,7 @@ impl SourceState {
                 tracing::info!(%url, issuer = %crl.issuer, this_update = %at(Some(crl.this_update)),
                     next_update = %at(Some(crl.next_update)), changed, "crl fetched");
                 self.outcome = "ok".to_owned();
+                self.served.note(&crl.crl);
                 self.held = Some(crl);
                 self.validators = validators;
                 changed

@@ -296,13 +296,56 @@ impl Crl {
         self.serials.heap_bytes()
     }
 
-    /// Whether `other` is of the same series: the same issuer name and scope, and both base
-    /// CRLs or both deltas (only the newest of a series is held).
+    /// Whether `other` is of the same series: the same issuer name, scope and signer, and
+    /// both base CRLs or both deltas (only the newest of a series is held). Two CAs that share
+    /// a name but not a key (a rollover) publish two series: the one's CRL must not set the
+    /// other's aside, or what the other lists would go unrefused and its certificates
+    /// uncovered.
     pub(crate) fn same_series(&self, other: &Self) -> bool {
-        self.issuer == other.issuer
-            && self.scope == other.scope
-            && self.is_delta() == other.is_delta()
+        same_series(self.series_parts(), other.series_parts())
     }
+
+    /// Its series, without its entries (what a distribution point remembers of what it
+    /// served).
+    pub fn series(&self) -> Series {
+        Series {
+            issuer: self.issuer.clone(),
+            scope: self.scope.clone(),
+            delta: self.is_delta(),
+            signature: self.signature.clone(),
+        }
+    }
+
+    fn series_parts(&self) -> SeriesParts<'_> {
+        (&self.issuer, &self.scope, self.is_delta(), &self.signature)
+    }
+}
+
+/// A CRL's series: issuer name, scope (issuingDistributionPoint), kind (base or delta) and
+/// signer (the configured keys that verify it). The CRL set holds the newest CRL of each.
+#[derive(Debug, Clone)]
+pub struct Series {
+    issuer: Box<[u8]>,
+    scope: Scope,
+    delta: bool,
+    signature: Signature,
+}
+
+impl Series {
+    /// Whether `crl` is of this series.
+    pub fn holds(&self, crl: &Crl) -> bool {
+        same_series(
+            (&self.issuer, &self.scope, self.delta, &self.signature),
+            crl.series_parts(),
+        )
+    }
+}
+
+/// Issuer name, scope, whether a delta, signature.
+type SeriesParts<'a> = (&'a [u8], &'a Scope, bool, &'a Signature);
+
+fn same_series(left: SeriesParts<'_>, right: SeriesParts<'_>) -> bool {
+    left.0 == right.0 && left.1 == right.1 && left.2 == right.2 && left.3.same_signer(right.3)
 }
 
 impl<'a> Header<'a> {
@@ -379,12 +422,29 @@ pub(crate) fn compare_numbers(left: &[u8], right: &[u8]) -> std::cmp::Ordering {
     left.len().cmp(&right.len()).then_with(|| left.cmp(right))
 }
 
-/// A Name (its whole encoding) rendered as RFC 4514, or `#<hex>` when x509-parser cannot read it.
+/// The largest issuer Name (whole encoding) rendered as text: a CA's name is a few hundred
+/// bytes. A larger one, which only a CRL no configured CA signed can carry, is described by
+/// its size: it is rendered before the signature is looked at, and its text goes into the
+/// refusal that is logged, so rendering it whole would cost many times its bytes.
+const MAX_RENDERED_NAME_BYTES: usize = 1024;
+/// The longest issuer text kept (in characters).
+const MAX_NAME_TEXT_CHARS: usize = 512;
+
+/// A Name (its whole encoding) rendered as RFC 4514, or `#<hex>` when x509-parser cannot read
+/// it, at most [`MAX_NAME_TEXT_CHARS`] characters; a Name over [`MAX_RENDERED_NAME_BYTES`] is
+/// not parsed at all.
 fn render(name: &[u8]) -> String {
     use x509_parser::prelude::FromDer;
-    match x509_parser::x509::X509Name::from_der(name) {
+    if name.len() > MAX_RENDERED_NAME_BYTES {
+        return format!("(a name of {} bytes, not rendered)", name.len());
+    }
+    let text = match x509_parser::x509::X509Name::from_der(name) {
         Ok((_, parsed)) => super::name::Name::read(&parsed).rfc4514,
         Err(_) => format!("#{}", serials::hex(name)),
+    };
+    match text.char_indices().nth(MAX_NAME_TEXT_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
     }
 }
 

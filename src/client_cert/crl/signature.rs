@@ -126,6 +126,18 @@ impl Signature {
         matches!(self, Self::Verified(signers) if signers.iter().any(|signer| signer.may_sign))
     }
 
+    /// Whether `self` and `other` come from the same signer: both verified with a key in
+    /// common, or both unverified (no configured key of the name to tell them apart by).
+    pub(crate) fn same_signer(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Verified(_), Self::Verified(_)) => self
+                .keys()
+                .any(|key| other.keys().any(|theirs| theirs == key)),
+            (Self::Verified(_), _) | (_, Self::Verified(_)) => false,
+            _ => true,
+        }
+    }
+
     /// The keys that verified it (none when unverified).
     pub(crate) fn keys(&self) -> impl Iterator<Item = &[u8]> {
         let signers: &[Signer] = match self {

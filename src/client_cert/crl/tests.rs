@@ -237,3 +237,33 @@ fn a_crl_without_a_usable_crl_number_is_refused_wherever_it_comes_from() {
         );
     }
 }
+
+/// Review: an issuer is rendered before the signature is checked, so its text is bounded: a
+/// name over 1 KiB is not parsed, and no text is longer than 512 characters (plus `...`).
+#[test]
+fn an_issuer_is_rendered_within_bounds() {
+    use crate::client_cert::test_pki::tlv;
+    let attribute = |value: &[u8]| {
+        tlv(
+            0x30,
+            &tlv(
+                0x31,
+                &tlv(
+                    0x30,
+                    &[tlv(0x06, &[0x55, 0x04, 0x0a]), tlv(0x04, value)].concat(),
+                ),
+            ),
+        )
+    };
+    assert_eq!(render(&attribute(b"ab")), "O=#6162");
+    let long = render(&attribute(&[0xab; 600]));
+    assert!(
+        long.starts_with("O=#ABAB") && long.ends_with("..."),
+        "{long}"
+    );
+    assert_eq!(long.chars().count(), MAX_NAME_TEXT_CHARS + 3);
+    assert_eq!(
+        render(&attribute(&[0xab; 2000])),
+        "(a name of 2021 bytes, not rendered)"
+    );
+}

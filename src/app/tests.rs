@@ -34,6 +34,14 @@ impl Fixture {
         Self { root, dir }
     }
 
+    /// The same, with `host_json` as the app root's host.json.
+    fn with_host_json(name: &str, host_json: &Value) -> Self {
+        let fixture = Self::new(name);
+        std::fs::write(fixture.dir.join("host.json"), host_json.to_string())
+            .expect("write host.json");
+        fixture
+    }
+
     fn config(&self) -> Config {
         let ca = self.dir.join("ca.der").display().to_string();
         let app_root = self.dir.display().to_string();
@@ -305,5 +313,61 @@ async fn the_builder_refuses_what_the_host_would_not_serve_listing_every_problem
         problems.len(),
         4,
         "post-list uses another method: {problems:#?}"
+    );
+}
+
+/// The `res` output of a payload-mode reply: its status and its body as JSON.
+fn payload_output((status, body): (StatusCode, Value)) -> (Value, Value) {
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "payload mode always answers 200: {body}"
+    );
+    let res = &body["Outputs"]["res"];
+    let inner = serde_json::from_str(res["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+    (res["statusCode"].clone(), inner)
+}
+
+#[tokio::test]
+async fn review_a_callers_own_post_to_the_route_prefix_is_never_read_as_an_envelope() {
+    // Forwarding mode with the route prefix `orders` and a function named `orders` serving
+    // `orders/{id?}`: the host forwards a caller's `POST /orders` to the handler as is. The
+    // caller presents a certificate of its own (the front end requires one, of any issuer) and
+    // writes, in the body, an envelope whose headers carry an allowlisted partner's certificate
+    // (public: no key is needed to copy it).
+    let fixture = Fixture::with_host_json(
+        "prefix-name",
+        &json!({
+            "extensions": { "http": { "routePrefix": "orders" } },
+            "customHandler": { "enableForwardingHttpRequest": true }
+        }),
+    );
+    let app = App::builder(fixture.config())
+        .function("orders", Route::new("{id?}"), orders)
+        .build()
+        .await
+        .expect("the app builds");
+    let partner = fixture.header(ALLOWED);
+    let own = fixture.header("stranger.example");
+    let envelope = json!({ "Data": { "req": {
+        "Url": "https://app.example/orders",
+        "Method": "GET",
+        "Headers": { "X-ARR-ClientCert": [partner] },
+    } }, "Metadata": {} });
+
+    let (status, body) = answer(
+        &app,
+        warp::test::request()
+            .method("POST")
+            .path("/orders")
+            .header("X-ARR-ClientCert", &own)
+            .json(&envelope),
+    )
+    .await;
+
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("cert_not_allowed")),
+        "the caller's own certificate is judged, never one written in its body: {body}"
     );
 }

@@ -371,3 +371,40 @@ async fn review_a_callers_own_post_to_the_route_prefix_is_never_read_as_an_envel
         "the caller's own certificate is judged, never one written in its body: {body}"
     );
 }
+
+#[tokio::test]
+async fn review_an_envelope_runs_the_function_the_host_invoked() {
+    // `lookup` (open, first) and `special` (protected) both match /api/items/special; the host
+    // invoked `special`, so `special` answers: 403 without a certificate, never `lookup`'s 200.
+    let fixture = Fixture::new("envelope-target");
+    let app = App::builder(fixture.config())
+        .open_function("lookup", Route::get("items/{id}"), |_request| async {
+            "lookup"
+        })
+        .function("special", Route::get("items/special"), orders)
+        .build()
+        .await
+        .expect("the app builds");
+    let envelope = json!({ "Data": { "req": {
+        "Url": "https://app.example/api/items/special",
+        "Method": "GET",
+        "Headers": {},
+    } }, "Metadata": {} });
+
+    let (status, body) = payload_output(
+        answer(
+            &app,
+            warp::test::request()
+                .method("POST")
+                .path("/special")
+                .json(&envelope),
+        )
+        .await,
+    );
+
+    assert_eq!(
+        (status, body["code"].clone()),
+        (json!(403), json!("cert_missing")),
+        "{body}"
+    );
+}

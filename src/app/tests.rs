@@ -408,3 +408,48 @@ async fn review_an_envelope_runs_the_function_the_host_invoked() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn review_in_payload_mode_a_function_sees_the_hosts_invocation_id_not_the_callers() {
+    const HOST_ID: &str = "5b0a6b8e-3f0e-4a57-9c8e-0d6f1c7e2a11";
+    const CALLERS: &str = "deadbeef-0000-4000-8000-00000000beef";
+    let fixture = Fixture::new("payload-invocation-id");
+    let app = App::builder(fixture.config())
+        .open_function(
+            "whoami",
+            Route::get("whoami"),
+            |request: FunctionRequest| async move {
+                warp::reply::json(&json!({ "invocationId": request.invocation_id() }))
+            },
+        )
+        .build()
+        .await
+        .expect("the app builds");
+    let invoke = |caller_headers: Value| {
+        let envelope = json!({ "Data": { "req": {
+            "Url": "https://app.example/api/whoami",
+            "Method": "GET",
+            "Headers": caller_headers,
+        } }, "Metadata": {} });
+        warp::test::request()
+            .method("POST")
+            .path("/whoami")
+            .header("X-Azure-Functions-InvocationId", HOST_ID)
+            .json(&envelope)
+    };
+
+    let honest = payload_output(answer(&app, invoke(json!({}))).await);
+    let forged = payload_output(
+        answer(
+            &app,
+            invoke(json!({ "X-Azure-Functions-InvocationId": [CALLERS] })),
+        )
+        .await,
+    );
+
+    assert_eq!(honest.1["invocationId"], HOST_ID, "{honest:?}");
+    assert_eq!(
+        forged.1["invocationId"], HOST_ID,
+        "the caller's header inside the envelope is not the host's id: {forged:?}"
+    );
+}

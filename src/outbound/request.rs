@@ -377,6 +377,30 @@ mod tests {
     }
 
     #[test]
+    fn review_a_path_never_takes_the_identity_to_another_host() {
+        // The WHATWG parser reads `\` as `/` in https URLs and drops tabs and newlines, so each
+        // of these "paths" is a scheme-relative URL naming another host once joined.
+        let base = Url::parse("https://partner.example:8443/api/health").ok();
+        for target in [
+            "/\\evil.example/x",
+            "/\\\\evil.example/x",
+            "/\t/evil.example/x",
+            "/\n/evil.example/x",
+            "/\r\n/evil.example/x",
+            "/\t\\evil.example/x",
+        ] {
+            match resolve(base.as_ref(), target) {
+                Ok(url) => assert_eq!(
+                    (url.host_str(), url.port()),
+                    (Some("partner.example"), Some(8443)),
+                    "{target:?} resolved to {url}"
+                ),
+                Err(error) => assert_eq!(error.code(), "outbound_invalid_request", "{error}"),
+            }
+        }
+    }
+
+    #[test]
     fn a_path_without_remote_api_url_says_what_to_do() {
         let error = resolve(None, "/orders").expect_err("no host");
         assert_eq!(error.code(), "outbound_invalid_request");

@@ -337,6 +337,31 @@ mod tests {
     }
 
     #[test]
+    fn review_an_entry_the_front_end_may_read_more_broadly_than_its_letters_is_unsafe() {
+        // The handler matches literal segments percent-decoded (`/api/cert%2Dinfo` reaches
+        // cert-info), and the front end's treatment of an entry without a leading slash, of
+        // escapes and of `*` is undocumented: an entry that could cover a protected route is
+        // judged as if it does.
+        for entry in [
+            "api/cert-info",
+            "api",
+            "/api/cert%2Dinfo",
+            "/%61pi",
+            "/api/*",
+            "*",
+        ] {
+            let verdict = judge(&excluding(entry), &routes());
+            assert!(!verdict.is_safe(), "{entry:?} judged safe");
+        }
+        for entry in ["/api/health", "api/health", "/public", "/api/health*"] {
+            assert!(
+                judge(&excluding(entry), &routes()).is_safe(),
+                "{entry:?} covers no protected route"
+            );
+        }
+    }
+
+    #[test]
     fn everything_wrong_at_once_is_reported_at_once() {
         let verdict = judge(&Reading::default(), &routes());
         assert_eq!(

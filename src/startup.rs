@@ -24,7 +24,7 @@ use crate::config::{Config, ProcessEnv};
 use crate::crl_source::CrlUrls;
 use crate::crl_source::fetch::{Fetcher, FetcherBuildError};
 use crate::error::handle_rejection;
-use crate::host;
+use crate::host::{self, HostSettings};
 use crate::outbound::{BuildError, OutboundClient};
 use crate::posture::{self, Checker, Posture};
 use crate::state::AppState;
@@ -87,31 +87,45 @@ impl RouteOptions {
 }
 
 /// The built-in functions' route tree as `serve` builds it, with the one rejection handler on
-/// top (for filter tests; an app's tree comes from [`App::builder`]).
+/// top (for filter tests; an app's tree comes from [`App::builder`]). With
+/// `options.payload_mode`, payload mode is served as with neither proxying nor forwarding on.
 pub fn routes(state: AppState, options: RouteOptions) -> BoxedFilter<(Response,)> {
     let builtins = crate::functions::builtins(&options);
+    let payload = options.payload_mode.then(|| HostSettings {
+        route_prefix: state.route_prefix.to_string(),
+        forwarding: false,
+        proxying: false,
+    });
     let (tree, _) = tree(
         &state,
         builtins.functions,
         &builtins.switched_off,
-        options.payload_mode,
+        payload.as_ref(),
     );
     tree
 }
 
-/// The route tree over `functions`: readiness, payload mode (when served), the functions; one
-/// rejection handler over all of them, and the request span.
+/// The route tree over `functions`: readiness, payload mode (when `payload` serves it, for
+/// the names it serves it for), the functions; one rejection handler over all of them, and
+/// the request span.
 fn tree(
     state: &AppState,
     functions: Vec<Registered>,
     switched_off: &[String],
-    payload_mode: bool,
+    payload: Option<&HostSettings>,
 ) -> (BoxedFilter<(Response,)>, Arc<[FunctionInfo]>) {
     let mut infos = Vec::with_capacity(functions.len());
+    let mut invocable = Vec::with_capacity(functions.len());
     let mut all: Option<BoxedFilter<(Response,)>> = None;
     for function in functions {
-        infos.push(function.info);
         let filter = (function.make)(state);
+        if payload.is_some_and(|host| host.serves_payload_mode_for(function.info.name())) {
+            invocable.push(host::invocation::Invocable {
+                info: function.info.clone(),
+                route: filter.clone().recover(handle_rejection).unify().boxed(),
+            });
+        }
+        infos.push(function.info);
         all = Some(match all {
             None => filter,
             Some(earlier) => earlier.or(filter).unify().boxed(),
@@ -123,16 +137,21 @@ fn tree(
         .recover(handle_rejection)
         .unify()
         .boxed();
-    let entry = if payload_mode {
-        let invocation = host::invocation::route(
-            &state.route_prefix,
-            Arc::clone(&infos),
-            Arc::from(switched_off),
-            functions.clone(),
-        );
-        host::readiness().or(invocation).unify().boxed()
-    } else {
-        host::readiness().boxed()
+    let entry = match payload.filter(|host| host.serves_payload_mode()) {
+        Some(host) => {
+            let switched_off: Vec<String> = switched_off
+                .iter()
+                .filter(|name| host.serves_payload_mode_for(name))
+                .cloned()
+                .collect();
+            let invocation = host::invocation::route(
+                &state.route_prefix,
+                Arc::from(invocable),
+                Arc::from(switched_off),
+            );
+            host::readiness().or(invocation).unify().boxed()
+        }
+        None => host::readiness().boxed(),
     };
     let tree = entry
         .or(functions)
@@ -218,8 +237,7 @@ pub(crate) async fn start(
     )
     .with_posture(posture);
     let route_prefix = Arc::clone(&state.route_prefix);
-    let payload_mode = RouteOptions::from_config(config).payload_mode;
-    let (routes, functions) = tree(&state, functions, switched_off, payload_mode);
+    let (routes, functions) = tree(&state, functions, switched_off, Some(&config.server.host));
     host::function_folders::warn_about_differences(
         &config.server.app_root,
         &functions,

@@ -7,7 +7,10 @@
 //! excluded, case-insensitively) in both directions: an entry overlaps a route when either is
 //! a prefix of the other, compared ASCII-case-insensitively on the routes as the front end sees
 //! them, route prefix included (`/api/cert-info`). So `/ap` and `/` cover `/api/cert-info`, and
-//! so does `/api/cert-info/x` (it would exclude a longer spelling of the route).
+//! so does `/api/cert-info/x` (it would exclude a longer spelling of the route). What the front
+//! end does with an entry without a leading `/`, with escapes or with `*` is undocumented, so
+//! each is also judged as read most broadly: `api/cert-info`, `/api/cert%2Dinfo` and `/api/*`
+//! all cover `/api/cert-info`.
 //!
 //! Pure: values in, verdict out; the fixes it words name the site's resource id.
 
@@ -180,11 +183,36 @@ pub fn entries(value: Option<&str>) -> impl Iterator<Item = &str> {
         .filter(|entry| !entry.is_empty())
 }
 
-/// Either is a prefix of the other, ignoring ASCII case.
+/// Whether `entry` could exclude requests for `route`: either is a prefix of the other,
+/// ignoring ASCII case, for any reading of the entry the front end might make (see
+/// [`readings`]).
 fn overlaps(entry: &str, route: &str) -> bool {
-    let (entry, route) = (entry.as_bytes(), route.as_bytes());
-    let shorter = entry.len().min(route.len());
-    entry[..shorter].eq_ignore_ascii_case(&route[..shorter])
+    readings(entry).iter().any(|reading| {
+        let (entry, route) = (reading.as_bytes(), route.as_bytes());
+        let shorter = entry.len().min(route.len());
+        entry[..shorter].eq_ignore_ascii_case(&route[..shorter])
+    })
+}
+
+/// The entry as written, and as the front end might read it more broadly than its letters
+/// (how it treats these is undocumented, and the handler itself matches routes
+/// percent-decoded, so `/api/cert%2Dinfo` reaches `cert-info`): percent-decoded, cut at a `*`
+/// (a wildcard), and with a leading `/` when it has none.
+fn readings(entry: &str) -> Vec<String> {
+    let decoded = percent_encoding::percent_decode_str(entry)
+        .decode_utf8_lossy()
+        .into_owned();
+    let mut readings = Vec::with_capacity(4);
+    for text in [entry.to_owned(), decoded] {
+        let cut = text.split('*').next().unwrap_or_default().to_owned();
+        for reading in [text, cut] {
+            if !reading.starts_with('/') {
+                readings.push(format!("/{reading}"));
+            }
+            readings.push(reading);
+        }
+    }
+    readings
 }
 
 fn quoted(entries: &[&str]) -> String {

@@ -453,3 +453,44 @@ async fn review_in_payload_mode_a_function_sees_the_hosts_invocation_id_not_the_
         "the caller's header inside the envelope is not the host's id: {forged:?}"
     );
 }
+
+#[tokio::test]
+async fn review_overlapping_routes_are_matched_most_specific_first_as_the_host_orders_them() {
+    // The host orders its routes by specificity (a literal segment before a parameter, a
+    // longer template before its prefix), whatever the registration order, and forwards
+    // `/api/items/special` as an invocation of `special`; the handler must run `special` too,
+    // not `lookup`, which was registered first and whose `items/{id}` also matches.
+    let fixture = Fixture::new("precedence");
+    let app = App::builder(fixture.config())
+        .function("lookup", Route::get("items/{id}"), orders)
+        .open_function("special", Route::get("items/special"), |_request| async {
+            "special"
+        })
+        .open_function("any", Route::get("things/{*rest}"), |_request| async {
+            "any"
+        })
+        .open_function("deep", Route::get("things/a/b"), |_request| async {
+            "deep"
+        })
+        .build()
+        .await
+        .expect("the app builds");
+
+    let allowed = fixture.header(ALLOWED);
+    for (path, expected) in [
+        ("/api/items/special", "special"),
+        ("/api/things/a/b", "deep"),
+        ("/api/things/a", "any"),
+    ] {
+        let response = warp::test::request()
+            .path(path)
+            .header("X-ARR-ClientCert", &allowed)
+            .reply(&app.routes())
+            .await;
+        assert_eq!(
+            (response.status(), response.body().as_ref()),
+            (StatusCode::OK, expected.as_bytes()),
+            "{path}"
+        );
+    }
+}

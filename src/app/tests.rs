@@ -494,3 +494,34 @@ async fn review_overlapping_routes_are_matched_most_specific_first_as_the_host_o
         );
     }
 }
+
+#[tokio::test]
+async fn review_a_refused_caller_gets_the_refusal_not_a_less_specific_functions_answer() {
+    // The host invokes `special` (protected) for /api/items/special. A caller it refuses must
+    // get its 403, not fall through to `lookup` (open, `items/{id}`) and that function's 200.
+    let fixture = Fixture::new("fall-through");
+    let app = App::builder(fixture.config())
+        .open_function("lookup", Route::get("items/{id}"), |_request| async {
+            "lookup"
+        })
+        .function("special", Route::get("items/special"), orders)
+        .build()
+        .await
+        .expect("the app builds");
+
+    let (status, body) = answer(&app, warp::test::request().path("/api/items/special")).await;
+    let other = warp::test::request()
+        .path("/api/items/other")
+        .reply(&app.routes())
+        .await;
+
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("cert_missing")),
+        "{body}"
+    );
+    assert_eq!(
+        (other.status(), other.body().as_ref()),
+        (StatusCode::OK, &b"lookup"[..])
+    );
+}

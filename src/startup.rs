@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
+use warp::filters::path::FullPath;
+use warp::http::Method;
 use warp::reply::Response;
 
 use crate::app::builder::Registered;
@@ -24,6 +26,7 @@ use crate::config::{Config, ProcessEnv};
 use crate::crl_source::CrlUrls;
 use crate::crl_source::fetch::{Fetcher, FetcherBuildError};
 use crate::error::handle_rejection;
+use crate::host::route::Route;
 use crate::host::{self, HostSettings};
 use crate::outbound::{BuildError, OutboundClient};
 use crate::posture::{self, Checker, Posture};
@@ -114,24 +117,29 @@ fn tree(
     switched_off: &[String],
     payload: Option<&HostSettings>,
 ) -> (BoxedFilter<(Response,)>, Arc<[FunctionInfo]>) {
-    let mut infos = Vec::with_capacity(functions.len());
+    let infos: Arc<[FunctionInfo]> = functions.iter().map(|f| f.info.clone()).collect();
+    // Tried in the host's order (the most specific route first; stable, so registration order
+    // otherwise), each only where no route before it claims the path and method.
+    let mut functions = functions;
+    functions.sort_by(|a, b| a.info.route().precedence(b.info.route()));
+    let routes: Arc<[Route]> = functions.iter().map(|f| f.info.route().clone()).collect();
     let mut invocable = Vec::with_capacity(functions.len());
     let mut all: Option<BoxedFilter<(Response,)>> = None;
-    for function in functions {
+    for (index, function) in functions.into_iter().enumerate() {
         let filter = (function.make)(state);
         if payload.is_some_and(|host| host.serves_payload_mode_for(function.info.name())) {
             invocable.push(host::invocation::Invocable {
-                info: function.info.clone(),
+                info: function.info,
                 route: filter.clone().recover(handle_rejection).unify().boxed(),
             });
         }
-        infos.push(function.info);
+        let unclaimed = unclaimed_before(Arc::clone(&routes), index, &state.route_prefix);
+        let filter = unclaimed.and(filter).boxed();
         all = Some(match all {
             None => filter,
             Some(earlier) => earlier.or(filter).unify().boxed(),
         });
     }
-    let infos: Arc<[FunctionInfo]> = Arc::from(infos);
     let functions = all
         .unwrap_or_else(|| warp::any().and_then(not_found).boxed())
         .recover(handle_rejection)
@@ -164,6 +172,27 @@ fn tree(
 
 async fn not_found() -> Result<Response, warp::Rejection> {
     Err(warp::reject::not_found())
+}
+
+/// Passes a request that none of `routes[..index]` claims (its path and method), and rejects
+/// the rest as not found, the rejection every other one outranks: so the function a request
+/// belongs to answers it, refusal included, and it never falls through to a less specific one.
+fn unclaimed_before(routes: Arc<[Route]>, index: usize, route_prefix: &str) -> BoxedFilter<()> {
+    let route_prefix: Arc<str> = route_prefix.into();
+    warp::path::full()
+        .and(warp::method())
+        .and_then(move |path: FullPath, method: Method| {
+            let claimed = routes[..index].iter().any(|route| {
+                route.allows(&method) && route.matches(&route_prefix, path.as_str()).is_some()
+            });
+            std::future::ready(if claimed {
+                Err(warp::reject::not_found())
+            } else {
+                Ok(())
+            })
+        })
+        .untuple_one()
+        .boxed()
 }
 
 /// One span per request: method, path (never the query, which may carry `code`), and the

@@ -129,6 +129,34 @@ impl Template {
         Some(path)
     }
 
+    /// Which of two templates the host tries first, by its own rule: segment by segment, a
+    /// literal before a parameter (two literals in ASCII-case-insensitive order, two
+    /// parameters alike); when one template is the other's prefix, the longer first.
+    pub(super) fn precedence(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        for (index, mine) in self.0.iter().enumerate() {
+            let Some(theirs) = other.0.get(index) else {
+                return Ordering::Less;
+            };
+            let order = match (mine, theirs) {
+                (Segment::Literal(a), Segment::Literal(b)) => {
+                    a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase())
+                }
+                (Segment::Literal(_), _) => Ordering::Less,
+                (_, Segment::Literal(_)) => Ordering::Greater,
+                _ => Ordering::Equal,
+            };
+            if order != Ordering::Equal {
+                return order;
+            }
+        }
+        if other.0.len() > self.0.len() {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    }
+
     /// Literals lower-cased, parameters unnamed (`orders/{}`): equal shapes match equal paths.
     pub(super) fn shape(&self) -> String {
         let parts: Vec<String> = self

@@ -276,3 +276,47 @@ fn the_path_prefix_is_the_template_up_to_its_first_parameter() {
         assert_eq!(route.path_prefix(prefix), expected, "{route}");
     }
 }
+
+#[test]
+fn the_more_specific_of_two_templates_comes_first_as_the_host_orders_them() {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    for (first, second, expected, reason) in [
+        (
+            "items/special",
+            "items/{id}",
+            Less,
+            "a literal before a parameter",
+        ),
+        (
+            "items/{id}",
+            "items/special",
+            Greater,
+            "and the other way round",
+        ),
+        (
+            "files/a/b",
+            "files/{*path}",
+            Less,
+            "a literal before a catch-all",
+        ),
+        (
+            "items/{id}/x",
+            "items/{id}",
+            Less,
+            "the longer before its prefix",
+        ),
+        (
+            "orders/{id}",
+            "orders/{*rest}",
+            Equal,
+            "two parameters alike",
+        ),
+        ("Orders", "orders", Equal, "literals ignoring case"),
+    ] {
+        assert_eq!(
+            Route::new(first).precedence(&Route::new(second)),
+            expected,
+            "{reason}: {first} vs {second}"
+        );
+    }
+}

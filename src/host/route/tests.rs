@@ -320,3 +320,30 @@ fn the_more_specific_of_two_templates_comes_first_as_the_host_orders_them() {
         );
     }
 }
+
+#[test]
+fn review_a_one_segment_parameter_never_holds_a_slash_or_a_dot_segment() {
+    // The host keeps `%2F` encoded in route values and removes dot segments before routing, so
+    // `{id}` is one path segment there; decoded here, `..%2F..%2Fadmin` became `../../admin`,
+    // which a function building an outbound path from it would send up the partner's tree.
+    let route = Route::new("orders/{id}/shipment");
+    for (path, expected) in [
+        ("/api/orders/a%2Fb/shipment", Some("a%2Fb")),
+        (
+            "/api/orders/..%2F..%2Fadmin/shipment",
+            Some("..%2F..%2Fadmin"),
+        ),
+        ("/api/orders/a%2fb/shipment", Some("a%2fb")),
+        ("/api/orders/a%20b/shipment", Some("a b")),
+        ("/api/orders/../shipment", None),
+        ("/api/orders/%2E%2E/shipment", None),
+        ("/api/orders/./shipment", None),
+    ] {
+        let matched = route.matches("api", path);
+        assert_eq!(
+            matched.as_ref().and_then(|params| params.get("id")),
+            expected,
+            "{path}"
+        );
+    }
+}

@@ -51,7 +51,9 @@ pub struct Route {
     methods: Vec<Method>,
 }
 
-/// The values of a route's parameters in one request, percent-decoded.
+/// The values of a route's parameters in one request, percent-decoded except `%2F`, which
+/// stays as sent (the host keeps it encoded in route values). A path with a dot segment
+/// (`.`, `..`, `%2E%2E`) matches no route: the host removes them before routing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteParams {
     values: Vec<(Arc<str>, String)>,

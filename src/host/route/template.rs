@@ -83,6 +83,14 @@ impl Template {
     pub(super) fn matches(&self, route_prefix: &str, path: &str) -> Option<Values> {
         let path = path.strip_prefix('/').unwrap_or(path);
         let path = path.strip_suffix('/').unwrap_or(path);
+        // The host removes dot segments (`%2E` included) before routing: a path that still has
+        // one is no route's.
+        if path
+            .split('/')
+            .any(|segment| matches!(decode(segment).as_str(), "." | ".."))
+        {
+            return None;
+        }
         let mut rest = path;
         for expected in route_prefix.split('/').filter(|part| !part.is_empty()) {
             let (segment, tail) = split_first(rest)?;
@@ -275,8 +283,26 @@ fn split_first(path: &str) -> Option<(&str, Option<&str>)> {
     (!first.is_empty()).then_some((first, tail))
 }
 
+/// `segment` percent-decoded, except `%2F` (in either case), which stays as sent: the host
+/// keeps it encoded in route values (decoding it would change what a path's segments are), so
+/// a one-segment parameter never holds a `/`.
 fn decode(segment: &str) -> String {
-    percent_decode_str(segment).decode_utf8_lossy().into_owned()
+    let mut decoded = String::with_capacity(segment.len());
+    let mut rest = segment;
+    while let Some(at) = find_encoded_slash(rest) {
+        decoded.push_str(&percent_decode_str(&rest[..at]).decode_utf8_lossy());
+        decoded.push_str(&rest[at..at + 3]);
+        rest = &rest[at + 3..];
+    }
+    decoded.push_str(&percent_decode_str(rest).decode_utf8_lossy());
+    decoded
+}
+
+/// Where the first `%2F` or `%2f` of `text` starts.
+fn find_encoded_slash(text: &str) -> Option<usize> {
+    text.as_bytes().windows(3).position(|window| {
+        window[0] == b'%' && window[1] == b'2' && window[2].eq_ignore_ascii_case(&b'f')
+    })
 }
 
 fn encode(value: &str) -> String {

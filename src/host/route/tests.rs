@@ -76,8 +76,8 @@ fn templates_match_as_the_host_matches_them() {
         (
             "files/{*path}",
             "/api/files/a/b%2Fc/d",
-            Some(vec![("path", "a/b/c/d")]),
-            "catch-all",
+            Some(vec![("path", "a/b%2Fc/d")]),
+            "catch-all (an encoded slash stays encoded, as in the host)",
         ),
         (
             "files/{*path}",

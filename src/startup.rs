@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
+use warp::filters::path::FullPath;
+use warp::http::Method;
 use warp::reply::Response;
 
 use crate::app::builder::Registered;
@@ -24,7 +26,8 @@ use crate::config::{Config, ProcessEnv};
 use crate::crl_source::CrlUrls;
 use crate::crl_source::fetch::{Fetcher, FetcherBuildError};
 use crate::error::handle_rejection;
-use crate::host;
+use crate::host::route::Route;
+use crate::host::{self, HostSettings};
 use crate::outbound::{BuildError, OutboundClient};
 use crate::posture::{self, Checker, Posture};
 use crate::state::AppState;
@@ -87,52 +90,76 @@ impl RouteOptions {
 }
 
 /// The built-in functions' route tree as `serve` builds it, with the one rejection handler on
-/// top (for filter tests; an app's tree comes from [`App::builder`]).
+/// top (for filter tests; an app's tree comes from [`App::builder`]). With
+/// `options.payload_mode`, payload mode is served as with neither proxying nor forwarding on.
 pub fn routes(state: AppState, options: RouteOptions) -> BoxedFilter<(Response,)> {
     let builtins = crate::functions::builtins(&options);
+    let payload = options.payload_mode.then(|| HostSettings {
+        route_prefix: state.route_prefix.to_string(),
+        forwarding: false,
+        proxying: false,
+    });
     let (tree, _) = tree(
         &state,
         builtins.functions,
         &builtins.switched_off,
-        options.payload_mode,
+        payload.as_ref(),
     );
     tree
 }
 
-/// The route tree over `functions`: readiness, payload mode (when served), the functions; one
-/// rejection handler over all of them, and the request span.
+/// The route tree over `functions`: readiness, payload mode (when `payload` serves it, for
+/// the names it serves it for), the functions; one rejection handler over all of them, and
+/// the request span.
 fn tree(
     state: &AppState,
     functions: Vec<Registered>,
     switched_off: &[String],
-    payload_mode: bool,
+    payload: Option<&HostSettings>,
 ) -> (BoxedFilter<(Response,)>, Arc<[FunctionInfo]>) {
-    let mut infos = Vec::with_capacity(functions.len());
+    let infos: Arc<[FunctionInfo]> = functions.iter().map(|f| f.info.clone()).collect();
+    // Tried in the host's order (the most specific route first; stable, so registration order
+    // otherwise), each only where no route before it claims the path and method.
+    let mut functions = functions;
+    functions.sort_by(|a, b| a.info.route().precedence(b.info.route()));
+    let routes: Arc<[Route]> = functions.iter().map(|f| f.info.route().clone()).collect();
+    let mut invocable = Vec::with_capacity(functions.len());
     let mut all: Option<BoxedFilter<(Response,)>> = None;
-    for function in functions {
-        infos.push(function.info);
+    for (index, function) in functions.into_iter().enumerate() {
         let filter = (function.make)(state);
+        if payload.is_some_and(|host| host.serves_payload_mode_for(function.info.name())) {
+            invocable.push(host::invocation::Invocable {
+                info: function.info,
+                route: filter.clone().recover(handle_rejection).unify().boxed(),
+            });
+        }
+        let unclaimed = unclaimed_before(Arc::clone(&routes), index, &state.route_prefix);
+        let filter = unclaimed.and(filter).boxed();
         all = Some(match all {
             None => filter,
             Some(earlier) => earlier.or(filter).unify().boxed(),
         });
     }
-    let infos: Arc<[FunctionInfo]> = Arc::from(infos);
     let functions = all
         .unwrap_or_else(|| warp::any().and_then(not_found).boxed())
         .recover(handle_rejection)
         .unify()
         .boxed();
-    let entry = if payload_mode {
-        let invocation = host::invocation::route(
-            &state.route_prefix,
-            Arc::clone(&infos),
-            Arc::from(switched_off),
-            functions.clone(),
-        );
-        host::readiness().or(invocation).unify().boxed()
-    } else {
-        host::readiness().boxed()
+    let entry = match payload.filter(|host| host.serves_payload_mode()) {
+        Some(host) => {
+            let switched_off: Vec<String> = switched_off
+                .iter()
+                .filter(|name| host.serves_payload_mode_for(name))
+                .cloned()
+                .collect();
+            let invocation = host::invocation::route(
+                &state.route_prefix,
+                Arc::from(invocable),
+                Arc::from(switched_off),
+            );
+            host::readiness().or(invocation).unify().boxed()
+        }
+        None => host::readiness().boxed(),
     };
     let tree = entry
         .or(functions)
@@ -145,6 +172,27 @@ fn tree(
 
 async fn not_found() -> Result<Response, warp::Rejection> {
     Err(warp::reject::not_found())
+}
+
+/// Passes a request that none of `routes[..index]` claims (its path and method), and rejects
+/// the rest as not found, the rejection every other one outranks: so the function a request
+/// belongs to answers it, refusal included, and it never falls through to a less specific one.
+fn unclaimed_before(routes: Arc<[Route]>, index: usize, route_prefix: &str) -> BoxedFilter<()> {
+    let route_prefix: Arc<str> = route_prefix.into();
+    warp::path::full()
+        .and(warp::method())
+        .and_then(move |path: FullPath, method: Method| {
+            let claimed = routes[..index].iter().any(|route| {
+                route.allows(&method) && route.matches(&route_prefix, path.as_str()).is_some()
+            });
+            std::future::ready(if claimed {
+                Err(warp::reject::not_found())
+            } else {
+                Ok(())
+            })
+        })
+        .untuple_one()
+        .boxed()
 }
 
 /// One span per request: method, path (never the query, which may carry `code`), and the
@@ -218,8 +266,7 @@ pub(crate) async fn start(
     )
     .with_posture(posture);
     let route_prefix = Arc::clone(&state.route_prefix);
-    let payload_mode = RouteOptions::from_config(config).payload_mode;
-    let (routes, functions) = tree(&state, functions, switched_off, payload_mode);
+    let (routes, functions) = tree(&state, functions, switched_off, Some(&config.server.host));
     host::function_folders::warn_about_differences(
         &config.server.app_root,
         &functions,

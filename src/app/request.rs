@@ -49,7 +49,8 @@ impl FunctionRequest {
         &self.path
     }
 
-    /// The value of route parameter `name` (`{id}` in `orders/{id}`), percent-decoded.
+    /// The value of route parameter `name` (`{id}` in `orders/{id}`), percent-decoded except
+    /// `%2F`, which stays as sent, as in the host: a one-segment parameter never holds a `/`.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params.get(name)
     }

@@ -34,6 +34,14 @@ impl Fixture {
         Self { root, dir }
     }
 
+    /// The same, with `host_json` as the app root's host.json.
+    fn with_host_json(name: &str, host_json: &Value) -> Self {
+        let fixture = Self::new(name);
+        std::fs::write(fixture.dir.join("host.json"), host_json.to_string())
+            .expect("write host.json");
+        fixture
+    }
+
     fn config(&self) -> Config {
         let ca = self.dir.join("ca.der").display().to_string();
         let app_root = self.dir.display().to_string();
@@ -305,5 +313,215 @@ async fn the_builder_refuses_what_the_host_would_not_serve_listing_every_problem
         problems.len(),
         4,
         "post-list uses another method: {problems:#?}"
+    );
+}
+
+/// The `res` output of a payload-mode reply: its status and its body as JSON.
+fn payload_output((status, body): (StatusCode, Value)) -> (Value, Value) {
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "payload mode always answers 200: {body}"
+    );
+    let res = &body["Outputs"]["res"];
+    let inner = serde_json::from_str(res["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+    (res["statusCode"].clone(), inner)
+}
+
+#[tokio::test]
+async fn review_a_callers_own_post_to_the_route_prefix_is_never_read_as_an_envelope() {
+    // Forwarding mode with the route prefix `orders` and a function named `orders` serving
+    // `orders/{id?}`: the host forwards a caller's `POST /orders` to the handler as is. The
+    // caller presents a certificate of its own (the front end requires one, of any issuer) and
+    // writes, in the body, an envelope whose headers carry an allowlisted partner's certificate
+    // (public: no key is needed to copy it).
+    let fixture = Fixture::with_host_json(
+        "prefix-name",
+        &json!({
+            "extensions": { "http": { "routePrefix": "orders" } },
+            "customHandler": { "enableForwardingHttpRequest": true }
+        }),
+    );
+    let app = App::builder(fixture.config())
+        .function("orders", Route::new("{id?}"), orders)
+        .build()
+        .await
+        .expect("the app builds");
+    let partner = fixture.header(ALLOWED);
+    let own = fixture.header("stranger.example");
+    let envelope = json!({ "Data": { "req": {
+        "Url": "https://app.example/orders",
+        "Method": "GET",
+        "Headers": { "X-ARR-ClientCert": [partner] },
+    } }, "Metadata": {} });
+
+    let (status, body) = answer(
+        &app,
+        warp::test::request()
+            .method("POST")
+            .path("/orders")
+            .header("X-ARR-ClientCert", &own)
+            .json(&envelope),
+    )
+    .await;
+
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("cert_not_allowed")),
+        "the caller's own certificate is judged, never one written in its body: {body}"
+    );
+}
+
+#[tokio::test]
+async fn review_an_envelope_runs_the_function_the_host_invoked() {
+    // `lookup` (open, first) and `special` (protected) both match /api/items/special; the host
+    // invoked `special`, so `special` answers: 403 without a certificate, never `lookup`'s 200.
+    let fixture = Fixture::new("envelope-target");
+    let app = App::builder(fixture.config())
+        .open_function("lookup", Route::get("items/{id}"), |_request| async {
+            "lookup"
+        })
+        .function("special", Route::get("items/special"), orders)
+        .build()
+        .await
+        .expect("the app builds");
+    let envelope = json!({ "Data": { "req": {
+        "Url": "https://app.example/api/items/special",
+        "Method": "GET",
+        "Headers": {},
+    } }, "Metadata": {} });
+
+    let (status, body) = payload_output(
+        answer(
+            &app,
+            warp::test::request()
+                .method("POST")
+                .path("/special")
+                .json(&envelope),
+        )
+        .await,
+    );
+
+    assert_eq!(
+        (status, body["code"].clone()),
+        (json!(403), json!("cert_missing")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn review_in_payload_mode_a_function_sees_the_hosts_invocation_id_not_the_callers() {
+    const HOST_ID: &str = "5b0a6b8e-3f0e-4a57-9c8e-0d6f1c7e2a11";
+    const CALLERS: &str = "deadbeef-0000-4000-8000-00000000beef";
+    let fixture = Fixture::new("payload-invocation-id");
+    let app = App::builder(fixture.config())
+        .open_function(
+            "whoami",
+            Route::get("whoami"),
+            |request: FunctionRequest| async move {
+                warp::reply::json(&json!({ "invocationId": request.invocation_id() }))
+            },
+        )
+        .build()
+        .await
+        .expect("the app builds");
+    let invoke = |caller_headers: Value| {
+        let envelope = json!({ "Data": { "req": {
+            "Url": "https://app.example/api/whoami",
+            "Method": "GET",
+            "Headers": caller_headers,
+        } }, "Metadata": {} });
+        warp::test::request()
+            .method("POST")
+            .path("/whoami")
+            .header("X-Azure-Functions-InvocationId", HOST_ID)
+            .json(&envelope)
+    };
+
+    let honest = payload_output(answer(&app, invoke(json!({}))).await);
+    let forged = payload_output(
+        answer(
+            &app,
+            invoke(json!({ "X-Azure-Functions-InvocationId": [CALLERS] })),
+        )
+        .await,
+    );
+
+    assert_eq!(honest.1["invocationId"], HOST_ID, "{honest:?}");
+    assert_eq!(
+        forged.1["invocationId"], HOST_ID,
+        "the caller's header inside the envelope is not the host's id: {forged:?}"
+    );
+}
+
+#[tokio::test]
+async fn review_overlapping_routes_are_matched_most_specific_first_as_the_host_orders_them() {
+    // The host orders its routes by specificity (a literal segment before a parameter, a
+    // longer template before its prefix), whatever the registration order, and forwards
+    // `/api/items/special` as an invocation of `special`; the handler must run `special` too,
+    // not `lookup`, which was registered first and whose `items/{id}` also matches.
+    let fixture = Fixture::new("precedence");
+    let app = App::builder(fixture.config())
+        .function("lookup", Route::get("items/{id}"), orders)
+        .open_function("special", Route::get("items/special"), |_request| async {
+            "special"
+        })
+        .open_function("any", Route::get("things/{*rest}"), |_request| async {
+            "any"
+        })
+        .open_function("deep", Route::get("things/a/b"), |_request| async {
+            "deep"
+        })
+        .build()
+        .await
+        .expect("the app builds");
+
+    let allowed = fixture.header(ALLOWED);
+    for (path, expected) in [
+        ("/api/items/special", "special"),
+        ("/api/things/a/b", "deep"),
+        ("/api/things/a", "any"),
+    ] {
+        let response = warp::test::request()
+            .path(path)
+            .header("X-ARR-ClientCert", &allowed)
+            .reply(&app.routes())
+            .await;
+        assert_eq!(
+            (response.status(), response.body().as_ref()),
+            (StatusCode::OK, expected.as_bytes()),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn review_a_refused_caller_gets_the_refusal_not_a_less_specific_functions_answer() {
+    // The host invokes `special` (protected) for /api/items/special. A caller it refuses must
+    // get its 403, not fall through to `lookup` (open, `items/{id}`) and that function's 200.
+    let fixture = Fixture::new("fall-through");
+    let app = App::builder(fixture.config())
+        .open_function("lookup", Route::get("items/{id}"), |_request| async {
+            "lookup"
+        })
+        .function("special", Route::get("items/special"), orders)
+        .build()
+        .await
+        .expect("the app builds");
+
+    let (status, body) = answer(&app, warp::test::request().path("/api/items/special")).await;
+    let other = warp::test::request()
+        .path("/api/items/other")
+        .reply(&app.routes())
+        .await;
+
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("cert_missing")),
+        "{body}"
+    );
+    assert_eq!(
+        (other.status(), other.body().as_ref()),
+        (StatusCode::OK, &b"lookup"[..])
     );
 }

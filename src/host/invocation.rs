@@ -1,7 +1,9 @@
 //! Payload mode: the host POSTs `/<FunctionName>` with a JSON envelope. The request inside it is
-//! run through the very same function routes, in process, and the function's response goes back
-//! as the `Outputs.res` envelope, always `200 application/json` (the host fails on anything else
-//! and hangs on an empty body: spec §5.4).
+//! run through that function's own route (the one the host invoked, never another whose route
+//! also matches the path), in process, and the function's response goes back as the
+//! `Outputs.res` envelope, always `200 application/json` (the host fails on anything else and
+//! hangs on an empty body: spec §5.4). The rebuilt request carries the caller's headers from the
+//! envelope, except the invocation id, which is the host's from its own POST.
 
 use std::sync::Arc;
 
@@ -15,8 +17,17 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use super::envelope::{self, HttpOutput, InvocationResult, Target};
+use super::invocation_id::HOST_HEADER;
 use crate::app::FunctionInfo;
 use crate::error::ApiError;
+
+/// A function payload mode can invoke: what it is, and its own route with the rejection
+/// handler over it.
+#[derive(Clone)]
+pub struct Invocable {
+    pub info: FunctionInfo,
+    pub route: BoxedFilter<(Response,)>,
+}
 
 /// The largest envelope accepted; the functions take no request bodies of their own.
 pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
@@ -25,21 +36,20 @@ pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
 /// (at most six bytes per byte).
 const MAX_OUTPUT_BYTES: usize = 32 * 1024 * 1024;
 
-/// `POST /<FunctionName>` for each function in `functions`; `tree` must already turn every
+/// `POST /<FunctionName>` for each function in `functions`, each route already turning every
 /// rejection into a response. A function in `switched_off` (its folder stays, a setting removed
 /// it) answers 404 inside the envelope, as its route does in the other modes.
 pub fn route(
     route_prefix: &str,
-    functions: Arc<[FunctionInfo]>,
+    functions: Arc<[Invocable]>,
     switched_off: Arc<[String]>,
-    tree: BoxedFilter<(Response,)>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
     let route_prefix: Arc<str> = route_prefix.into();
     warp::post()
         .and(warp::path::param::<String>())
         .and(warp::path::end())
         .and_then(move |name: String| {
-            let served = functions.iter().position(|known| known.name() == name);
+            let served = functions.iter().position(|known| known.info.name() == name);
             let invoked = match served {
                 Some(index) => Some(Invoked::Served(Arc::clone(&functions), index)),
                 None if switched_off.contains(&name) => Some(Invoked::SwitchedOff(name)),
@@ -47,52 +57,64 @@ pub fn route(
             };
             std::future::ready(invoked.ok_or_else(warp::reject::not_found))
         })
+        .and(warp::header::headers_cloned())
         .and(warp::body::stream())
-        .then(move |invoked: Invoked, body| {
-            let route_prefix = Arc::clone(&route_prefix);
-            let tree = tree.clone();
-            async move {
-                match invoked {
-                    Invoked::Served(functions, index) => {
-                        invoke(tree, &functions[index], &route_prefix, body).await
-                    }
-                    Invoked::SwitchedOff(name) => {
-                        let output = failure(&ApiError::NotFound);
-                        let log = format!("{name}: {}", output.status_code);
-                        reply(&InvocationResult::new(output, log))
+        .then(
+            move |invoked: Invoked, headers: warp::http::HeaderMap, body| {
+                let route_prefix = Arc::clone(&route_prefix);
+                async move {
+                    match invoked {
+                        Invoked::Served(functions, index) => {
+                            let host_ids = headers.get_all(HOST_HEADER).iter().cloned().collect();
+                            invoke(&functions[index], &route_prefix, host_ids, body).await
+                        }
+                        Invoked::SwitchedOff(name) => {
+                            let output = failure(&ApiError::NotFound);
+                            let log = format!("{name}: {}", output.status_code);
+                            reply(&InvocationResult::new(output, log))
+                        }
                     }
                 }
-            }
-        })
+            },
+        )
 }
 
 /// The function a payload-mode `POST /<FunctionName>` names.
 enum Invoked {
-    Served(Arc<[FunctionInfo]>, usize),
+    Served(Arc<[Invocable]>, usize),
     SwitchedOff(String),
 }
 
+/// Runs the envelope in `body` through `function`'s route; `host_ids` are the values of the
+/// host's invocation-id header on its own POST, which replace any the caller sent.
 async fn invoke<S, B>(
-    functions: BoxedFilter<(Response,)>,
-    function: &FunctionInfo,
+    function: &Invocable,
     route_prefix: &str,
+    host_ids: Vec<warp::http::HeaderValue>,
     body: S,
 ) -> Response
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin,
     B: warp::Buf,
 {
-    let name = function.name();
+    let name = function.info.name();
     let output = match read_capped(body, MAX_ENVELOPE_BYTES).await {
         Err(error) => failure(&error),
         Ok(payload) => {
-            let path = |target: &Target| request_path(function, route_prefix, target);
+            let path = |target: &Target| request_path(&function.info, route_prefix, target);
             match envelope::to_request_with(&payload, path) {
                 Err(error) => {
                     tracing::warn!(function = name, error = %error, "malformed invocation payload");
                     failure(&ApiError::InvalidInvocation(error))
                 }
-                Ok(request) => run(functions, request).await,
+                Ok(mut request) => {
+                    let headers = request.headers_mut();
+                    headers.remove(HOST_HEADER);
+                    for id in host_ids {
+                        headers.append(HOST_HEADER, id);
+                    }
+                    run(function.route.clone(), request).await
+                }
             }
         }
     };
@@ -113,7 +135,7 @@ fn request_path(function: &FunctionInfo, route_prefix: &str, target: &Target) ->
     route.path_with(route_prefix, &target.params)
 }
 
-/// Runs the rebuilt request through the function routes. warp's route context is per task, so
+/// Runs the rebuilt request through the function's route. warp's route context is per task, so
 /// the inner request runs on a task of its own rather than nested inside this one.
 async fn run(
     functions: BoxedFilter<(Response,)>,

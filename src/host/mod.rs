@@ -55,6 +55,18 @@ impl HostSettings {
     pub fn serves_payload_mode(&self) -> bool {
         !((self.forwarding || self.proxying) && self.route_prefix.is_empty())
     }
+
+    /// Whether payload mode's `POST /<name>` may be served for the function `name`. Not when
+    /// a caller's own request could arrive at that path: with proxying or forwarding on, the
+    /// host passes a caller's `POST /<routePrefix>` on as is whenever a route of the app
+    /// matches it (`{id?}`, `{*path}`), so a function named like a one-segment route prefix
+    /// (ignoring case, as the host matches the prefix) would read that caller's body as an
+    /// envelope, headers and certificate included. The host uses payload mode for none of our
+    /// functions then (they have an HTTP trigger and output only), so the name is left out.
+    pub fn serves_payload_mode_for(&self, name: &str) -> bool {
+        self.serves_payload_mode()
+            && !((self.forwarding || self.proxying) && self.route_prefix.eq_ignore_ascii_case(name))
+    }
 }
 
 impl Default for HostSettings {
@@ -172,6 +184,47 @@ mod tests {
                 proxying,
             };
             assert_eq!(settings.serves_payload_mode(), served, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_function_named_like_the_route_prefix_is_left_out_only_when_callers_reach_its_path() {
+        for (forwarding, proxying, name, served, reason) in [
+            (
+                true,
+                false,
+                "orders",
+                false,
+                "a caller's POST /orders is forwarded as is",
+            ),
+            (
+                false,
+                true,
+                "Orders",
+                false,
+                "the host matches the prefix ignoring case",
+            ),
+            (
+                true,
+                false,
+                "order-update",
+                true,
+                "another name: callers reach /orders/...",
+            ),
+            (
+                false,
+                false,
+                "orders",
+                true,
+                "payload mode alone: callers never reach the handler",
+            ),
+        ] {
+            let settings = HostSettings {
+                route_prefix: "orders".to_owned(),
+                forwarding,
+                proxying,
+            };
+            assert_eq!(settings.serves_payload_mode_for(name), served, "{reason}");
         }
     }
 }

@@ -56,7 +56,8 @@ pub struct OutboundResponse {
 
 impl OutboundClient {
     /// A call: `target` is a full `https` URL, or a path (`/orders/42?expand=lines`) on
-    /// `REMOTE_API_URL`'s scheme, host and port (its path, query and userinfo are not kept).
+    /// `REMOTE_API_URL`'s scheme, host and port (its path, query and userinfo are not kept). A
+    /// path that parses as naming another host (`/\other.example/x`) fails the call.
     pub fn request(&self, method: Method, target: &str) -> OutboundRequest {
         OutboundRequest {
             client: self.clone(),
@@ -226,9 +227,19 @@ fn resolve(base: Option<&Url>, target: &str) -> Result<Url, OutboundError> {
         // Userinfo of REMOTE_API_URL is the demo's; a call of one's own sets its own headers.
         origin.set_username("").ok();
         origin.set_password(None).ok();
-        origin
+        let joined = origin
             .join(target)
-            .map_err(|error| invalid(format!("invalid path: {error}")))?
+            .map_err(|error| invalid(format!("invalid path: {error}")))?;
+        // The URL parser reads `\` as `/` and drops tabs and newlines, so a "path" such as
+        // `/\host/x` is a scheme-relative URL: a path must stay on REMOTE_API_URL's origin.
+        if joined.origin() != origin.origin() {
+            return Err(invalid(
+                "a path must stay on REMOTE_API_URL's host (it names another host once parsed); \
+                 pass a full https URL to call another host"
+                    .to_owned(),
+            ));
+        }
+        joined
     } else {
         Url::parse(target).map_err(|error| {
             invalid(format!(
@@ -373,6 +384,30 @@ mod tests {
                 .map(|url| url.to_string())
                 .ok();
             assert_eq!(resolved.as_deref(), expected, "{target}");
+        }
+    }
+
+    #[test]
+    fn review_a_path_never_takes_the_identity_to_another_host() {
+        // The WHATWG parser reads `\` as `/` in https URLs and drops tabs and newlines, so each
+        // of these "paths" is a scheme-relative URL naming another host once joined.
+        let base = Url::parse("https://partner.example:8443/api/health").ok();
+        for target in [
+            "/\\evil.example/x",
+            "/\\\\evil.example/x",
+            "/\t/evil.example/x",
+            "/\n/evil.example/x",
+            "/\r\n/evil.example/x",
+            "/\t\\evil.example/x",
+        ] {
+            match resolve(base.as_ref(), target) {
+                Ok(url) => assert_eq!(
+                    (url.host_str(), url.port()),
+                    (Some("partner.example"), Some(8443)),
+                    "{target:?} resolved to {url}"
+                ),
+                Err(error) => assert_eq!(error.code(), "outbound_invalid_request", "{error}"),
+            }
         }
     }
 

@@ -7,7 +7,10 @@
 //! excluded, case-insensitively) in both directions: an entry overlaps a route when either is
 //! a prefix of the other, compared ASCII-case-insensitively on the routes as the front end sees
 //! them, route prefix included (`/api/cert-info`). So `/ap` and `/` cover `/api/cert-info`, and
-//! so does `/api/cert-info/x` (it would exclude a longer spelling of the route).
+//! so does `/api/cert-info/x` (it would exclude a longer spelling of the route). What the front
+//! end does with an entry without a leading `/`, with escapes or with `*` is undocumented, so
+//! each is also judged as read most broadly: `api/cert-info`, `/api/cert%2Dinfo` and `/api/*`
+//! all cover `/api/cert-info`.
 //!
 //! Pure: values in, verdict out; the fixes it words name the site's resource id.
 
@@ -180,11 +183,36 @@ pub fn entries(value: Option<&str>) -> impl Iterator<Item = &str> {
         .filter(|entry| !entry.is_empty())
 }
 
-/// Either is a prefix of the other, ignoring ASCII case.
+/// Whether `entry` could exclude requests for `route`: either is a prefix of the other,
+/// ignoring ASCII case, for any reading of the entry the front end might make (see
+/// [`readings`]).
 fn overlaps(entry: &str, route: &str) -> bool {
-    let (entry, route) = (entry.as_bytes(), route.as_bytes());
-    let shorter = entry.len().min(route.len());
-    entry[..shorter].eq_ignore_ascii_case(&route[..shorter])
+    readings(entry).iter().any(|reading| {
+        let (entry, route) = (reading.as_bytes(), route.as_bytes());
+        let shorter = entry.len().min(route.len());
+        entry[..shorter].eq_ignore_ascii_case(&route[..shorter])
+    })
+}
+
+/// The entry as written, and as the front end might read it more broadly than its letters
+/// (how it treats these is undocumented, and the handler itself matches routes
+/// percent-decoded, so `/api/cert%2Dinfo` reaches `cert-info`): percent-decoded, cut at a `*`
+/// (a wildcard), and with a leading `/` when it has none.
+fn readings(entry: &str) -> Vec<String> {
+    let decoded = percent_encoding::percent_decode_str(entry)
+        .decode_utf8_lossy()
+        .into_owned();
+    let mut readings = Vec::with_capacity(4);
+    for text in [entry.to_owned(), decoded] {
+        let cut = text.split('*').next().unwrap_or_default().to_owned();
+        for reading in [text, cut] {
+            if !reading.starts_with('/') {
+                readings.push(format!("/{reading}"));
+            }
+            readings.push(reading);
+        }
+    }
+    readings
 }
 
 fn quoted(entries: &[&str]) -> String {
@@ -333,6 +361,31 @@ mod tests {
             let verdict = judge(&reading, &routes());
             assert_eq!(verdict.problems, expected, "{reason}");
             assert_eq!(verdict.is_safe(), expected.is_empty(), "{reason}");
+        }
+    }
+
+    #[test]
+    fn review_an_entry_the_front_end_may_read_more_broadly_than_its_letters_is_unsafe() {
+        // The handler matches literal segments percent-decoded (`/api/cert%2Dinfo` reaches
+        // cert-info), and the front end's treatment of an entry without a leading slash, of
+        // escapes and of `*` is undocumented: an entry that could cover a protected route is
+        // judged as if it does.
+        for entry in [
+            "api/cert-info",
+            "api",
+            "/api/cert%2Dinfo",
+            "/%61pi",
+            "/api/*",
+            "*",
+        ] {
+            let verdict = judge(&excluding(entry), &routes());
+            assert!(!verdict.is_safe(), "{entry:?} judged safe");
+        }
+        for entry in ["/api/health", "api/health", "/public", "/api/health*"] {
+            assert!(
+                judge(&excluding(entry), &routes()).is_safe(),
+                "{entry:?} covers no protected route"
+            );
         }
     }
 

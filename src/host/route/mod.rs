@@ -3,6 +3,12 @@
 //! segments compared ignoring ASCII case (the host forwards the caller's own spelling of the
 //! path), at most one trailing slash, and the methods function.json lists (none: every method).
 //!
+//! Where two templates match the same path, the host tries the more specific first: segment by
+//! segment a literal before a parameter, and a longer template before its prefix
+//! (`items/special` before `items/{id}`, `files/a/b` before `files/{*path}`); the app's route
+//! tree follows the same order, and only the first route that claims a path and method
+//! answers it.
+//!
 //! [`Route`] is the template and its methods; [`Route::filter`] is the warp filter that matches
 //! the path, then the method (a wrong method is a 405, an unknown path a 404, so other routes
 //! may still match), and extracts the [`RouteParams`]. A template is checked when the app is
@@ -45,7 +51,9 @@ pub struct Route {
     methods: Vec<Method>,
 }
 
-/// The values of a route's parameters in one request, percent-decoded.
+/// The values of a route's parameters in one request, percent-decoded except `%2F`, which
+/// stays as sent (the host keeps it encoded in route values). A path with a dot segment
+/// (`.`, `..`, `%2E%2E`) matches no route: the host removes them before routing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteParams {
     values: Vec<(Arc<str>, String)>,
@@ -185,6 +193,15 @@ impl Route {
     /// (`orders/{}`); `None` for an invalid template.
     pub(crate) fn shape(&self) -> Option<String> {
         self.parsed.as_ref().ok().map(Template::shape)
+    }
+
+    /// The order in which the host tries two routes for a request (see the module doc): the
+    /// more specific first. Invalid templates (refused by the builder) compare equal.
+    pub(crate) fn precedence(&self, other: &Route) -> std::cmp::Ordering {
+        match (&self.parsed, &other.parsed) {
+            (Ok(mine), Ok(theirs)) => mine.precedence(theirs),
+            _ => std::cmp::Ordering::Equal,
+        }
     }
 
     /// Whether some method is answered by both routes.

@@ -83,6 +83,14 @@ impl Template {
     pub(super) fn matches(&self, route_prefix: &str, path: &str) -> Option<Values> {
         let path = path.strip_prefix('/').unwrap_or(path);
         let path = path.strip_suffix('/').unwrap_or(path);
+        // The host removes dot segments (`%2E` included) before routing: a path that still has
+        // one is no route's.
+        if path
+            .split('/')
+            .any(|segment| matches!(decode(segment).as_str(), "." | ".."))
+        {
+            return None;
+        }
         let mut rest = path;
         for expected in route_prefix.split('/').filter(|part| !part.is_empty()) {
             let (segment, tail) = split_first(rest)?;
@@ -127,6 +135,34 @@ impl Template {
             path.push('/');
         }
         Some(path)
+    }
+
+    /// Which of two templates the host tries first, by its own rule: segment by segment, a
+    /// literal before a parameter (two literals in ASCII-case-insensitive order, two
+    /// parameters alike); when one template is the other's prefix, the longer first.
+    pub(super) fn precedence(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        for (index, mine) in self.0.iter().enumerate() {
+            let Some(theirs) = other.0.get(index) else {
+                return Ordering::Less;
+            };
+            let order = match (mine, theirs) {
+                (Segment::Literal(a), Segment::Literal(b)) => {
+                    a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase())
+                }
+                (Segment::Literal(_), _) => Ordering::Less,
+                (_, Segment::Literal(_)) => Ordering::Greater,
+                _ => Ordering::Equal,
+            };
+            if order != Ordering::Equal {
+                return order;
+            }
+        }
+        if other.0.len() > self.0.len() {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
     }
 
     /// Literals lower-cased, parameters unnamed (`orders/{}`): equal shapes match equal paths.
@@ -247,8 +283,26 @@ fn split_first(path: &str) -> Option<(&str, Option<&str>)> {
     (!first.is_empty()).then_some((first, tail))
 }
 
+/// `segment` percent-decoded, except `%2F` (in either case), which stays as sent: the host
+/// keeps it encoded in route values (decoding it would change what a path's segments are), so
+/// a one-segment parameter never holds a `/`.
 fn decode(segment: &str) -> String {
-    percent_decode_str(segment).decode_utf8_lossy().into_owned()
+    let mut decoded = String::with_capacity(segment.len());
+    let mut rest = segment;
+    while let Some(at) = find_encoded_slash(rest) {
+        decoded.push_str(&percent_decode_str(&rest[..at]).decode_utf8_lossy());
+        decoded.push_str(&rest[at..at + 3]);
+        rest = &rest[at + 3..];
+    }
+    decoded.push_str(&percent_decode_str(rest).decode_utf8_lossy());
+    decoded
+}
+
+/// Where the first `%2F` or `%2f` of `text` starts.
+fn find_encoded_slash(text: &str) -> Option<usize> {
+    text.as_bytes().windows(3).position(|window| {
+        window[0] == b'%' && window[1] == b'2' && window[2].eq_ignore_ascii_case(&b'f')
+    })
 }
 
 fn encode(value: &str) -> String {

@@ -76,8 +76,8 @@ fn templates_match_as_the_host_matches_them() {
         (
             "files/{*path}",
             "/api/files/a/b%2Fc/d",
-            Some(vec![("path", "a/b/c/d")]),
-            "catch-all",
+            Some(vec![("path", "a/b%2Fc/d")]),
+            "catch-all (an encoded slash stays encoded, as in the host)",
         ),
         (
             "files/{*path}",
@@ -274,5 +274,76 @@ fn the_path_prefix_is_the_template_up_to_its_first_parameter() {
         (Route::new("{*rest}"), "api", "/api/"),
     ] {
         assert_eq!(route.path_prefix(prefix), expected, "{route}");
+    }
+}
+
+#[test]
+fn the_more_specific_of_two_templates_comes_first_as_the_host_orders_them() {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    for (first, second, expected, reason) in [
+        (
+            "items/special",
+            "items/{id}",
+            Less,
+            "a literal before a parameter",
+        ),
+        (
+            "items/{id}",
+            "items/special",
+            Greater,
+            "and the other way round",
+        ),
+        (
+            "files/a/b",
+            "files/{*path}",
+            Less,
+            "a literal before a catch-all",
+        ),
+        (
+            "items/{id}/x",
+            "items/{id}",
+            Less,
+            "the longer before its prefix",
+        ),
+        (
+            "orders/{id}",
+            "orders/{*rest}",
+            Equal,
+            "two parameters alike",
+        ),
+        ("Orders", "orders", Equal, "literals ignoring case"),
+    ] {
+        assert_eq!(
+            Route::new(first).precedence(&Route::new(second)),
+            expected,
+            "{reason}: {first} vs {second}"
+        );
+    }
+}
+
+#[test]
+fn review_a_one_segment_parameter_never_holds_a_slash_or_a_dot_segment() {
+    // The host keeps `%2F` encoded in route values and removes dot segments before routing, so
+    // `{id}` is one path segment there; decoded here, `..%2F..%2Fadmin` became `../../admin`,
+    // which a function building an outbound path from it would send up the partner's tree.
+    let route = Route::new("orders/{id}/shipment");
+    for (path, expected) in [
+        ("/api/orders/a%2Fb/shipment", Some("a%2Fb")),
+        (
+            "/api/orders/..%2F..%2Fadmin/shipment",
+            Some("..%2F..%2Fadmin"),
+        ),
+        ("/api/orders/a%2fb/shipment", Some("a%2fb")),
+        ("/api/orders/a%20b/shipment", Some("a b")),
+        ("/api/orders/../shipment", None),
+        ("/api/orders/%2E%2E/shipment", None),
+        ("/api/orders/./shipment", None),
+    ] {
+        let matched = route.matches("api", path);
+        assert_eq!(
+            matched.as_ref().and_then(|params| params.get("id")),
+            expected,
+            "{path}"
+        );
     }
 }

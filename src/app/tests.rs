@@ -372,19 +372,25 @@ async fn review_a_callers_own_post_to_the_route_prefix_is_never_read_as_an_envel
     );
 }
 
-#[tokio::test]
-async fn review_an_envelope_runs_the_function_the_host_invoked() {
-    // `lookup` (open, first) and `special` (protected) both match /api/items/special; the host
-    // invoked `special`, so `special` answers: 403 without a certificate, never `lookup`'s 200.
-    let fixture = Fixture::new("envelope-target");
-    let app = App::builder(fixture.config())
+/// `lookup` (open, `items/{id}`, registered first) and `special` (protected, `items/special`):
+/// two functions whose routes both match `/api/items/special`.
+async fn lookup_and_special(fixture: &Fixture) -> App {
+    App::builder(fixture.config())
         .open_function("lookup", Route::get("items/{id}"), |_request| async {
             "lookup"
         })
         .function("special", Route::get("items/special"), orders)
         .build()
         .await
-        .expect("the app builds");
+        .expect("the app builds")
+}
+
+#[tokio::test]
+async fn review_an_envelope_runs_the_function_the_host_invoked() {
+    // `lookup` (open, first) and `special` (protected) both match /api/items/special; the host
+    // invoked `special`, so `special` answers: 403 without a certificate, never `lookup`'s 200.
+    let fixture = Fixture::new("envelope-target");
+    let app = lookup_and_special(&fixture).await;
     let envelope = json!({ "Data": { "req": {
         "Url": "https://app.example/api/items/special",
         "Method": "GET",
@@ -500,14 +506,7 @@ async fn review_a_refused_caller_gets_the_refusal_not_a_less_specific_functions_
     // The host invokes `special` (protected) for /api/items/special. A caller it refuses must
     // get its 403, not fall through to `lookup` (open, `items/{id}`) and that function's 200.
     let fixture = Fixture::new("fall-through");
-    let app = App::builder(fixture.config())
-        .open_function("lookup", Route::get("items/{id}"), |_request| async {
-            "lookup"
-        })
-        .function("special", Route::get("items/special"), orders)
-        .build()
-        .await
-        .expect("the app builds");
+    let app = lookup_and_special(&fixture).await;
 
     let (status, body) = answer(&app, warp::test::request().path("/api/items/special")).await;
     let other = warp::test::request()

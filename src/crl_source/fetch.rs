@@ -1,4 +1,4 @@
-//! Fetching a CRL from its distribution point with a [`crate::bounded_http`] client (public
+//! Fetching a CRL from its distribution point with a `bounded_http` client (public
 //! roots, for the rare `https` distribution point), HTTP/1.1, a connect timeout and a total
 //! timeout, a body cap enforced while the body streams in, and no redirects at all (a 3xx is a
 //! failed fetch: the URL in the settings is the one fetched, and its scheme cannot change

@@ -26,7 +26,7 @@ pub use super::stamp::Stamp;
 use crate::cert_file::FileKind;
 
 /// The longest inline value accepted (`OUTBOUND_CLIENT_CERT_BASE64`), in bytes: base64 of an
-/// identity at the file cap ([`FileKind::Identity`], 1 MiB), with room for line breaks.
+/// identity at the file cap (`FileKind::Identity`, 1 MiB), with room for line breaks.
 pub const MAX_INLINE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Where the identity comes from; `setting` is what errors and warnings name.
